@@ -1,0 +1,271 @@
+//! The `moto` AWS emulator, run as a child process on a free loopback port.
+//!
+//! Used by the test suites (functions, xtask) and by `cargo xtask dev`. The
+//! emulator is installed into the project-local venv `.venv/` from the pinned
+//! `requirements.txt` on first use; a file lock keeps concurrent test binaries
+//! from installing it twice at the same time.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Errors a user can hit while starting the emulator; each says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    #[error("Python 3 was not found (tried `python3`). Install Python 3.9 or newer (e.g. `apt install python3 python3-venv`) and run again.")]
+    PythonMissing,
+    #[error("creating the venv at {path} failed: {detail}. Check that the `venv` module is installed (`apt install python3-venv`).")]
+    VenvFailed { path: PathBuf, detail: String },
+    #[error("installing the pinned Python tools from {requirements} failed (pip said: {detail}). Check your network access to PyPI and run again.")]
+    PipFailed { requirements: PathBuf, detail: String },
+    #[error("the moto server did not start within {0:?}: {1}")]
+    StartTimeout(Duration, String),
+    #[error("I/O error while {doing}: {source}")]
+    Io {
+        doing: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn io(doing: impl Into<String>) -> impl FnOnce(std::io::Error) -> EmulatorError {
+    let doing = doing.into();
+    move |source| EmulatorError::Io { doing, source }
+}
+
+/// The workspace root: the directory holding `requirements.txt`.
+pub fn workspace_root() -> PathBuf {
+    // CARGO_MANIFEST_DIR of this crate is <root>/emulator.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("emulator crate lives inside the workspace")
+        .to_path_buf()
+}
+
+/// The project-local venv and the pinned requirements it is built from.
+#[derive(Debug, Clone)]
+pub struct Venv {
+    pub dir: PathBuf,
+    pub requirements: PathBuf,
+}
+
+impl Default for Venv {
+    fn default() -> Self {
+        let root = workspace_root();
+        Venv {
+            dir: root.join(".venv"),
+            requirements: root.join("requirements.txt"),
+        }
+    }
+}
+
+impl Venv {
+    pub fn bin(&self, tool: &str) -> PathBuf {
+        self.dir.join("bin").join(tool)
+    }
+
+    /// True when the venv holds a complete install of the current requirements.
+    pub fn is_current(&self) -> bool {
+        let stamp = self.dir.join(".requirements.stamp");
+        match (std::fs::read(&stamp), std::fs::read(&self.requirements)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        }
+    }
+
+    /// Creates the venv and installs the pinned requirements unless they are
+    /// already installed. `progress` receives one line per step (pip's own
+    /// output is shown through it too, so a slow first install is visible).
+    pub fn ensure(&self, progress: &mut dyn FnMut(&str)) -> Result<(), EmulatorError> {
+        if self.is_current() {
+            return Ok(());
+        }
+        std::fs::create_dir_all(self.dir.parent().unwrap_or(Path::new(".")))
+            .map_err(io("creating the venv parent directory"))?;
+        let lock_path = self.dir.with_extension("lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io(format!("opening {}", lock_path.display())))?;
+        lock.lock().map_err(io("locking the venv"))?;
+        let result = self.install_locked(progress);
+        let _ = lock.unlock();
+        result
+    }
+
+    fn install_locked(&self, progress: &mut dyn FnMut(&str)) -> Result<(), EmulatorError> {
+        if self.is_current() {
+            return Ok(()); // another process installed it while we waited
+        }
+        if !self.bin("python").exists() {
+            progress(&format!("creating Python venv at {}", self.dir.display()));
+            let out = Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&self.dir)
+                .output()
+                .map_err(|e| match e.kind() {
+                    std::io::ErrorKind::NotFound => EmulatorError::PythonMissing,
+                    _ => EmulatorError::Io {
+                        doing: "running python3".into(),
+                        source: e,
+                    },
+                })?;
+            if !out.status.success() {
+                return Err(EmulatorError::VenvFailed {
+                    path: self.dir.clone(),
+                    detail: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                });
+            }
+        }
+        progress(&format!(
+            "installing pinned tools from {} (first use only; takes a minute or two)",
+            self.requirements.display()
+        ));
+        let mut child = Command::new(self.bin("pip"))
+            .args(["install", "--disable-pip-version-check", "--progress-bar", "off", "-r"])
+            .arg(&self.requirements)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(io("running pip"))?;
+        let stdout = child.stdout.take().expect("piped");
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("Collecting") || line.starts_with("Installing") || line.starts_with("Successfully") {
+                progress(&format!("  pip: {line}"));
+            }
+        }
+        let mut stderr = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            let _ = e.read_to_string(&mut stderr);
+        }
+        let status = child.wait().map_err(io("waiting for pip"))?;
+        if !status.success() {
+            let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
+            return Err(EmulatorError::PipFailed {
+                requirements: self.requirements.clone(),
+                detail: tail.into_iter().rev().collect::<Vec<_>>().join(" | "),
+            });
+        }
+        let reqs = std::fs::read(&self.requirements).map_err(io("reading requirements.txt"))?;
+        std::fs::write(self.dir.join(".requirements.stamp"), reqs).map_err(io("writing the venv stamp"))?;
+        Ok(())
+    }
+}
+
+/// Picks a free TCP port on 127.0.0.1.
+pub fn free_port() -> Result<u16, EmulatorError> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(io("finding a free port"))?;
+    Ok(l.local_addr().map_err(io("reading the port"))?.port())
+}
+
+/// Options for [`MotoServer::start`].
+#[derive(Debug, Clone, Default)]
+pub struct MotoOptions {
+    /// Port to listen on; a free one when `None`.
+    pub port: Option<u16>,
+    /// Where moto's log goes; discarded when `None`.
+    pub log_file: Option<PathBuf>,
+    /// Persist state between runs in this file (moto's `MOTO_STATE` is not
+    /// available in server mode, so this is unused today; reserved).
+    pub venv: Option<Venv>,
+}
+
+/// A running moto server. Killed (and reaped) on drop, so a test that fails
+/// or panics leaves no process behind.
+#[derive(Debug)]
+pub struct MotoServer {
+    child: Child,
+    port: u16,
+}
+
+/// Credentials the emulator accepts; any non-empty values work.
+pub const TEST_ACCESS_KEY_ID: &str = "testing";
+pub const TEST_SECRET_ACCESS_KEY: &str = "testing";
+pub const TEST_REGION: &str = "us-east-1";
+
+impl MotoServer {
+    /// Installs moto if needed, starts it on loopback and waits until it answers.
+    pub fn start(opts: MotoOptions) -> Result<Self, EmulatorError> {
+        let venv = opts.venv.clone().unwrap_or_default();
+        venv.ensure(&mut |line| eprintln!("{line}"))?;
+        let port = match opts.port {
+            Some(p) => p,
+            None => free_port()?,
+        };
+        let log = match &opts.log_file {
+            Some(p) => Stdio::from(File::create(p).map_err(io(format!("creating {}", p.display())))?),
+            None => Stdio::null(),
+        };
+        let child = Command::new(venv.bin("moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_ALLOW_NONEXISTENT_REGION", "true")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(io("starting moto_server"))?;
+        let mut server = MotoServer { child, port };
+        server.wait_ready(Duration::from_secs(30))?;
+        Ok(server)
+    }
+
+    fn wait_ready(&mut self, timeout: Duration) -> Result<(), EmulatorError> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(EmulatorError::StartTimeout(
+                    start.elapsed(),
+                    format!("moto_server exited with {status}; is port {} free?", self.port),
+                ));
+            }
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            if start.elapsed() > timeout {
+                return Err(EmulatorError::StartTimeout(timeout, "no answer on its port".into()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL` / `--endpoint-url`.
+    pub fn endpoint_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Environment for an AWS SDK client (or a child process) pointed at this server.
+    pub fn client_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint_url()),
+            ("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID.into()),
+            ("AWS_SECRET_ACCESS_KEY", TEST_SECRET_ACCESS_KEY.into()),
+            ("AWS_REGION", TEST_REGION.into()),
+        ]
+    }
+
+    /// Stops the server now (also done on drop).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
