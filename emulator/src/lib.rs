@@ -175,6 +175,13 @@ pub struct MotoOptions {
     pub venv: Option<Venv>,
 }
 
+const WATCHDOG: &str = "import os, sys, threading\n\
+def _watch():\n    sys.stdin.read()\n    os._exit(0)\n\
+threading.Thread(target=_watch, daemon=True).start()\n\
+from moto.server import main\n\
+sys.argv[0] = 'moto_server'\n\
+main()\n";
+
 /// A running moto server. Killed (and reaped) on drop, so a test that fails
 /// or panics leaves no process behind.
 #[derive(Debug)]
@@ -201,10 +208,13 @@ impl MotoServer {
             Some(p) => Stdio::from(File::create(p).map_err(io(format!("creating {}", p.display())))?),
             None => Stdio::null(),
         };
-        let child = Command::new(venv.bin("moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // moto runs under a watchdog: it exits as soon as its stdin closes,
+        // i.e. when this process exits for any reason (even a panic or
+        // SIGKILL), so no emulator is ever left behind.
+        let child = Command::new(venv.bin("python"))
+            .args(["-c", WATCHDOG, "-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_ALLOW_NONEXISTENT_REGION", "true")
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

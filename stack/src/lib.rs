@@ -1,1 +1,31 @@
-//! placeholder
+//! The voice-learning session module's infrastructure as Rust code.
+//!
+//! - [`expr`]: CloudFormation values and intrinsic functions.
+//! - [`iam`]: policy documents.
+//! - [`resources`]: typed properties of every resource type the stack uses.
+//! - [`model`]: the template (parameters, conditions, resources, outputs).
+//! - [`validate`]: the checks every synth runs.
+//! - [`module`]: `VoiceLearningAssistantStack` itself.
+//!
+//! This crate has no AWS SDK dependency so synth builds and runs fast.
+
+pub mod expr;
+pub mod iam;
+pub mod model;
+pub mod module;
+pub mod names;
+pub mod permissions;
+pub mod resources;
+pub mod validate;
+
+pub use model::{Resource, Template};
+pub use module::{synth, StackOptions};
+pub use names::Names;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    #[error("invalid stage name `{0}`: use 1-16 lowercase letters, digits or '-', starting with a letter and not ending with '-'")]
+    InvalidStage(String),
+    #[error("the template is invalid:\n  - {}", .0.join("\n  - "))]
+    Invalid(Vec<String>),
+}

@@ -1,0 +1,85 @@
+//! Settings read from the environment once per container.
+
+/// What the functions need to know about their resources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// `SESSIONS_TABLE`.
+    pub sessions_table: String,
+    /// `USER_PROFILES_TABLE` (read by session persistence only).
+    pub profiles_table: String,
+    /// `KMS_KEY_ID`: key id, ARN or alias.
+    pub kms_key_id: String,
+    /// The GSI of the sessions table (`UserSessionIndex`).
+    pub user_session_index: String,
+    /// `KEY_CACHE_CAPACITY` (default 1000): data keys kept per container.
+    pub key_cache_capacity: usize,
+    /// `SESSION_TOUCH_INTERVAL_SECONDS` (default 300): how stale the session
+    /// item's `updatedAt` may get before `add_turn` refreshes it.
+    pub touch_interval_ms: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set; the stack sets it on the function")]
+    Missing(&'static str),
+    #[error("environment variable {0} is not a whole number")]
+    NotANumber(&'static str),
+}
+
+pub const DEFAULT_KEY_CACHE_CAPACITY: usize = 1000;
+pub const DEFAULT_TOUCH_INTERVAL_SECONDS: u64 = 300;
+pub const USER_SESSION_INDEX: &str = "UserSessionIndex";
+
+impl Settings {
+    /// Settings for the given table names and key, with default tuning.
+    pub fn new(sessions_table: impl Into<String>, profiles_table: impl Into<String>, kms_key_id: impl Into<String>) -> Self {
+        Settings {
+            sessions_table: sessions_table.into(),
+            profiles_table: profiles_table.into(),
+            kms_key_id: kms_key_id.into(),
+            user_session_index: USER_SESSION_INDEX.to_string(),
+            key_cache_capacity: DEFAULT_KEY_CACHE_CAPACITY,
+            touch_interval_ms: DEFAULT_TOUCH_INTERVAL_SECONDS * 1000,
+        }
+    }
+
+    /// Reads `SESSIONS_TABLE`, `USER_PROFILES_TABLE`, `KMS_KEY_ID` and the
+    /// optional tuning variables through `get` (e.g. `std::env::var`).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let req = |name: &'static str| get(name).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name));
+        let num = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+            match get(name).filter(|v| !v.is_empty()) {
+                None => Ok(default),
+                Some(v) => v.trim().parse().map_err(|_| ConfigError::NotANumber(name)),
+            }
+        };
+        let mut s = Settings::new(req("SESSIONS_TABLE")?, req("USER_PROFILES_TABLE")?, req("KMS_KEY_ID")?);
+        s.key_cache_capacity = num("KEY_CACHE_CAPACITY", DEFAULT_KEY_CACHE_CAPACITY as u64)? as usize;
+        s.touch_interval_ms = num("SESSION_TOUCH_INTERVAL_SECONDS", DEFAULT_TOUCH_INTERVAL_SECONDS)? * 1000;
+        Ok(s)
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_env() {
+        let env = |k: &str| match k {
+            "SESSIONS_TABLE" => Some("s".to_string()),
+            "USER_PROFILES_TABLE" => Some("p".to_string()),
+            "KMS_KEY_ID" => Some("alias/k".to_string()),
+            "SESSION_TOUCH_INTERVAL_SECONDS" => Some("60".to_string()),
+            _ => None,
+        };
+        let s = Settings::from_lookup(env).unwrap();
+        assert_eq!(s.touch_interval_ms, 60_000);
+        assert_eq!(s.key_cache_capacity, DEFAULT_KEY_CACHE_CAPACITY);
+        assert!(matches!(Settings::from_lookup(|_| None), Err(ConfigError::Missing("SESSIONS_TABLE"))));
+    }
+}

@@ -1,0 +1,210 @@
+//! The error model: every failure a caller can see, with a stable `code`, an
+//! HTTP status and a message that never carries AWS error text.
+
+use lambda_http::http::StatusCode;
+use serde_json::json;
+
+/// An error answered to the caller as
+/// `{"error":{"code":"…","message":"…","requestId":"…"}}` (plus `field` for
+/// validation errors and `retryable` for 503).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// 400: a request field is missing, of the wrong type or out of range.
+    #[error("{field}: {message}")]
+    BadRequest {
+        code: &'static str,
+        field: String,
+        message: String,
+    },
+    /// 401: no `sub` claim from the JWT authorizer.
+    #[error("no authenticated identity")]
+    Unauthorized,
+    /// 404: no such session, or it belongs to someone else (same answer).
+    #[error("session not found")]
+    NotFound,
+    /// 409: the session changed since the caller read it.
+    #[error("{0}")]
+    Conflict(String),
+    /// 413: the body or a field is larger than allowed.
+    #[error("{field}: {message}")]
+    TooLarge { field: String, message: String },
+    /// 503: a dependency failed or was throttled; safe to retry.
+    #[error("a dependency is unavailable; retry")]
+    Unavailable,
+    /// 500: stored data failed its integrity check (e.g. a ciphertext moved
+    /// to another session or item).
+    #[error("stored data failed its integrity check")]
+    Integrity,
+    /// 500: anything else.
+    #[error("internal error")]
+    Internal,
+}
+
+impl ApiError {
+    pub fn bad(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            code,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A 400 `invalid_field` naming `field`.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::bad("invalid_field", field, message)
+    }
+
+    pub fn too_large(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::TooLarge {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Integrity | ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable, documented error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest { code, .. } => code,
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::NotFound => "not_found",
+            ApiError::Conflict(_) => "version_conflict",
+            ApiError::TooLarge { .. } => "payload_too_large",
+            ApiError::Unavailable => "service_unavailable",
+            ApiError::Integrity => "integrity_error",
+            ApiError::Internal => "internal_error",
+        }
+    }
+
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ApiError::BadRequest { field, .. } | ApiError::TooLarge { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// The JSON body of the error response.
+    pub fn to_json(&self, request_id: &str) -> serde_json::Value {
+        let mut e = json!({
+            "code": self.code(),
+            "message": self.to_string(),
+            "requestId": request_id,
+        });
+        if let Some(f) = self.field() {
+            e["field"] = json!(f);
+        }
+        if matches!(self, ApiError::Unavailable) {
+            e["retryable"] = json!(true);
+        }
+        json!({ "error": e })
+    }
+}
+
+/// How a call to DynamoDB or KMS failed, after classification. The AWS error
+/// code is kept for the log only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DependencyError {
+    /// Throttling, a 5xx, a timeout or a connection failure: retryable.
+    Transient { operation: &'static str, code: String },
+    /// Anything else (validation, access denied, missing resource...).
+    Permanent { operation: &'static str, code: String },
+}
+
+impl DependencyError {
+    pub fn code(&self) -> &str {
+        match self {
+            DependencyError::Transient { code, .. } | DependencyError::Permanent { code, .. } => code,
+        }
+    }
+}
+
+impl From<DependencyError> for ApiError {
+    fn from(e: DependencyError) -> Self {
+        match &e {
+            DependencyError::Transient { operation, code } => {
+                tracing::warn!(operation, aws_error = %code, "dependency failed (retryable)");
+                ApiError::Unavailable
+            }
+            DependencyError::Permanent { operation, code } => {
+                tracing::error!(operation, aws_error = %code, "dependency failed");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+const TRANSIENT_CODES: &[&str] = &[
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "KMSInternalException",
+    "DependencyTimeoutException",
+    "LimitExceededException",
+    "TransactionConflictException",
+];
+
+/// Classifies an SDK error. Only the error code (never the message) is kept.
+pub fn classify<E>(operation: &'static str, err: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>) -> DependencyError
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
+{
+    use aws_smithy_runtime_api::client::result::SdkError;
+    match err {
+        SdkError::ServiceError(se) => {
+            let code = se.err().code().unwrap_or("Unknown").to_string();
+            let status = se.raw().status().as_u16();
+            if status >= 500 || TRANSIENT_CODES.contains(&code.as_str()) {
+                DependencyError::Transient { operation, code }
+            } else {
+                DependencyError::Permanent { operation, code }
+            }
+        }
+        SdkError::TimeoutError(_) => DependencyError::Transient {
+            operation,
+            code: "Timeout".into(),
+        },
+        SdkError::DispatchFailure(_) => DependencyError::Transient {
+            operation,
+            code: "DispatchFailure".into(),
+        },
+        SdkError::ResponseError(_) => DependencyError::Transient {
+            operation,
+            code: "ResponseError".into(),
+        },
+        _ => DependencyError::Permanent {
+            operation,
+            code: "ConstructionFailure".into(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_json_shape() {
+        let v = ApiError::invalid("turn.role", "must be one of user, assistant, system").to_json("r-1");
+        assert_eq!(v["error"]["code"], "invalid_field");
+        assert_eq!(v["error"]["field"], "turn.role");
+        assert_eq!(v["error"]["requestId"], "r-1");
+        assert!(v["error"]["message"].as_str().unwrap().contains("turn.role"));
+        assert_eq!(ApiError::Unavailable.to_json("x")["error"]["retryable"], true);
+        assert_eq!(ApiError::NotFound.status().as_u16(), 404);
+        assert_eq!(ApiError::Conflict("stale".into()).status().as_u16(), 409);
+        assert_eq!(ApiError::too_large("body", "big").status().as_u16(), 413);
+    }
+}

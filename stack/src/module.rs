@@ -1,0 +1,755 @@
+//! `VoiceLearningAssistantStack`: the whole module as one template
+//! (DESIGN.md, "The stack").
+
+use crate::expr::{get_att, if_, join, list, no_value, r#ref, s, sub, Expr};
+use crate::iam::{PolicyDocument, Principal, Statement};
+use crate::model::{Parameter, Resource, Template};
+use crate::names::Names;
+use crate::permissions as perms;
+use crate::resources::*;
+use crate::validate::validate;
+use crate::StackError;
+use std::collections::BTreeMap;
+
+/// What varies between synths. Everything else is a template parameter, so
+/// the committed template changes only when the infrastructure does.
+#[derive(Debug, Clone, Default)]
+pub struct StackOptions {
+    pub stage: Option<String>,
+}
+
+/// Logical ids other crates refer to (xtask's diff, deploy and dev).
+pub mod ids {
+    pub const KEY: &str = "DataKey";
+    pub const KEY_ALIAS: &str = "DataKeyAlias";
+    pub const SESSIONS_TABLE: &str = "SessionsTable";
+    pub const USER_PROFILES_TABLE: &str = "UserProfilesTable";
+    pub const SESSION_PERSISTENCE_ROLE: &str = "SessionPersistenceRole";
+    pub const CONTEXT_MANAGER_ROLE: &str = "ContextManagerRole";
+    pub const SESSION_PERSISTENCE_FUNCTION: &str = "SessionPersistenceFunction";
+    pub const CONTEXT_MANAGER_FUNCTION: &str = "ContextManagerFunction";
+    pub const HTTP_API: &str = "HttpApi";
+    pub const AUTHORIZER: &str = "CognitoAuthorizer";
+    pub const API_STAGE: &str = "HttpApiDefaultStage";
+    pub const ALARM_TOPIC: &str = "AlarmTopic";
+    /// Parameters.
+    pub const P_USER_POOL_ID: &str = "UserPoolId";
+    pub const P_USER_POOL_CLIENT_ID: &str = "UserPoolClientId";
+    pub const P_ARCHITECTURE: &str = "Architecture";
+    pub const P_CODE_BUCKET: &str = "CodeBucket";
+    pub const P_SESSION_PERSISTENCE_CODE_KEY: &str = "SessionPersistenceCodeKey";
+    pub const P_CONTEXT_MANAGER_CODE_KEY: &str = "ContextManagerCodeKey";
+    pub const P_RESERVED_CONCURRENCY: &str = "ReservedConcurrency";
+    pub const P_ALARM_EMAIL: &str = "AlarmEmail";
+    pub const C_HAS_ALARM_EMAIL: &str = "HasAlarmEmail";
+}
+use ids::*;
+
+/// Function timeout in seconds; the p99 alarm fires at 80% of it.
+pub const FUNCTION_TIMEOUT_SECONDS: i64 = 10;
+pub const FUNCTION_MEMORY_MB: i64 = 256;
+pub const LOG_RETENTION_DAYS: i64 = 30;
+/// API throttling on the `$default` stage.
+pub const THROTTLE_BURST: i64 = 200;
+pub const THROTTLE_RATE: f64 = 100.0;
+/// Attributes the sparse `UserSessionIndex` projects (what `list` shows).
+pub const USER_SESSION_INDEX_PROJECTION: &[&str] =
+    &["createdAt", "currentTopic", "expiresAt", "language", "mode", "status", "turnCount"];
+
+/// One Lambda function of the module.
+struct FunctionSpec<'a> {
+    /// Logical id prefix: `SessionPersistence` / `ContextManager`.
+    prefix: &'static str,
+    name: &'a str,
+    description: &'static str,
+    code_key_param: &'static str,
+    sessions_actions: &'static [&'static str],
+    index_actions: &'static [&'static str],
+    profiles_actions: &'static [&'static str],
+    route: &'static str,
+}
+
+/// Synthesizes and validates the stack.
+pub fn synth(opts: &StackOptions) -> Result<Template, StackError> {
+    let names = Names::new(opts.stage.as_deref())?;
+    let t = build(&names);
+    validate(&t)?;
+    Ok(t)
+}
+
+fn arn(service_path: &str) -> Expr {
+    sub(format!("arn:${{AWS::Partition}}:{service_path}"))
+}
+
+fn build(n: &Names) -> Template {
+    let mut t = Template {
+        description: format!(
+            "Voice learning assistant: session management module ({}). Synthesized by `cargo xtask synth`; do not edit.",
+            n.stack
+        ),
+        ..Template::default()
+    };
+    parameters(&mut t);
+    t.condition(
+        C_HAS_ALARM_EMAIL,
+        Expr::Not(Box::new(Expr::Equals(Box::new(r#ref(P_ALARM_EMAIL)), Box::new(s(""))))),
+    );
+
+    let functions = [
+        FunctionSpec {
+            prefix: "SessionPersistence",
+            name: &n.session_persistence_function,
+            description: "Voice learning sessions: create, get, update, delete, list, restore",
+            code_key_param: P_SESSION_PERSISTENCE_CODE_KEY,
+            sessions_actions: perms::SESSION_PERSISTENCE_SESSIONS_TABLE,
+            index_actions: perms::SESSION_PERSISTENCE_INDEX,
+            profiles_actions: perms::SESSION_PERSISTENCE_PROFILES_TABLE,
+            route: "POST /sessions",
+        },
+        FunctionSpec {
+            prefix: "ContextManager",
+            name: &n.context_manager_function,
+            description: "Voice learning conversation context: add_turn, get_context, set_summary, clear",
+            code_key_param: P_CONTEXT_MANAGER_CODE_KEY,
+            sessions_actions: perms::CONTEXT_MANAGER_SESSIONS_TABLE,
+            index_actions: perms::CONTEXT_MANAGER_INDEX,
+            profiles_actions: perms::CONTEXT_MANAGER_PROFILES_TABLE,
+            route: "POST /context",
+        },
+    ];
+
+    key(&mut t, n, &functions);
+    tables(&mut t, n);
+    for f in &functions {
+        function(&mut t, n, f);
+    }
+    http_api(&mut t, n, &functions);
+    monitoring(&mut t, n, &functions);
+
+    t.output(
+        "HttpApiUrl",
+        "Base URL of the HTTP API (POST /sessions, POST /context)",
+        sub(format!("https://${{{HTTP_API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}")),
+    );
+    t.output("SessionsTableName", "Sessions table", r#ref(SESSIONS_TABLE));
+    t.output("UserProfilesTableName", "User profiles table", r#ref(USER_PROFILES_TABLE));
+    t.output(
+        "SessionPersistenceFunctionName",
+        "Session persistence function",
+        r#ref(SESSION_PERSISTENCE_FUNCTION),
+    );
+    t.output("ContextManagerFunctionName", "Context manager function", r#ref(CONTEXT_MANAGER_FUNCTION));
+    t.output("DataKeyArn", "Customer-managed KMS key for tables, logs and content", get_att(KEY, "Arn"));
+    t
+}
+
+fn parameters(t: &mut Template) {
+    t.parameter(
+        P_USER_POOL_ID,
+        Parameter::string("Cognito user pool id whose tokens the API accepts (e.g. us-east-1_AbC123xyz)")
+            .pattern(r"^[\w-]+_[0-9a-zA-Z]+$", "a Cognito user pool id such as us-east-1_AbC123xyz")
+            .length(1, 55),
+    );
+    t.parameter(
+        P_USER_POOL_CLIENT_ID,
+        Parameter::string("Cognito app client id: the JWT audience")
+            .pattern(r"^[\w+]+$", "a Cognito app client id (letters, digits)")
+            .length(1, 128),
+    );
+    t.parameter(
+        P_ARCHITECTURE,
+        Parameter::string("CPU architecture of both functions")
+            .allowed_values(&["arm64", "x86_64"])
+            .default("arm64"),
+    );
+    t.parameter(
+        P_CODE_BUCKET,
+        Parameter::string("S3 bucket holding the function zips (managed by `cargo xtask deploy`)")
+            .pattern(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", "an S3 bucket name"),
+    );
+    for (p, what) in [
+        (P_SESSION_PERSISTENCE_CODE_KEY, "session persistence"),
+        (P_CONTEXT_MANAGER_CODE_KEY, "context manager"),
+    ] {
+        t.parameter(
+            p,
+            Parameter::string(&format!("S3 key of the {what} zip (content-addressed)"))
+                .pattern(r"^[A-Za-z0-9!_.*'()/-]+\.zip$", "an S3 key ending in .zip")
+                .length(5, 1024),
+        );
+    }
+    t.parameter(
+        P_RESERVED_CONCURRENCY,
+        Parameter::number("Reserved concurrent executions of each function").default(50i64).range(1, 1000),
+    );
+    t.parameter(
+        P_ALARM_EMAIL,
+        Parameter::string("E-mail address for alarm notifications; empty for none")
+            .default("")
+            .pattern(r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$", "an e-mail address or empty"),
+    );
+}
+
+fn account_root() -> Expr {
+    arn("iam::${AWS::AccountId}:root")
+}
+
+fn role_arn(role_name: &str) -> Expr {
+    arn(&format!("iam::${{AWS::AccountId}}:role/{role_name}"))
+}
+
+fn role_name(function_name: &str) -> String {
+    format!("{function_name}-role")
+}
+
+fn key(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
+    // Administration without data access: no kms:* and no Encrypt/Decrypt for
+    // the account as a whole. Explicit actions so nothing widens silently.
+    let admin = Statement::allow(
+        "AccountAdministration",
+        &[
+            "kms:CancelKeyDeletion",
+            "kms:CreateAlias",
+            "kms:DeleteAlias",
+            "kms:DescribeKey",
+            "kms:DisableKey",
+            "kms:DisableKeyRotation",
+            "kms:EnableKey",
+            "kms:EnableKeyRotation",
+            "kms:GetKeyPolicy",
+            "kms:GetKeyRotationStatus",
+            "kms:ListAliases",
+            "kms:ListResourceTags",
+            "kms:PutKeyPolicy",
+            "kms:ScheduleKeyDeletion",
+            "kms:TagResource",
+            "kms:UntagResource",
+            "kms:UpdateAlias",
+            "kms:UpdateKeyDescription",
+        ],
+        vec![s("*")],
+    )
+    .principal(Principal::Aws(account_root()));
+    // The two function roles, only with the per-session encryption context.
+    let mut roles = Statement::allow("FunctionsFieldEncryption", perms::KMS_ACTIONS, vec![s("*")])
+        .principal(Principal::Aws(account_root()))
+        .condition(
+            "ArnEquals",
+            "aws:PrincipalArn",
+            list(functions.iter().map(|f| role_arn(&role_name(f.name)))),
+        );
+    roles = roles.condition(
+        "ForAllValues:StringEquals",
+        "kms:EncryptionContextKeys",
+        list(perms::ENCRYPTION_CONTEXT_KEYS.iter().map(|k| s(*k))),
+    );
+    roles = roles.condition("Null", "kms:EncryptionContextKeys", s("false"));
+    // Services that encrypt with the key on the account's behalf.
+    let via_services = Statement::allow(
+        "TablesAndFunctionEnvironmentViaServices",
+        &["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
+        vec![s("*")],
+    )
+    .principal(Principal::Aws(account_root()))
+    .condition("StringEquals", "kms:CallerAccount", sub("${AWS::AccountId}"))
+    .condition(
+        "StringEquals",
+        "kms:ViaService",
+        list([
+            sub("dynamodb.${AWS::Region}.amazonaws.com"),
+            sub("lambda.${AWS::Region}.amazonaws.com"),
+            sub("sns.${AWS::Region}.amazonaws.com"),
+        ]),
+    );
+    let logs = Statement::allow(
+        "CloudWatchLogs",
+        &["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
+        vec![s("*")],
+    )
+    .principal(Principal::Service(sub("logs.${AWS::Region}.amazonaws.com")))
+    .condition(
+        "ArnLike",
+        "kms:EncryptionContext:aws:logs:arn",
+        arn("logs:${AWS::Region}:${AWS::AccountId}:log-group:*"),
+    );
+    let alarms = Statement::allow("CloudWatchAlarmsToTopic", &["kms:Decrypt", "kms:GenerateDataKey"], vec![s("*")])
+        .principal(Principal::Service(s("cloudwatch.amazonaws.com")))
+        .condition("StringEquals", "aws:SourceAccount", sub("${AWS::AccountId}"));
+
+    t.resource(
+        KEY,
+        Resource::new(KmsKey {
+            description: format!("{}: tables, logs, function environment and conversation content", n.stack),
+            enable_key_rotation: true,
+            key_policy: PolicyDocument::new(vec![admin, roles, via_services, logs, alarms]),
+            pending_window_in_days: 30,
+        })
+        .retain(),
+    );
+    t.resource(
+        KEY_ALIAS,
+        Resource::new(KmsAlias {
+            alias_name: s(n.key_alias.clone()),
+            target_key_id: r#ref(KEY),
+        }),
+    );
+}
+
+fn attr(name: &str, kind: AttributeType) -> AttributeDefinition {
+    AttributeDefinition {
+        attribute_name: name.to_string(),
+        attribute_type: kind,
+    }
+}
+
+fn key_el(name: &str, key_type: KeyType) -> KeySchemaElement {
+    KeySchemaElement {
+        attribute_name: name.to_string(),
+        key_type,
+    }
+}
+
+fn table_common(
+    name: &str,
+    attrs: Vec<AttributeDefinition>,
+    key_schema: Vec<KeySchemaElement>,
+    gsis: Vec<GlobalSecondaryIndex>,
+) -> Table {
+    Table {
+        table_name: name.to_string(),
+        billing_mode: "PAY_PER_REQUEST".into(),
+        attribute_definitions: attrs,
+        key_schema,
+        global_secondary_indexes: gsis,
+        point_in_time_recovery_specification: PointInTimeRecoverySpecification {
+            point_in_time_recovery_enabled: true,
+        },
+        sse_specification: SseSpecification {
+            sse_enabled: true,
+            sse_type: "KMS".into(),
+            kms_master_key_id: r#ref(KEY),
+        },
+        time_to_live_specification: TimeToLiveSpecification {
+            attribute_name: "expiresAt".into(),
+            enabled: true,
+        },
+        deletion_protection_enabled: true,
+        tags: vec![],
+    }
+}
+
+fn tables(t: &mut Template, n: &Names) {
+    t.resource(
+        SESSIONS_TABLE,
+        Resource::new(table_common(
+            &n.sessions_table,
+            vec![
+                attr("sessionId", AttributeType::S),
+                attr("sk", AttributeType::S),
+                attr("updatedAt", AttributeType::S),
+                attr("userId", AttributeType::S),
+            ],
+            vec![key_el("sessionId", KeyType::Hash), key_el("sk", KeyType::Range)],
+            vec![GlobalSecondaryIndex {
+                index_name: n.user_session_index.clone(),
+                key_schema: vec![key_el("userId", KeyType::Hash), key_el("updatedAt", KeyType::Range)],
+                projection: Projection {
+                    projection_type: ProjectionType::Include,
+                    non_key_attributes: USER_SESSION_INDEX_PROJECTION.iter().map(|s| s.to_string()).collect(),
+                },
+            }],
+        ))
+        .retain(),
+    );
+    t.resource(
+        USER_PROFILES_TABLE,
+        Resource::new(table_common(
+            &n.user_profiles_table,
+            vec![attr("userId", AttributeType::S)],
+            vec![key_el("userId", KeyType::Hash)],
+            vec![],
+        ))
+        .retain(),
+    );
+}
+
+fn function(t: &mut Template, n: &Names, f: &FunctionSpec) {
+    let log_group_id = format!("{}LogGroup", f.prefix);
+    let role_id = format!("{}Role", f.prefix);
+    let fn_id = format!("{}Function", f.prefix);
+    let log_group_name = Names::log_group(f.name);
+
+    t.resource(
+        &log_group_id,
+        Resource::new(LogGroup {
+            log_group_name: log_group_name.clone(),
+            retention_in_days: LOG_RETENTION_DAYS,
+            kms_key_id: get_att(KEY, "Arn"),
+        })
+        .skip_check(
+            "CKV_AWS_338",
+            "30-day retention is the design: operational logs only (no conversation content is logged); keeping them a year adds cost without use",
+        ),
+    );
+
+    let sessions_arn = get_att(SESSIONS_TABLE, "Arn");
+    let mut statements = vec![];
+    if !f.sessions_actions.is_empty() {
+        statements.push(Statement::allow("SessionsTable", f.sessions_actions, vec![sessions_arn]));
+    }
+    if !f.index_actions.is_empty() {
+        statements.push(Statement::allow(
+            "UserSessionIndex",
+            f.index_actions,
+            vec![sub(format!("${{{SESSIONS_TABLE}.Arn}}/index/{}", n.user_session_index))],
+        ));
+    }
+    if !f.profiles_actions.is_empty() {
+        statements.push(Statement::allow(
+            "UserProfilesTable",
+            f.profiles_actions,
+            vec![get_att(USER_PROFILES_TABLE, "Arn")],
+        ));
+    }
+    let mut kms = Statement::allow("FieldEncryption", perms::KMS_ACTIONS, vec![get_att(KEY, "Arn")]);
+    kms = kms
+        .condition(
+            "ForAllValues:StringEquals",
+            "kms:EncryptionContextKeys",
+            list(perms::ENCRYPTION_CONTEXT_KEYS.iter().map(|k| s(*k))),
+        )
+        .condition("Null", "kms:EncryptionContextKeys", s("false"));
+    statements.push(kms);
+    statements.push(Statement::allow(
+        "OwnLogGroup",
+        &["logs:CreateLogStream", "logs:PutLogEvents"],
+        vec![arn(&format!(
+            "logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{log_group_name}:log-stream:*"
+        ))],
+    ));
+
+    t.resource(
+        &role_id,
+        Resource::new(Role {
+            role_name: role_name(f.name),
+            description: format!("Execution role of {}: least privilege, inline only", f.name),
+            assume_role_policy_document: PolicyDocument::new(vec![Statement::allow(
+                "LambdaAssume",
+                &["sts:AssumeRole"],
+                vec![],
+            )
+            .principal(Principal::Service(s("lambda.amazonaws.com")))
+            .condition("StringEquals", "aws:SourceAccount", sub("${AWS::AccountId}"))]),
+            policies: vec![InlinePolicy {
+                policy_name: format!("{}-least-privilege", f.name),
+                policy_document: PolicyDocument::new(statements),
+            }],
+        }),
+    );
+
+    let mut env = BTreeMap::new();
+    env.insert("SESSIONS_TABLE".to_string(), r#ref(SESSIONS_TABLE));
+    env.insert("USER_PROFILES_TABLE".to_string(), r#ref(USER_PROFILES_TABLE));
+    env.insert("KMS_KEY_ID".to_string(), get_att(KEY, "Arn"));
+    t.resource(
+        &fn_id,
+        Resource::new(Function {
+            function_name: f.name.to_string(),
+            description: f.description.to_string(),
+            runtime: "provided.al2023".into(),
+            handler: "bootstrap".into(),
+            code: Code {
+                s3_bucket: r#ref(P_CODE_BUCKET),
+                s3_key: r#ref(f.code_key_param),
+            },
+            role: get_att(&role_id, "Arn"),
+            architectures: vec![r#ref(P_ARCHITECTURE)],
+            memory_size: FUNCTION_MEMORY_MB,
+            timeout: FUNCTION_TIMEOUT_SECONDS,
+            environment: Environment { variables: env },
+            kms_key_arn: get_att(KEY, "Arn"),
+            reserved_concurrent_executions: r#ref(P_RESERVED_CONCURRENCY),
+            logging_config: LoggingConfig {
+                log_format: "JSON".into(),
+                log_group: r#ref(&log_group_id),
+            },
+        })
+        .skip_check(
+            "CKV_AWS_117",
+            "No VPC: the function reaches only DynamoDB and KMS over AWS endpoints; a VPC adds NAT cost and cold-start time without reducing exposure",
+        )
+        .skip_check(
+            "CKV_AWS_116",
+            "No dead-letter queue: invoked synchronously by API Gateway, failures return to the caller, nothing is queued",
+        )
+        .skip_check(
+            "CKV_AWS_272",
+            "No Lambda code signing: code is uploaded by `cargo xtask deploy` under content-addressed (sha256) keys from a reproducible build",
+        ),
+    );
+}
+
+fn http_api(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
+    t.resource(
+        HTTP_API,
+        Resource::new(HttpApi {
+            name: n.api.clone(),
+            description: "Voice learning session management API (Cognito JWT)".into(),
+            protocol_type: "HTTP".into(),
+        }),
+    );
+    t.resource(
+        AUTHORIZER,
+        Resource::new(Authorizer {
+            api_id: r#ref(HTTP_API),
+            name: "CognitoJwt".into(),
+            authorizer_type: "JWT".into(),
+            identity_source: vec!["$request.header.Authorization".into()],
+            jwt_configuration: JwtConfiguration {
+                audience: vec![r#ref(P_USER_POOL_CLIENT_ID)],
+                issuer: sub(format!("https://cognito-idp.${{AWS::Region}}.amazonaws.com/${{{P_USER_POOL_ID}}}")),
+            },
+        }),
+    );
+    for f in functions {
+        let fn_id = format!("{}Function", f.prefix);
+        let integration_id = format!("{}Integration", f.prefix);
+        t.resource(
+            &integration_id,
+            Resource::new(Integration {
+                api_id: r#ref(HTTP_API),
+                integration_type: "AWS_PROXY".into(),
+                integration_uri: get_att(&fn_id, "Arn"),
+                payload_format_version: "2.0".into(),
+                timeout_in_millis: (FUNCTION_TIMEOUT_SECONDS + 1) * 1000,
+            }),
+        );
+        t.resource(
+            &format!("{}Route", f.prefix),
+            Resource::new(Route {
+                api_id: r#ref(HTTP_API),
+                route_key: f.route.into(),
+                authorization_type: "JWT".into(),
+                authorizer_id: r#ref(AUTHORIZER),
+                target: join("/", vec![s("integrations"), r#ref(&integration_id)]),
+            }),
+        );
+        let path = f.route.split_whitespace().nth(1).unwrap_or("/");
+        t.resource(
+            &format!("{}InvokePermission", f.prefix),
+            Resource::new(Permission {
+                action: "lambda:InvokeFunction".into(),
+                function_name: r#ref(&fn_id),
+                principal: "apigateway.amazonaws.com".into(),
+                source_arn: arn(&format!(
+                    "execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{HTTP_API}}}/*/POST{path}"
+                )),
+            }),
+        );
+    }
+    t.resource(
+        "HttpApiAccessLogGroup",
+        Resource::new(LogGroup {
+            log_group_name: format!("/aws/apigateway/{}", n.api),
+            retention_in_days: LOG_RETENTION_DAYS,
+            kms_key_id: get_att(KEY, "Arn"),
+        })
+        .skip_check(
+            "CKV_AWS_338",
+            "30-day retention is the design: access logs carry no request bodies; keeping them a year adds cost without use",
+        ),
+    );
+    let access_format = serde_json::json!({
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "requestTime": "$context.requestTime",
+        "routeKey": "$context.routeKey",
+        "status": "$context.status",
+        "responseLength": "$context.responseLength",
+        "latency": "$context.responseLatency",
+        "integrationError": "$context.integrationErrorMessage",
+        "authorizerError": "$context.authorizer.error",
+        "sub": "$context.authorizer.claims.sub",
+    });
+    t.resource(
+        API_STAGE,
+        Resource::new(ApiStage {
+            api_id: r#ref(HTTP_API),
+            stage_name: "$default".into(),
+            auto_deploy: true,
+            access_log_settings: AccessLogSettings {
+                destination_arn: get_att("HttpApiAccessLogGroup", "Arn"),
+                format: access_format.to_string(),
+            },
+            default_route_settings: RouteSettings {
+                throttling_burst_limit: THROTTLE_BURST,
+                throttling_rate_limit: THROTTLE_RATE,
+                detailed_metrics_enabled: false,
+            },
+        }),
+    );
+}
+
+fn alarm_actions() -> Expr {
+    if_(C_HAS_ALARM_EMAIL, list([r#ref(ALARM_TOPIC)]), no_value())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn alarm(
+    name: String,
+    description: String,
+    namespace: &str,
+    metric: &str,
+    dimension: (&str, Expr),
+    statistic: &str,
+    threshold: f64,
+    evaluation_periods: i64,
+) -> Alarm {
+    let extended = statistic.starts_with('p');
+    Alarm {
+        alarm_name: name,
+        alarm_description: description,
+        namespace: namespace.into(),
+        metric_name: metric.into(),
+        dimensions: vec![Dimension {
+            name: dimension.0.into(),
+            value: dimension.1,
+        }],
+        statistic: (!extended).then(|| statistic.to_string()),
+        extended_statistic: extended.then(|| statistic.to_string()),
+        period: 300,
+        evaluation_periods,
+        threshold,
+        comparison_operator: "GreaterThanOrEqualToThreshold".into(),
+        treat_missing_data: "notBreaching".into(),
+        alarm_actions: alarm_actions(),
+        ok_actions: alarm_actions(),
+    }
+}
+
+fn monitoring(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
+    t.resource(
+        ALARM_TOPIC,
+        Resource::new(Topic {
+            topic_name: format!("{}-alarms", n.api),
+            display_name: "Voice learning session alarms".into(),
+            kms_master_key_id: r#ref(KEY),
+        })
+        .condition(C_HAS_ALARM_EMAIL),
+    );
+    t.resource(
+        "AlarmEmailSubscription",
+        Resource::new(Subscription {
+            protocol: "email".into(),
+            endpoint: r#ref(P_ALARM_EMAIL),
+            topic_arn: r#ref(ALARM_TOPIC),
+        })
+        .condition(C_HAS_ALARM_EMAIL),
+    );
+    for f in functions {
+        let fname = || s(f.name.to_string());
+        let p99_ms = (FUNCTION_TIMEOUT_SECONDS * 1000) as f64 * 0.8;
+        t.resource(
+            &format!("{}ErrorsAlarm", f.prefix),
+            Resource::new(alarm(
+                format!("{}-errors", f.name),
+                format!("{} returned errors (unhandled failures)", f.name),
+                "AWS/Lambda",
+                "Errors",
+                ("FunctionName", fname()),
+                "Sum",
+                1.0,
+                1,
+            )),
+        );
+        t.resource(
+            &format!("{}ThrottlesAlarm", f.prefix),
+            Resource::new(alarm(
+                format!("{}-throttles", f.name),
+                format!("{} was throttled: raise ReservedConcurrency", f.name),
+                "AWS/Lambda",
+                "Throttles",
+                ("FunctionName", fname()),
+                "Sum",
+                1.0,
+                1,
+            )),
+        );
+        t.resource(
+            &format!("{}DurationP99Alarm", f.prefix),
+            Resource::new(alarm(
+                format!("{}-duration-p99", f.name),
+                format!("{} p99 duration is above 80% of its {FUNCTION_TIMEOUT_SECONDS}s timeout", f.name),
+                "AWS/Lambda",
+                "Duration",
+                ("FunctionName", fname()),
+                "p99",
+                p99_ms,
+                3,
+            )),
+        );
+    }
+    t.resource(
+        "HttpApi5xxAlarm",
+        Resource::new(alarm(
+            format!("{}-5xx", n.api),
+            "The HTTP API answered 5xx".into(),
+            "AWS/ApiGateway",
+            "5xx",
+            ("ApiId", r#ref(HTTP_API)),
+            "Sum",
+            5.0,
+            1,
+        )),
+    );
+    t.resource(
+        "Dashboard",
+        Resource::new(Dashboard {
+            dashboard_name: n.dashboard.clone(),
+            dashboard_body: sub(dashboard_body(n)),
+        }),
+    );
+}
+
+/// The dashboard JSON, as a `Fn::Sub` string (`${AWS::Region}`, `${HttpApi}`).
+fn dashboard_body(n: &Names) -> String {
+    use serde_json::json;
+    let region = "${AWS::Region}";
+    let fns = n.functions();
+    let per_fn = |metric: &str, stat: &str| -> Vec<serde_json::Value> {
+        fns.iter()
+            .map(|f| json!(["AWS/Lambda", metric, "FunctionName", f, {"stat": stat, "label": format!("{f} {stat}")}]))
+            .collect()
+    };
+    let per_table = |metric: &str| -> Vec<serde_json::Value> {
+        [&n.sessions_table, &n.user_profiles_table]
+            .iter()
+            .map(|tb| json!(["AWS/DynamoDB", metric, "TableName", tb, {"stat": "Sum"}]))
+            .collect()
+    };
+    let widget = |x: i64, y: i64, title: &str, metrics: Vec<serde_json::Value>| {
+        json!({
+            "type": "metric", "x": x, "y": y, "width": 12, "height": 6,
+            "properties": {"title": title, "region": region, "view": "timeSeries", "stacked": false, "period": 300, "metrics": metrics}
+        })
+    };
+    let mut duration = per_fn("Duration", "p50");
+    duration.extend(per_fn("Duration", "p99"));
+    let mut table_throttles = per_table("ThrottledRequests");
+    table_throttles.extend(per_table("SystemErrors"));
+    let api = |metric: &str, stat: &str| json!(["AWS/ApiGateway", metric, "ApiId", "${HttpApi}", {"stat": stat}]);
+    let body = json!({
+        "widgets": [
+            widget(0, 0, "Lambda invocations", per_fn("Invocations", "Sum")),
+            widget(12, 0, "Lambda errors", per_fn("Errors", "Sum")),
+            widget(0, 6, "Lambda duration p50 / p99 (ms)", duration),
+            widget(12, 6, "Lambda throttles", per_fn("Throttles", "Sum")),
+            widget(0, 12, "DynamoDB consumed read units", per_table("ConsumedReadCapacityUnits")),
+            widget(12, 12, "DynamoDB consumed write units", per_table("ConsumedWriteCapacityUnits")),
+            widget(0, 18, "DynamoDB throttled requests and system errors", table_throttles),
+            widget(12, 18, "HTTP API 4xx / 5xx", vec![api("4xx", "Sum"), api("5xx", "Sum")]),
+            widget(0, 24, "HTTP API latency (ms)", vec![api("Latency", "p50"), api("Latency", "p99")]),
+        ]
+    });
+    body.to_string()
+}
