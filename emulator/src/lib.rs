@@ -20,7 +20,10 @@ pub enum EmulatorError {
     #[error("creating the venv at {path} failed: {detail}. Check that the `venv` module is installed (`apt install python3-venv`).")]
     VenvFailed { path: PathBuf, detail: String },
     #[error("installing the pinned Python tools from {requirements} failed (pip said: {detail}). Check your network access to PyPI and run again.")]
-    PipFailed { requirements: PathBuf, detail: String },
+    PipFailed {
+        requirements: PathBuf,
+        detail: String,
+    },
     #[error("the moto server did not start within {0:?}: {1}")]
     StartTimeout(Duration, String),
     #[error("I/O error while {doing}: {source}")]
@@ -127,7 +130,13 @@ impl Venv {
             self.requirements.display()
         ));
         let mut child = Command::new(self.bin("pip"))
-            .args(["install", "--disable-pip-version-check", "--progress-bar", "off", "-r"])
+            .args([
+                "install",
+                "--disable-pip-version-check",
+                "--progress-bar",
+                "off",
+                "-r",
+            ])
             .arg(&self.requirements)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -135,7 +144,10 @@ impl Venv {
             .map_err(io("running pip"))?;
         let stdout = child.stdout.take().expect("piped");
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.starts_with("Collecting") || line.starts_with("Installing") || line.starts_with("Successfully") {
+            if line.starts_with("Collecting")
+                || line.starts_with("Installing")
+                || line.starts_with("Successfully")
+            {
                 progress(&format!("  pip: {line}"));
             }
         }
@@ -152,7 +164,8 @@ impl Venv {
             });
         }
         let reqs = std::fs::read(&self.requirements).map_err(io("reading requirements.txt"))?;
-        std::fs::write(self.dir.join(".requirements.stamp"), reqs).map_err(io("writing the venv stamp"))?;
+        std::fs::write(self.dir.join(".requirements.stamp"), reqs)
+            .map_err(io("writing the venv stamp"))?;
         Ok(())
     }
 }
@@ -175,8 +188,25 @@ pub struct MotoOptions {
     pub venv: Option<Venv>,
 }
 
-const WATCHDOG: &str = "import os, sys, threading\n\
-def _watch():\n    sys.stdin.read()\n    os._exit(0)\n\
+const WATCHDOG: &str = "import os, sys, threading, signal\n\
+signal.signal(signal.SIGINT, signal.SIG_IGN)\n\
+STATE = os.environ.get('MOTO_DEV_STATE')\n\
+def _backends():\n    from moto.dynamodb.models import dynamodb_backends\n    from moto.kms.models import kms_backends\n    return {'dynamodb': dynamodb_backends, 'kms': kms_backends}\n\
+def _pickling():\n    import copyreg\n    from cryptography.hazmat.primitives import serialization as ser\n    from cryptography.hazmat.bindings._rust import openssl as o\n\
+    def red(k):\n        return (ser.load_der_private_key, (k.private_bytes(ser.Encoding.DER, ser.PrivateFormat.PKCS8, ser.NoEncryption()), None))\n\
+    for t in (o.rsa.RSAPrivateKey, o.ec.ECPrivateKey):\n        copyreg.pickle(t, red)\n\
+def _dump():\n    import pickle, moto\n    _pickling()\n    for attempt in range(5):\n        try:\n            snap = {}\n\
+            for name, bd in _backends().items():\n                for acct in list(bd.keys()):\n                    for region in list(bd[acct].keys()):\n                        snap[(name, acct, region)] = bd[acct][region]\n\
+            data = pickle.dumps({'moto': moto.__version__, 'backends': snap})\n            break\n        except RuntimeError:\n            continue\n    else:\n        return\n\
+    with open(STATE + '.tmp', 'wb') as f:\n        f.write(data)\n    os.replace(STATE + '.tmp', STATE)\n\
+def _load():\n    import pickle, moto\n    _pickling()\n    try:\n        with open(STATE, 'rb') as f:\n            data = pickle.load(f)\n\
+        if data.get('moto') != moto.__version__:\n            raise ValueError('saved by moto ' + str(data.get('moto')))\n        bds = _backends()\n\
+        for (name, acct, region), be in data['backends'].items():\n            bds[name][acct][region] = be\n        sys.stderr.write('moto state loaded from ' + STATE + '\\n')\n\
+    except Exception as e:\n        sys.stderr.write('moto state in ' + STATE + ' not loaded (' + repr(e) + '); starting empty\\n')\n        os.replace(STATE, STATE + '.bad')\n\
+def _exit(*_):\n    if STATE:\n        _dump()\n    os._exit(0)\n\
+def _watch():\n    sys.stdin.read()\n    _exit()\n\
+if STATE and os.path.exists(STATE):\n    _load()\n\
+signal.signal(signal.SIGTERM, _exit)\n\
 threading.Thread(target=_watch, daemon=True).start()\n\
 from moto.server import main\n\
 sys.argv[0] = 'moto_server'\n\
@@ -205,7 +235,9 @@ impl MotoServer {
             None => free_port()?,
         };
         let log = match &opts.log_file {
-            Some(p) => Stdio::from(File::create(p).map_err(io(format!("creating {}", p.display())))?),
+            Some(p) => {
+                Stdio::from(File::create(p).map_err(io(format!("creating {}", p.display())))?)
+            }
             None => Stdio::null(),
         };
         // moto runs under a watchdog: it exits as soon as its stdin closes,
@@ -231,14 +263,20 @@ impl MotoServer {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(EmulatorError::StartTimeout(
                     start.elapsed(),
-                    format!("moto_server exited with {status}; is port {} free?", self.port),
+                    format!(
+                        "moto_server exited with {status}; is port {} free?",
+                        self.port
+                    ),
                 ));
             }
             if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
                 return Ok(());
             }
             if start.elapsed() > timeout {
-                return Err(EmulatorError::StartTimeout(timeout, "no answer on its port".into()));
+                return Err(EmulatorError::StartTimeout(
+                    timeout,
+                    "no answer on its port".into(),
+                ));
             }
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -18,7 +18,11 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 /// Size in bytes of a number as DynamoDB counts it.
 pub fn number_size(n: &str) -> usize {
-    let digits: String = n.trim_start_matches('-').chars().filter(|c| c.is_ascii_digit()).collect();
+    let digits: String = n
+        .trim_start_matches('-')
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect();
     let significant = digits.trim_start_matches('0').trim_end_matches('0');
     let count = significant.len().max(1);
     count.div_ceil(2) + 1
@@ -34,7 +38,12 @@ pub fn value_size(v: &AttributeValue) -> usize {
         AttributeValue::Ns(v) => v.iter().map(|n| number_size(n)).sum(),
         AttributeValue::Bs(v) => v.iter().map(|b| b.as_ref().len()).sum(),
         AttributeValue::L(l) => 3 + l.iter().map(|e| 1 + value_size(e)).sum::<usize>(),
-        AttributeValue::M(m) => 3 + m.iter().map(|(k, e)| 1 + k.len() + value_size(e)).sum::<usize>(),
+        AttributeValue::M(m) => {
+            3 + m
+                .iter()
+                .map(|(k, e)| 1 + k.len() + value_size(e))
+                .sum::<usize>()
+        }
         _ => 0,
     }
 }

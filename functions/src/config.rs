@@ -32,7 +32,11 @@ pub const USER_SESSION_INDEX: &str = "UserSessionIndex";
 
 impl Settings {
     /// Settings for the given table names and key, with default tuning.
-    pub fn new(sessions_table: impl Into<String>, profiles_table: impl Into<String>, kms_key_id: impl Into<String>) -> Self {
+    pub fn new(
+        sessions_table: impl Into<String>,
+        profiles_table: impl Into<String>,
+        kms_key_id: impl Into<String>,
+    ) -> Self {
         Settings {
             sessions_table: sessions_table.into(),
             profiles_table: profiles_table.into(),
@@ -46,16 +50,28 @@ impl Settings {
     /// Reads `SESSIONS_TABLE`, `USER_PROFILES_TABLE`, `KMS_KEY_ID` and the
     /// optional tuning variables through `get` (e.g. `std::env::var`).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let req = |name: &'static str| get(name).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name));
+        let req = |name: &'static str| {
+            get(name)
+                .filter(|v| !v.is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
         let num = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
             match get(name).filter(|v| !v.is_empty()) {
                 None => Ok(default),
                 Some(v) => v.trim().parse().map_err(|_| ConfigError::NotANumber(name)),
             }
         };
-        let mut s = Settings::new(req("SESSIONS_TABLE")?, req("USER_PROFILES_TABLE")?, req("KMS_KEY_ID")?);
-        s.key_cache_capacity = num("KEY_CACHE_CAPACITY", DEFAULT_KEY_CACHE_CAPACITY as u64)? as usize;
-        s.touch_interval_ms = num("SESSION_TOUCH_INTERVAL_SECONDS", DEFAULT_TOUCH_INTERVAL_SECONDS)? * 1000;
+        let mut s = Settings::new(
+            req("SESSIONS_TABLE")?,
+            req("USER_PROFILES_TABLE")?,
+            req("KMS_KEY_ID")?,
+        );
+        s.key_cache_capacity =
+            num("KEY_CACHE_CAPACITY", DEFAULT_KEY_CACHE_CAPACITY as u64)? as usize;
+        s.touch_interval_ms = num(
+            "SESSION_TOUCH_INTERVAL_SECONDS",
+            DEFAULT_TOUCH_INTERVAL_SECONDS,
+        )? * 1000;
         Ok(s)
     }
 
@@ -80,6 +96,9 @@ mod tests {
         let s = Settings::from_lookup(env).unwrap();
         assert_eq!(s.touch_interval_ms, 60_000);
         assert_eq!(s.key_cache_capacity, DEFAULT_KEY_CACHE_CAPACITY);
-        assert!(matches!(Settings::from_lookup(|_| None), Err(ConfigError::Missing("SESSIONS_TABLE"))));
+        assert!(matches!(
+            Settings::from_lookup(|_| None),
+            Err(ConfigError::Missing("SESSIONS_TABLE"))
+        ));
     }
 }

@@ -76,7 +76,11 @@ impl DataKey {
         out.extend_from_slice(&nonce);
         let mut body = plaintext.to_vec();
         self.0
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut body)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad),
+                &mut body,
+            )
             .map_err(|_| ApiError::Internal)?;
         out.extend_from_slice(&body);
         Ok(out)
@@ -90,7 +94,10 @@ impl DataKey {
         let (nonce, body) = sealed.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| OpenError)?;
         let mut buf = body.to_vec();
-        let plain = self.0.open_in_place(nonce, Aad::from(aad), &mut buf).map_err(|_| OpenError)?;
+        let plain = self
+            .0
+            .open_in_place(nonce, Aad::from(aad), &mut buf)
+            .map_err(|_| OpenError)?;
         let n = plain.len();
         buf.truncate(n);
         Ok(buf)
@@ -142,7 +149,11 @@ impl KeyManager {
     /// Makes a data key for a new session: returns the key and its wrapped
     /// form (to store). The key is cached, so the creating container never
     /// calls `kms:Decrypt` for it.
-    pub async fn new_session_key(&self, session_id: &str, user_id: &str) -> Result<(Arc<DataKey>, Vec<u8>), ApiError> {
+    pub async fn new_session_key(
+        &self,
+        session_id: &str,
+        user_id: &str,
+    ) -> Result<(Arc<DataKey>, Vec<u8>), ApiError> {
         let (key, bytes) = DataKey::generate()?;
         let out = self
             .kms
@@ -153,7 +164,10 @@ impl KeyManager {
             .send()
             .await
             .map_err(|e| ApiError::from(classify("kms:Encrypt", &e)))?;
-        let wrapped = out.ciphertext_blob.map(Blob::into_inner).ok_or(ApiError::Internal)?;
+        let wrapped = out
+            .ciphertext_blob
+            .map(Blob::into_inner)
+            .ok_or(ApiError::Internal)?;
         let key = Arc::new(key);
         let cell = Arc::new(OnceCell::new_with(Some(key.clone())));
         self.insert(session_id, user_id, &wrapped, cell);
@@ -161,9 +175,14 @@ impl KeyManager {
     }
 
     /// The session's data key: from the cache, or unwrapped with KMS once.
-    pub async fn session_key(&self, session_id: &str, user_id: &str, wrapped: &[u8]) -> Result<Arc<DataKey>, ApiError> {
+    pub async fn session_key(
+        &self,
+        session_id: &str,
+        user_id: &str,
+        wrapped: &[u8],
+    ) -> Result<Arc<DataKey>, ApiError> {
         let cell = {
-            let mut guard = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            let guard = self.cache.lock().unwrap_or_else(|p| p.into_inner());
             match guard.0.get(session_id) {
                 Some(e) if e.user_id == user_id && e.wrapped == wrapped => e.key.clone(),
                 _ => {
@@ -187,8 +206,13 @@ impl KeyManager {
                     .map_err(|e| {
                         let d = classify("kms:Decrypt", &e);
                         match d {
-                            DependencyError::Permanent { ref code, .. } if code == "InvalidCiphertextException" => {
-                                tracing::error!(event = "integrity", "the wrapped data key did not unwrap");
+                            DependencyError::Permanent { ref code, .. }
+                                if code == "InvalidCiphertextException" =>
+                            {
+                                tracing::error!(
+                                    event = "integrity",
+                                    "the wrapped data key did not unwrap"
+                                );
                                 ApiError::Integrity
                             }
                             d => ApiError::from(d),
@@ -213,7 +237,13 @@ impl KeyManager {
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).0.len()
     }
 
-    fn insert(&self, session_id: &str, user_id: &str, wrapped: &[u8], key: Arc<OnceCell<Arc<DataKey>>>) {
+    fn insert(
+        &self,
+        session_id: &str,
+        user_id: &str,
+        wrapped: &[u8],
+        key: Arc<OnceCell<Arc<DataKey>>>,
+    ) {
         let mut guard = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         let (map, order) = &mut *guard;
         if map.contains_key(session_id) {
@@ -250,8 +280,12 @@ mod tests {
         let sealed = k.seal_str(&a, "What is a closure?").unwrap();
         assert_eq!(sealed.len(), "What is a closure?".len() + OVERHEAD);
         assert_eq!(k.open_str(&a, &sealed).unwrap(), "What is a closure?");
-        assert!(k.open_str(&aad("s2", "TURN#0000000001", "content"), &sealed).is_err());
-        assert!(k.open_str(&aad("s1", "TURN#0000000002", "content"), &sealed).is_err());
+        assert!(k
+            .open_str(&aad("s2", "TURN#0000000001", "content"), &sealed)
+            .is_err());
+        assert!(k
+            .open_str(&aad("s1", "TURN#0000000002", "content"), &sealed)
+            .is_err());
         assert!(k.open_str(&a, &sealed[..10]).is_err());
         let mut tampered = sealed.clone();
         tampered[20] ^= 1;

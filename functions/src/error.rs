@@ -116,15 +116,23 @@ impl ApiError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DependencyError {
     /// Throttling, a 5xx, a timeout or a connection failure: retryable.
-    Transient { operation: &'static str, code: String },
+    Transient {
+        operation: &'static str,
+        code: String,
+    },
     /// Anything else (validation, access denied, missing resource...).
-    Permanent { operation: &'static str, code: String },
+    Permanent {
+        operation: &'static str,
+        code: String,
+    },
 }
 
 impl DependencyError {
     pub fn code(&self) -> &str {
         match self {
-            DependencyError::Transient { code, .. } | DependencyError::Permanent { code, .. } => code,
+            DependencyError::Transient { code, .. } | DependencyError::Permanent { code, .. } => {
+                code
+            }
         }
     }
 }
@@ -157,7 +165,13 @@ const TRANSIENT_CODES: &[&str] = &[
 ];
 
 /// Classifies an SDK error. Only the error code (never the message) is kept.
-pub fn classify<E>(operation: &'static str, err: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>) -> DependencyError
+pub fn classify<E>(
+    operation: &'static str,
+    err: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::http::Response,
+    >,
+) -> DependencyError
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
 {
@@ -197,12 +211,19 @@ mod tests {
 
     #[test]
     fn error_json_shape() {
-        let v = ApiError::invalid("turn.role", "must be one of user, assistant, system").to_json("r-1");
+        let v =
+            ApiError::invalid("turn.role", "must be one of user, assistant, system").to_json("r-1");
         assert_eq!(v["error"]["code"], "invalid_field");
         assert_eq!(v["error"]["field"], "turn.role");
         assert_eq!(v["error"]["requestId"], "r-1");
-        assert!(v["error"]["message"].as_str().unwrap().contains("turn.role"));
-        assert_eq!(ApiError::Unavailable.to_json("x")["error"]["retryable"], true);
+        assert!(v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("turn.role"));
+        assert_eq!(
+            ApiError::Unavailable.to_json("x")["error"]["retryable"],
+            true
+        );
         assert_eq!(ApiError::NotFound.status().as_u16(), 404);
         assert_eq!(ApiError::Conflict("stale".into()).status().as_u16(), 409);
         assert_eq!(ApiError::too_large("body", "big").status().as_u16(), 413);

@@ -26,7 +26,10 @@ pub fn user_id(req: &Request) -> Result<String, ApiError> {
 /// Cognito subs are UUIDs; accept any printable id up to 128 bytes without
 /// the separator characters the store and cursors use.
 fn valid_sub(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_graphic() && c != '|' && c != '#')
+    !s.is_empty()
+        && s.len() <= 128
+        && s.chars()
+            .all(|c| c.is_ascii_graphic() && c != '|' && c != '#')
 }
 
 /// The request id to echo in errors and logs: API Gateway's, else Lambda's.

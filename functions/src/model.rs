@@ -99,15 +99,41 @@ pub struct NewSession {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     Create(NewSession),
-    Get { session_id: String },
-    Update { session_id: String, version: u64, changes: SessionChanges },
-    Delete { session_id: String },
-    List { limit: u32, cursor: Option<String> },
-    Restore { session_id: Option<String>, window: WindowSpec },
-    AddTurn { session_id: String, turn: NewTurn, window: WindowSpec },
-    GetContext { session_id: String, window: WindowSpec },
-    SetSummary { session_id: String, summary: String },
-    Clear { session_id: String },
+    Get {
+        session_id: String,
+    },
+    Update {
+        session_id: String,
+        version: u64,
+        changes: SessionChanges,
+    },
+    Delete {
+        session_id: String,
+    },
+    List {
+        limit: u32,
+        cursor: Option<String>,
+    },
+    Restore {
+        session_id: Option<String>,
+        window: WindowSpec,
+    },
+    AddTurn {
+        session_id: String,
+        turn: NewTurn,
+        window: WindowSpec,
+    },
+    GetContext {
+        session_id: String,
+        window: WindowSpec,
+    },
+    SetSummary {
+        session_id: String,
+        summary: String,
+    },
+    Clear {
+        session_id: String,
+    },
 }
 
 impl Action {
@@ -139,7 +165,10 @@ struct Obj<'a> {
 impl<'a> Obj<'a> {
     fn new(v: &'a Value, path: &str) -> Result<Self, ApiError> {
         match v {
-            Value::Object(map) => Ok(Obj { map, path: path.to_string() }),
+            Value::Object(map) => Ok(Obj {
+                map,
+                path: path.to_string(),
+            }),
             _ => Err(ApiError::invalid(path, "must be a JSON object")),
         }
     }
@@ -154,10 +183,18 @@ impl<'a> Obj<'a> {
 
     fn only(&self, allowed: &[&str]) -> Result<(), ApiError> {
         // Report the first unknown field in a stable (sorted) order.
-        let mut unknown: Vec<&String> = self.map.keys().filter(|k| !allowed.contains(&k.as_str())).collect();
+        let mut unknown: Vec<&String> = self
+            .map
+            .keys()
+            .filter(|k| !allowed.contains(&k.as_str()))
+            .collect();
         unknown.sort();
         match unknown.first() {
-            Some(k) => Err(ApiError::bad("unknown_field", self.field(k), "is not a known field")),
+            Some(k) => Err(ApiError::bad(
+                "unknown_field",
+                self.field(k),
+                "is not a known field",
+            )),
             None => Ok(()),
         }
     }
@@ -214,8 +251,8 @@ impl<'a> Obj<'a> {
 pub fn parse_action(body: &str, allowed: &[&str]) -> Result<Action, ApiError> {
     let value: Value = serde_json::from_str(body)
         .map_err(|_| ApiError::bad("invalid_json", "body", "is not valid JSON"))?;
-    let root = Obj::new(&value, "")
-        .map_err(|_| ApiError::invalid("body", "must be a JSON object"))?;
+    let root =
+        Obj::new(&value, "").map_err(|_| ApiError::invalid("body", "must be a JSON object"))?;
     let action = root.str_req("action")?;
     if !allowed.contains(&action) {
         return Err(ApiError::bad(
@@ -231,8 +268,14 @@ pub fn parse_action(body: &str, allowed: &[&str]) -> Result<Action, ApiError> {
             s.only(&["currentTopic", "mode", "language"])?;
             Ok(Action::Create(NewSession {
                 current_topic: topic(s.str_req("currentTopic")?, &s.field("currentTopic"))?,
-                mode: s.str_opt("mode")?.map(|m| mode(m, &s.field("mode"))).transpose()?,
-                language: s.str_opt("language")?.map(|l| language(l, &s.field("language"))).transpose()?,
+                mode: s
+                    .str_opt("mode")?
+                    .map(|m| mode(m, &s.field("mode")))
+                    .transpose()?,
+                language: s
+                    .str_opt("language")?
+                    .map(|l| language(l, &s.field("language")))
+                    .transpose()?,
             }))
         }
         "get" | "delete" | "clear" => {
@@ -253,23 +296,47 @@ pub fn parse_action(body: &str, allowed: &[&str]) -> Result<Action, ApiError> {
             let s = root.obj_req("session")?;
             s.only(&["currentTopic", "mode", "language", "status"])?;
             let changes = SessionChanges {
-                current_topic: s.str_opt("currentTopic")?.map(|t| topic(t, &s.field("currentTopic"))).transpose()?,
-                mode: s.str_opt("mode")?.map(|m| mode(m, &s.field("mode"))).transpose()?,
-                language: s.str_opt("language")?.map(|l| language(l, &s.field("language"))).transpose()?,
-                status: s.str_opt("status")?.map(|v| status(v, &s.field("status"))).transpose()?,
+                current_topic: s
+                    .str_opt("currentTopic")?
+                    .map(|t| topic(t, &s.field("currentTopic")))
+                    .transpose()?,
+                mode: s
+                    .str_opt("mode")?
+                    .map(|m| mode(m, &s.field("mode")))
+                    .transpose()?,
+                language: s
+                    .str_opt("language")?
+                    .map(|l| language(l, &s.field("language")))
+                    .transpose()?,
+                status: s
+                    .str_opt("status")?
+                    .map(|v| status(v, &s.field("status")))
+                    .transpose()?,
             };
             if changes == SessionChanges::default() {
-                return Err(ApiError::invalid("session", "must change at least one of currentTopic, mode, language, status"));
+                return Err(ApiError::invalid(
+                    "session",
+                    "must change at least one of currentTopic, mode, language, status",
+                ));
             }
-            Ok(Action::Update { session_id, version, changes })
+            Ok(Action::Update {
+                session_id,
+                version,
+                changes,
+            })
         }
         "list" => {
             root.only(&["action", "limit", "cursor"])?;
-            let limit = root.uint_opt("limit", 1, MAX_LIST_LIMIT as u64)?.unwrap_or(DEFAULT_LIST_LIMIT as u64) as u32;
+            let limit = root
+                .uint_opt("limit", 1, MAX_LIST_LIMIT as u64)?
+                .unwrap_or(DEFAULT_LIST_LIMIT as u64) as u32;
             let cursor = root.str_opt("cursor")?.map(str::to_string);
             if let Some(c) = &cursor {
                 if c.is_empty() || c.len() > 512 {
-                    return Err(ApiError::invalid("cursor", "is not a cursor this API returned"));
+                    return Err(ApiError::invalid(
+                        "cursor",
+                        "is not a cursor this API returned",
+                    ));
                 }
             }
             Ok(Action::List { limit, cursor })
@@ -277,7 +344,10 @@ pub fn parse_action(body: &str, allowed: &[&str]) -> Result<Action, ApiError> {
         "restore" => {
             root.only(&["action", "sessionId", "window"])?;
             let session_id = root.str_opt("sessionId")?.map(session_id).transpose()?;
-            Ok(Action::Restore { session_id, window: window(&root)? })
+            Ok(Action::Restore {
+                session_id,
+                window: window(&root)?,
+            })
         }
         "add_turn" => {
             root.only(&["action", "sessionId", "turn", "window"])?;
@@ -285,43 +355,70 @@ pub fn parse_action(body: &str, allowed: &[&str]) -> Result<Action, ApiError> {
             let t = root.obj_req("turn")?;
             t.only(&["role", "content", "language", "turnId"])?;
             let role_s = t.str_req("role")?;
-            let role = Role::parse(role_s)
-                .ok_or_else(|| ApiError::invalid(t.field("role"), "must be one of user, assistant, system"))?;
+            let role = Role::parse(role_s).ok_or_else(|| {
+                ApiError::invalid(t.field("role"), "must be one of user, assistant, system")
+            })?;
             let content = t.str_req("content")?;
             if content.trim().is_empty() {
                 return Err(ApiError::invalid(t.field("content"), "must not be empty"));
             }
             if content.len() > MAX_CONTENT_BYTES {
-                return Err(ApiError::too_large(t.field("content"), format!("must be at most {MAX_CONTENT_BYTES} bytes")));
+                return Err(ApiError::too_large(
+                    t.field("content"),
+                    format!("must be at most {MAX_CONTENT_BYTES} bytes"),
+                ));
             }
             let language = language(t.str_req("language")?, &t.field("language"))?;
-            let turn_id = t.str_opt("turnId")?.map(|id| turn_id(id, &t.field("turnId"))).transpose()?;
+            let turn_id = t
+                .str_opt("turnId")?
+                .map(|id| turn_id(id, &t.field("turnId")))
+                .transpose()?;
             let turn = NewTurn {
                 role,
                 content: content.to_string(),
                 language,
                 turn_id,
             };
-            Ok(Action::AddTurn { session_id, turn, window: window(&root)? })
+            Ok(Action::AddTurn {
+                session_id,
+                turn,
+                window: window(&root)?,
+            })
         }
         "get_context" => {
             root.only(&["action", "sessionId", "window"])?;
             let session_id = session_id(root.str_req("sessionId")?)?;
-            Ok(Action::GetContext { session_id, window: window(&root)? })
+            Ok(Action::GetContext {
+                session_id,
+                window: window(&root)?,
+            })
         }
         "set_summary" => {
             root.only(&["action", "sessionId", "summary"])?;
             let session_id = session_id(root.str_req("sessionId")?)?;
             let summary = root.str_req("summary")?;
             if summary.trim().is_empty() {
-                return Err(ApiError::invalid("summary", "must not be empty (use clear to drop the context)"));
+                return Err(ApiError::invalid(
+                    "summary",
+                    "must not be empty (use clear to drop the context)",
+                ));
             }
             if summary.len() > MAX_SUMMARY_BYTES {
-                return Err(ApiError::too_large("summary", format!("must be at most {MAX_SUMMARY_BYTES} bytes")));
+                return Err(ApiError::too_large(
+                    "summary",
+                    format!("must be at most {MAX_SUMMARY_BYTES} bytes"),
+                ));
             }
-            Ok(Action::SetSummary { session_id, summary: summary.to_string() })
+            Ok(Action::SetSummary {
+                session_id,
+                summary: summary.to_string(),
+            })
         }
-        _ => Err(ApiError::bad("unknown_action", "action", "is not a known action")),
+        _ => Err(ApiError::bad(
+            "unknown_action",
+            "action",
+            "is not a known action",
+        )),
     }
 }
 
@@ -331,8 +428,12 @@ fn window(root: &Obj<'_>) -> Result<WindowSpec, ApiError> {
     };
     w.only(&["maxTurns", "maxTokens"])?;
     Ok(WindowSpec {
-        max_turns: w.uint_opt("maxTurns", 1, MAX_WINDOW_TURNS as u64)?.unwrap_or(DEFAULT_WINDOW_TURNS as u64) as u32,
-        max_tokens: w.uint_opt("maxTokens", 1, MAX_WINDOW_TOKENS as u64)?.unwrap_or(DEFAULT_WINDOW_TOKENS as u64) as u32,
+        max_turns: w
+            .uint_opt("maxTurns", 1, MAX_WINDOW_TURNS as u64)?
+            .unwrap_or(DEFAULT_WINDOW_TURNS as u64) as u32,
+        max_tokens: w
+            .uint_opt("maxTokens", 1, MAX_WINDOW_TOKENS as u64)?
+            .unwrap_or(DEFAULT_WINDOW_TOKENS as u64) as u32,
     })
 }
 
@@ -341,7 +442,10 @@ pub fn session_id(s: &str) -> Result<String, ApiError> {
     if is_uuid(s) {
         Ok(s.to_string())
     } else {
-        Err(ApiError::invalid("sessionId", "must be a session id returned by create"))
+        Err(ApiError::invalid(
+            "sessionId",
+            "must be a session id returned by create",
+        ))
     }
 }
 
@@ -360,10 +464,16 @@ fn topic(s: &str, field: &str) -> Result<String, ApiError> {
         return Err(ApiError::invalid(field, "must not be empty"));
     }
     if t.chars().count() > MAX_TOPIC_CHARS {
-        return Err(ApiError::invalid(field, format!("must be at most {MAX_TOPIC_CHARS} characters")));
+        return Err(ApiError::invalid(
+            field,
+            format!("must be at most {MAX_TOPIC_CHARS} characters"),
+        ));
     }
     if t.chars().any(char::is_control) {
-        return Err(ApiError::invalid(field, "must not contain control characters"));
+        return Err(ApiError::invalid(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(t.to_string())
 }
@@ -372,7 +482,10 @@ fn mode(s: &str, field: &str) -> Result<String, ApiError> {
     if MODES.contains(&s) {
         Ok(s.to_string())
     } else {
-        Err(ApiError::invalid(field, format!("must be one of {}", MODES.join(", "))))
+        Err(ApiError::invalid(
+            field,
+            format!("must be one of {}", MODES.join(", ")),
+        ))
     }
 }
 
@@ -380,18 +493,25 @@ fn status(s: &str, field: &str) -> Result<String, ApiError> {
     if STATUSES.contains(&s) {
         Ok(s.to_string())
     } else {
-        Err(ApiError::invalid(field, format!("must be one of {}", STATUSES.join(", "))))
+        Err(ApiError::invalid(
+            field,
+            format!("must be one of {}", STATUSES.join(", ")),
+        ))
     }
 }
 
 fn turn_id(s: &str, field: &str) -> Result<String, ApiError> {
     let ok = !s.is_empty()
         && s.len() <= MAX_TURN_ID_CHARS
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
     if ok {
         Ok(s.to_string())
     } else {
-        Err(ApiError::invalid(field, format!("must be 1 to {MAX_TURN_ID_CHARS} characters of A-Z a-z 0-9 - _ . :")))
+        Err(ApiError::invalid(
+            field,
+            format!("must be 1 to {MAX_TURN_ID_CHARS} characters of A-Z a-z 0-9 - _ . :"),
+        ))
     }
 }
 
@@ -402,7 +522,10 @@ pub fn language(s: &str, field: &str) -> Result<String, ApiError> {
     if is_bcp47(s) {
         Ok(s.to_string())
     } else {
-        Err(ApiError::invalid(field, "must be a BCP 47 language tag such as en or pt-BR"))
+        Err(ApiError::invalid(
+            field,
+            "must be a BCP 47 language tag such as en or pt-BR",
+        ))
     }
 }
 
@@ -412,8 +535,10 @@ pub fn is_bcp47(s: &str) -> bool {
     }
     let mut parts = s.split('-');
     let primary = parts.next().unwrap_or("");
-    let primary_ok = matches!(primary.len(), 2 | 3 | 5..=8) && primary.chars().all(|c| c.is_ascii_alphabetic());
-    primary_ok && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+    let primary_ok =
+        matches!(primary.len(), 2 | 3 | 5..=8) && primary.chars().all(|c| c.is_ascii_alphabetic());
+    primary_ok
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 /// A rough token estimate (about four characters per token).
@@ -427,17 +552,38 @@ mod tests {
 
     #[test]
     fn language_tags() {
-        for ok in ["en", "pt-BR", "zh-Hant-TW", "es-419", "sgn-BE-FR", "en-GB-oxendict"] {
+        for ok in [
+            "en",
+            "pt-BR",
+            "zh-Hant-TW",
+            "es-419",
+            "sgn-BE-FR",
+            "en-GB-oxendict",
+        ] {
             assert!(is_bcp47(ok), "{ok}");
         }
-        for bad in ["", "e", "english1", "en_US", "en-", "-en", "en--US", "en-toolongsubtag", "12"] {
+        for bad in [
+            "",
+            "e",
+            "english1",
+            "en_US",
+            "en-",
+            "-en",
+            "en--US",
+            "en-toolongsubtag",
+            "12",
+        ] {
             assert!(!is_bcp47(bad), "{bad}");
         }
     }
 
     #[test]
     fn seed_requests_parse() {
-        let a = parse_action(r#"{"action":"create","session":{"currentTopic":"JavaScript Basics","mode":"tutor"}}"#, SESSION_ACTIONS).unwrap();
+        let a = parse_action(
+            r#"{"action":"create","session":{"currentTopic":"JavaScript Basics","mode":"tutor"}}"#,
+            SESSION_ACTIONS,
+        )
+        .unwrap();
         assert_eq!(a.name(), "create");
         let b = parse_action(
             r#"{"action":"add_turn","sessionId":"0b5a3f9e-1c2d-4e5f-8a9b-0c1d2e3f4a5b","turn":{"role":"user","content":"What is a closure?","language":"en"}}"#,
@@ -449,7 +595,11 @@ mod tests {
 
     #[test]
     fn errors_name_fields() {
-        let e = parse_action(r#"{"action":"create","session":{"currentTopic":5}}"#, SESSION_ACTIONS).unwrap_err();
+        let e = parse_action(
+            r#"{"action":"create","session":{"currentTopic":5}}"#,
+            SESSION_ACTIONS,
+        )
+        .unwrap_err();
         assert_eq!(e.field(), Some("session.currentTopic"));
         let e = parse_action(r#"{"action":"add_turn","sessionId":"0b5a3f9e-1c2d-4e5f-8a9b-0c1d2e3f4a5b","turn":{"role":"bot","content":"x","language":"en"}}"#, CONTEXT_ACTIONS).unwrap_err();
         assert_eq!(e.field(), Some("turn.role"));

@@ -32,7 +32,15 @@ pub fn iso8601(ms: u64) -> String {
 /// Parses what [`iso8601`] writes back into milliseconds.
 pub fn parse_iso8601(s: &str) -> Option<u64> {
     let b = s.as_bytes();
-    if b.len() != 24 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'.' || b[23] != b'Z' {
+    if b.len() != 24
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'.'
+        || b[23] != b'Z'
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| -> Option<u64> { s.get(r)?.parse().ok() };
@@ -86,7 +94,15 @@ mod tests {
     #[test]
     fn round_trips_and_sorts() {
         let mut prev = String::new();
-        for ms in [0u64, 1, 999, 86_399_999, 951_782_400_123, 1_795_824_000_000, 4_102_444_800_000] {
+        for ms in [
+            0u64,
+            1,
+            999,
+            86_399_999,
+            951_782_400_123,
+            1_795_824_000_000,
+            4_102_444_800_000,
+        ] {
             let s = iso8601(ms);
             assert_eq!(parse_iso8601(&s), Some(ms), "{s}");
             assert!(s > prev);

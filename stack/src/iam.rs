@@ -46,7 +46,8 @@ pub struct Statement {
     pub principal: Option<Principal>,
     #[serde(rename = "Action")]
     pub action: Vec<String>,
-    #[serde(rename = "Resource")]
+    /// Empty only in trust policies, which name no resource.
+    #[serde(rename = "Resource", skip_serializing_if = "Vec::is_empty")]
     pub resource: Vec<Expr>,
     /// operator → condition key → values.
     #[serde(rename = "Condition", skip_serializing_if = "BTreeMap::is_empty")]

@@ -122,6 +122,13 @@ impl Resource {
         self.update_replace_policy = Some(RetentionPolicy::Retain);
         self
     }
+    /// DeletionPolicy and UpdateReplacePolicy Delete, stated explicitly
+    /// (log groups: removed with the stack, as the deployment guide says).
+    pub fn delete_with_stack(mut self) -> Self {
+        self.deletion_policy = Some(RetentionPolicy::Delete);
+        self.update_replace_policy = Some(RetentionPolicy::Delete);
+        self
+    }
     pub fn depends_on(mut self, logical_id: &str) -> Self {
         self.depends_on.push(logical_id.to_string());
         self
@@ -221,11 +228,17 @@ impl Template {
     }
 
     pub fn get(&self, logical_id: &str) -> Option<&Resource> {
-        self.resources.iter().find(|(id, _)| id == logical_id).map(|(_, r)| r)
+        self.resources
+            .iter()
+            .find(|(id, _)| id == logical_id)
+            .map(|(_, r)| r)
     }
 
     /// Resources of one CloudFormation type, e.g. `AWS::DynamoDB::Table`.
-    pub fn resources_of_type<'a>(&'a self, type_name: &'a str) -> impl Iterator<Item = (&'a str, &'a Resource)> + 'a {
+    pub fn resources_of_type<'a>(
+        &'a self,
+        type_name: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a Resource)> + 'a {
         self.resources
             .iter()
             .filter(move |(_, r)| r.type_name() == type_name)
@@ -243,7 +256,10 @@ impl Template {
         fn section<T: Serialize>(entries: &[(String, T)]) -> Value {
             let mut m = serde_json::Map::new();
             for (k, v) in entries {
-                m.insert(k.clone(), serde_json::to_value(v).expect("template values serialize"));
+                m.insert(
+                    k.clone(),
+                    serde_json::to_value(v).expect("template values serialize"),
+                );
             }
             Value::Object(m)
         }

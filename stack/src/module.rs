@@ -53,8 +53,15 @@ pub const LOG_RETENTION_DAYS: i64 = 30;
 pub const THROTTLE_BURST: i64 = 200;
 pub const THROTTLE_RATE: f64 = 100.0;
 /// Attributes the sparse `UserSessionIndex` projects (what `list` shows).
-pub const USER_SESSION_INDEX_PROJECTION: &[&str] =
-    &["createdAt", "currentTopic", "expiresAt", "language", "mode", "status", "turnCount"];
+pub const USER_SESSION_INDEX_PROJECTION: &[&str] = &[
+    "createdAt",
+    "currentTopic",
+    "expiresAt",
+    "language",
+    "mode",
+    "status",
+    "turnCount",
+];
 
 /// One Lambda function of the module.
 struct FunctionSpec<'a> {
@@ -92,7 +99,10 @@ fn build(n: &Names) -> Template {
     parameters(&mut t);
     t.condition(
         C_HAS_ALARM_EMAIL,
-        Expr::Not(Box::new(Expr::Equals(Box::new(r#ref(P_ALARM_EMAIL)), Box::new(s(""))))),
+        Expr::Not(Box::new(Expr::Equals(
+            Box::new(r#ref(P_ALARM_EMAIL)),
+            Box::new(s("")),
+        ))),
     );
 
     let functions = [
@@ -109,7 +119,8 @@ fn build(n: &Names) -> Template {
         FunctionSpec {
             prefix: "ContextManager",
             name: &n.context_manager_function,
-            description: "Voice learning conversation context: add_turn, get_context, set_summary, clear",
+            description:
+                "Voice learning conversation context: add_turn, get_context, set_summary, clear",
             code_key_param: P_CONTEXT_MANAGER_CODE_KEY,
             sessions_actions: perms::CONTEXT_MANAGER_SESSIONS_TABLE,
             index_actions: perms::CONTEXT_MANAGER_INDEX,
@@ -129,26 +140,45 @@ fn build(n: &Names) -> Template {
     t.output(
         "HttpApiUrl",
         "Base URL of the HTTP API (POST /sessions, POST /context)",
-        sub(format!("https://${{{HTTP_API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}")),
+        sub(format!(
+            "https://${{{HTTP_API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}"
+        )),
     );
     t.output("SessionsTableName", "Sessions table", r#ref(SESSIONS_TABLE));
-    t.output("UserProfilesTableName", "User profiles table", r#ref(USER_PROFILES_TABLE));
+    t.output(
+        "UserProfilesTableName",
+        "User profiles table",
+        r#ref(USER_PROFILES_TABLE),
+    );
     t.output(
         "SessionPersistenceFunctionName",
         "Session persistence function",
         r#ref(SESSION_PERSISTENCE_FUNCTION),
     );
-    t.output("ContextManagerFunctionName", "Context manager function", r#ref(CONTEXT_MANAGER_FUNCTION));
-    t.output("DataKeyArn", "Customer-managed KMS key for tables, logs and content", get_att(KEY, "Arn"));
+    t.output(
+        "ContextManagerFunctionName",
+        "Context manager function",
+        r#ref(CONTEXT_MANAGER_FUNCTION),
+    );
+    t.output(
+        "DataKeyArn",
+        "Customer-managed KMS key for tables, logs and content",
+        get_att(KEY, "Arn"),
+    );
     t
 }
 
 fn parameters(t: &mut Template) {
     t.parameter(
         P_USER_POOL_ID,
-        Parameter::string("Cognito user pool id whose tokens the API accepts (e.g. us-east-1_AbC123xyz)")
-            .pattern(r"^[\w-]+_[0-9a-zA-Z]+$", "a Cognito user pool id such as us-east-1_AbC123xyz")
-            .length(1, 55),
+        Parameter::string(
+            "Cognito user pool id whose tokens the API accepts (e.g. us-east-1_AbC123xyz)",
+        )
+        .pattern(
+            r"^[\w-]+_[0-9a-zA-Z]+$",
+            "a Cognito user pool id such as us-east-1_AbC123xyz",
+        )
+        .length(1, 55),
     );
     t.parameter(
         P_USER_POOL_CLIENT_ID,
@@ -180,13 +210,18 @@ fn parameters(t: &mut Template) {
     }
     t.parameter(
         P_RESERVED_CONCURRENCY,
-        Parameter::number("Reserved concurrent executions of each function").default(50i64).range(1, 1000),
+        Parameter::number("Reserved concurrent executions of each function")
+            .default(50i64)
+            .range(1, 1000),
     );
     t.parameter(
         P_ALARM_EMAIL,
         Parameter::string("E-mail address for alarm notifications; empty for none")
             .default("")
-            .pattern(r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$", "an e-mail address or empty"),
+            .pattern(
+                r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                "an e-mail address or empty",
+            ),
     );
 }
 
@@ -196,10 +231,6 @@ fn account_root() -> Expr {
 
 fn role_arn(role_name: &str) -> Expr {
     arn(&format!("iam::${{AWS::AccountId}}:role/{role_name}"))
-}
-
-fn role_name(function_name: &str) -> String {
-    format!("{function_name}-role")
 }
 
 fn key(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
@@ -236,7 +267,7 @@ fn key(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
         .condition(
             "ArnEquals",
             "aws:PrincipalArn",
-            list(functions.iter().map(|f| role_arn(&role_name(f.name)))),
+            list(functions.iter().map(|f| role_arn(n.role_for(f.name)))),
         );
     roles = roles.condition(
         "ForAllValues:StringEquals",
@@ -247,11 +278,23 @@ fn key(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
     // Services that encrypt with the key on the account's behalf.
     let via_services = Statement::allow(
         "TablesAndFunctionEnvironmentViaServices",
-        &["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
+        &[
+            "kms:CreateGrant",
+            "kms:Decrypt",
+            "kms:DescribeKey",
+            "kms:Encrypt",
+            "kms:GenerateDataKey",
+            "kms:ReEncryptFrom",
+            "kms:ReEncryptTo",
+        ],
         vec![s("*")],
     )
     .principal(Principal::Aws(account_root()))
-    .condition("StringEquals", "kms:CallerAccount", sub("${AWS::AccountId}"))
+    .condition(
+        "StringEquals",
+        "kms:CallerAccount",
+        sub("${AWS::AccountId}"),
+    )
     .condition(
         "StringEquals",
         "kms:ViaService",
@@ -263,7 +306,14 @@ fn key(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
     );
     let logs = Statement::allow(
         "CloudWatchLogs",
-        &["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
+        &[
+            "kms:Decrypt",
+            "kms:DescribeKey",
+            "kms:Encrypt",
+            "kms:GenerateDataKey",
+            "kms:ReEncryptFrom",
+            "kms:ReEncryptTo",
+        ],
         vec![s("*")],
     )
     .principal(Principal::Service(sub("logs.${AWS::Region}.amazonaws.com")))
@@ -272,14 +322,25 @@ fn key(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
         "kms:EncryptionContext:aws:logs:arn",
         arn("logs:${AWS::Region}:${AWS::AccountId}:log-group:*"),
     );
-    let alarms = Statement::allow("CloudWatchAlarmsToTopic", &["kms:Decrypt", "kms:GenerateDataKey"], vec![s("*")])
-        .principal(Principal::Service(s("cloudwatch.amazonaws.com")))
-        .condition("StringEquals", "aws:SourceAccount", sub("${AWS::AccountId}"));
+    let alarms = Statement::allow(
+        "CloudWatchAlarmsToTopic",
+        &["kms:Decrypt", "kms:GenerateDataKey"],
+        vec![s("*")],
+    )
+    .principal(Principal::Service(s("cloudwatch.amazonaws.com")))
+    .condition(
+        "StringEquals",
+        "aws:SourceAccount",
+        sub("${AWS::AccountId}"),
+    );
 
     t.resource(
         KEY,
         Resource::new(KmsKey {
-            description: format!("{}: tables, logs, function environment and conversation content", n.stack),
+            description: format!(
+                "{}: tables, logs, function environment and conversation content",
+                n.stack
+            ),
             enable_key_rotation: true,
             key_policy: PolicyDocument::new(vec![admin, roles, via_services, logs, alarms]),
             pending_window_in_days: 30,
@@ -349,13 +410,22 @@ fn tables(t: &mut Template, n: &Names) {
                 attr("updatedAt", AttributeType::S),
                 attr("userId", AttributeType::S),
             ],
-            vec![key_el("sessionId", KeyType::Hash), key_el("sk", KeyType::Range)],
+            vec![
+                key_el("sessionId", KeyType::Hash),
+                key_el("sk", KeyType::Range),
+            ],
             vec![GlobalSecondaryIndex {
                 index_name: n.user_session_index.clone(),
-                key_schema: vec![key_el("userId", KeyType::Hash), key_el("updatedAt", KeyType::Range)],
+                key_schema: vec![
+                    key_el("userId", KeyType::Hash),
+                    key_el("updatedAt", KeyType::Range),
+                ],
                 projection: Projection {
                     projection_type: ProjectionType::Include,
-                    non_key_attributes: USER_SESSION_INDEX_PROJECTION.iter().map(|s| s.to_string()).collect(),
+                    non_key_attributes: USER_SESSION_INDEX_PROJECTION
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
                 },
             }],
         ))
@@ -386,22 +456,26 @@ fn function(t: &mut Template, n: &Names, f: &FunctionSpec) {
             retention_in_days: LOG_RETENTION_DAYS,
             kms_key_id: get_att(KEY, "Arn"),
         })
-        .skip_check(
-            "CKV_AWS_338",
-            "30-day retention is the design: operational logs only (no conversation content is logged); keeping them a year adds cost without use",
-        ),
+        .delete_with_stack(),
     );
 
     let sessions_arn = get_att(SESSIONS_TABLE, "Arn");
     let mut statements = vec![];
     if !f.sessions_actions.is_empty() {
-        statements.push(Statement::allow("SessionsTable", f.sessions_actions, vec![sessions_arn]));
+        statements.push(Statement::allow(
+            "SessionsTable",
+            f.sessions_actions,
+            vec![sessions_arn],
+        ));
     }
     if !f.index_actions.is_empty() {
         statements.push(Statement::allow(
             "UserSessionIndex",
             f.index_actions,
-            vec![sub(format!("${{{SESSIONS_TABLE}.Arn}}/index/{}", n.user_session_index))],
+            vec![sub(format!(
+                "${{{SESSIONS_TABLE}.Arn}}/index/{}",
+                n.user_session_index
+            ))],
         ));
     }
     if !f.profiles_actions.is_empty() {
@@ -411,7 +485,11 @@ fn function(t: &mut Template, n: &Names, f: &FunctionSpec) {
             vec![get_att(USER_PROFILES_TABLE, "Arn")],
         ));
     }
-    let mut kms = Statement::allow("FieldEncryption", perms::KMS_ACTIONS, vec![get_att(KEY, "Arn")]);
+    let mut kms = Statement::allow(
+        "FieldEncryption",
+        perms::KMS_ACTIONS,
+        vec![get_att(KEY, "Arn")],
+    );
     kms = kms
         .condition(
             "ForAllValues:StringEquals",
@@ -431,7 +509,7 @@ fn function(t: &mut Template, n: &Names, f: &FunctionSpec) {
     t.resource(
         &role_id,
         Resource::new(Role {
-            role_name: role_name(f.name),
+            role_name: n.role_for(f.name).to_string(),
             description: format!("Execution role of {}: least privilege, inline only", f.name),
             assume_role_policy_document: PolicyDocument::new(vec![Statement::allow(
                 "LambdaAssume",
@@ -439,7 +517,11 @@ fn function(t: &mut Template, n: &Names, f: &FunctionSpec) {
                 vec![],
             )
             .principal(Principal::Service(s("lambda.amazonaws.com")))
-            .condition("StringEquals", "aws:SourceAccount", sub("${AWS::AccountId}"))]),
+            .condition(
+                "StringEquals",
+                "aws:SourceAccount",
+                sub("${AWS::AccountId}"),
+            )]),
             policies: vec![InlinePolicy {
                 policy_name: format!("{}-least-privilege", f.name),
                 policy_document: PolicyDocument::new(statements),
@@ -449,7 +531,10 @@ fn function(t: &mut Template, n: &Names, f: &FunctionSpec) {
 
     let mut env = BTreeMap::new();
     env.insert("SESSIONS_TABLE".to_string(), r#ref(SESSIONS_TABLE));
-    env.insert("USER_PROFILES_TABLE".to_string(), r#ref(USER_PROFILES_TABLE));
+    env.insert(
+        "USER_PROFILES_TABLE".to_string(),
+        r#ref(USER_PROFILES_TABLE),
+    );
     env.insert("KMS_KEY_ID".to_string(), get_att(KEY, "Arn"));
     t.resource(
         &fn_id,
@@ -481,10 +566,6 @@ fn function(t: &mut Template, n: &Names, f: &FunctionSpec) {
         .skip_check(
             "CKV_AWS_116",
             "No dead-letter queue: invoked synchronously by API Gateway, failures return to the caller, nothing is queued",
-        )
-        .skip_check(
-            "CKV_AWS_272",
-            "No Lambda code signing: code is uploaded by `cargo xtask deploy` under content-addressed (sha256) keys from a reproducible build",
         ),
     );
 }
@@ -507,7 +588,9 @@ fn http_api(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
             identity_source: vec!["$request.header.Authorization".into()],
             jwt_configuration: JwtConfiguration {
                 audience: vec![r#ref(P_USER_POOL_CLIENT_ID)],
-                issuer: sub(format!("https://cognito-idp.${{AWS::Region}}.amazonaws.com/${{{P_USER_POOL_ID}}}")),
+                issuer: sub(format!(
+                    "https://cognito-idp.${{AWS::Region}}.amazonaws.com/${{{P_USER_POOL_ID}}}"
+                )),
             },
         }),
     );
@@ -554,10 +637,7 @@ fn http_api(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
             retention_in_days: LOG_RETENTION_DAYS,
             kms_key_id: get_att(KEY, "Arn"),
         })
-        .skip_check(
-            "CKV_AWS_338",
-            "30-day retention is the design: access logs carry no request bodies; keeping them a year adds cost without use",
-        ),
+        .delete_with_stack(),
     );
     let access_format = serde_json::json!({
         "requestId": "$context.requestId",
@@ -679,7 +759,10 @@ fn monitoring(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
             &format!("{}DurationP99Alarm", f.prefix),
             Resource::new(alarm(
                 format!("{}-duration-p99", f.name),
-                format!("{} p99 duration is above 80% of its {FUNCTION_TIMEOUT_SECONDS}s timeout", f.name),
+                format!(
+                    "{} p99 duration is above 80% of its {FUNCTION_TIMEOUT_SECONDS}s timeout",
+                    f.name
+                ),
                 "AWS/Lambda",
                 "Duration",
                 ("FunctionName", fname()),

@@ -10,6 +10,8 @@ pub struct Names {
     pub stack: String,
     pub session_persistence_function: String,
     pub context_manager_function: String,
+    pub session_persistence_role: String,
+    pub context_manager_role: String,
     pub sessions_table: String,
     pub user_profiles_table: String,
     pub user_session_index: String,
@@ -54,6 +56,8 @@ impl Names {
             stack: camel("VoiceLearningAssistantStack"),
             session_persistence_function: dash("voice-learning-session-persistence"),
             context_manager_function: dash("voice-learning-context-manager"),
+            session_persistence_role: dash("voice-learning-session-persistence-role"),
+            context_manager_role: dash("voice-learning-context-manager-role"),
             sessions_table: dash("voice-learning-sessions"),
             user_profiles_table: dash("voice-learning-user-profiles"),
             user_session_index: "UserSessionIndex".to_string(),
@@ -68,9 +72,21 @@ impl Names {
         format!("/aws/lambda/{function_name}")
     }
 
+    /// The execution role name of a function of this stage.
+    pub fn role_for(&self, function_name: &str) -> &str {
+        if function_name == self.context_manager_function {
+            &self.context_manager_role
+        } else {
+            &self.session_persistence_role
+        }
+    }
+
     /// Both function names, session persistence first.
     pub fn functions(&self) -> [&str; 2] {
-        [&self.session_persistence_function, &self.context_manager_function]
+        [
+            &self.session_persistence_function,
+            &self.context_manager_function,
+        ]
     }
 }
 
@@ -82,7 +98,10 @@ mod tests {
     fn default_names_are_the_deployment_guides() {
         let n = Names::new(None).unwrap();
         assert_eq!(n.stack, "VoiceLearningAssistantStack");
-        assert_eq!(n.session_persistence_function, "voice-learning-session-persistence");
+        assert_eq!(
+            n.session_persistence_function,
+            "voice-learning-session-persistence"
+        );
         assert_eq!(n.context_manager_function, "voice-learning-context-manager");
         assert_eq!(n.sessions_table, "voice-learning-sessions");
         assert_eq!(n.user_profiles_table, "voice-learning-user-profiles");
@@ -99,7 +118,16 @@ mod tests {
 
     #[test]
     fn bad_stages_are_rejected() {
-        for bad in ["", "Dev", "a_b", "1abc", "a b", "x-", "abcdefghijklmnopq", "é"] {
+        for bad in [
+            "",
+            "Dev",
+            "a_b",
+            "1abc",
+            "a b",
+            "x-",
+            "abcdefghijklmnopq",
+            "é",
+        ] {
             assert!(Names::new(Some(bad)).is_err(), "{bad:?} accepted");
         }
     }

@@ -2,7 +2,8 @@
 //! these (see `module.rs`), and the functions' least-privilege test records
 //! every operation the code makes and checks the set equals this list.
 //!
-//! Keep this file in step with `functions/src/store.rs` and `crypto.rs`.
+//! Keep this file in step with `functions/src/store.rs`, `crypto.rs` and
+//! `api.rs` (owned by the functions crate; checked by its least-privilege test).
 
 /// DynamoDB actions of `voice-learning-session-persistence`, on the sessions
 /// table (and its `UserSessionIndex` for `Query`) and the user-profiles table.
@@ -29,8 +30,20 @@ pub const CONTEXT_MANAGER_SESSIONS_TABLE: &[&str] = &[
 pub const CONTEXT_MANAGER_INDEX: &[&str] = &[];
 pub const CONTEXT_MANAGER_PROFILES_TABLE: &[&str] = &[];
 
-/// KMS actions of both functions (envelope encryption of content and summaries),
-/// conditioned on the encryption context carrying `sessionId` and `userId`.
+/// KMS actions of `voice-learning-session-persistence`: `create` wraps a new
+/// session's data key (`kms:Encrypt`); `restore` unwraps it to return the
+/// context window (`kms:Decrypt`). Both under the encryption context
+/// `{sessionId, userId}`.
+pub const SESSION_PERSISTENCE_KMS: &[&str] = &["kms:Decrypt", "kms:Encrypt"];
+
+/// KMS actions of `voice-learning-context-manager`: it only unwraps data keys
+/// (`kms:Decrypt`); it never creates sessions, so it never calls `kms:Encrypt`.
+/// The role of this function must grant exactly this (not [`KMS_ACTIONS`]).
+pub const CONTEXT_MANAGER_KMS: &[&str] = &["kms:Decrypt"];
+
+/// The union of both functions' KMS actions: for the key policy statement
+/// that covers both roles. Each role's own policy uses its function's list
+/// ([`SESSION_PERSISTENCE_KMS`], [`CONTEXT_MANAGER_KMS`]).
 pub const KMS_ACTIONS: &[&str] = &["kms:Decrypt", "kms:Encrypt"];
 
 /// The encryption-context keys the KMS grant requires.

@@ -28,23 +28,38 @@ pub fn validate(t: &Template) -> Result<(), StackError> {
     // (parameters and resources share one namespace in CloudFormation).
     let mut seen: HashMap<&str, &str> = HashMap::new();
     let sections = [
-        ("parameter", t.parameters.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>()),
-        ("resource", t.resources.iter().map(|(k, _)| k.as_str()).collect()),
+        (
+            "parameter",
+            t.parameters
+                .iter()
+                .map(|(k, _)| k.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "resource",
+            t.resources.iter().map(|(k, _)| k.as_str()).collect(),
+        ),
     ];
     for (kind, ids) in &sections {
         for id in ids {
             if !valid_logical_id(id) {
-                problems.push(format!("{kind} `{id}`: logical id must be 1-255 ASCII letters or digits"));
+                problems.push(format!(
+                    "{kind} `{id}`: logical id must be 1-255 ASCII letters or digits"
+                ));
             }
             if let Some(prev) = seen.insert(id, kind) {
-                problems.push(format!("{kind} `{id}`: duplicate logical id (already used by a {prev})"));
+                problems.push(format!(
+                    "{kind} `{id}`: duplicate logical id (already used by a {prev})"
+                ));
             }
         }
     }
     let mut cond_seen = BTreeSet::new();
     for (id, _) in &t.conditions {
         if !valid_logical_id(id) {
-            problems.push(format!("condition `{id}`: name must be ASCII letters or digits"));
+            problems.push(format!(
+                "condition `{id}`: name must be ASCII letters or digits"
+            ));
         }
         if !cond_seen.insert(id.as_str()) {
             problems.push(format!("condition `{id}`: duplicate condition name"));
@@ -53,7 +68,9 @@ pub fn validate(t: &Template) -> Result<(), StackError> {
     let mut out_seen = BTreeSet::new();
     for (id, _) in &t.outputs {
         if !valid_logical_id(id) {
-            problems.push(format!("output `{id}`: logical id must be ASCII letters or digits"));
+            problems.push(format!(
+                "output `{id}`: logical id must be ASCII letters or digits"
+            ));
         }
         if !out_seen.insert(id.as_str()) {
             problems.push(format!("output `{id}`: duplicate output id"));
@@ -73,7 +90,9 @@ pub fn validate(t: &Template) -> Result<(), StackError> {
             if params.contains(r.as_str()) {
                 used_params.insert(r);
             } else if !resources.contains(r.as_str()) && !PSEUDO_PARAMETERS.contains(&r.as_str()) {
-                problems.push(format!("{owner}: Ref to `{r}`, which is no parameter, resource or pseudo parameter"));
+                problems.push(format!(
+                    "{owner}: Ref to `{r}`, which is no parameter, resource or pseudo parameter"
+                ));
             }
         }
         for (res, attr) in refs.get_atts {
@@ -85,11 +104,15 @@ pub fn validate(t: &Template) -> Result<(), StackError> {
             let head = var.split('.').next().unwrap_or_default().to_string();
             if var.contains('.') {
                 if !resources.contains(head.as_str()) {
-                    problems.push(format!("{owner}: Sub variable `${{{var}}}` names no resource"));
+                    problems.push(format!(
+                        "{owner}: Sub variable `${{{var}}}` names no resource"
+                    ));
                 }
             } else if params.contains(var.as_str()) {
                 used_params.insert(var);
-            } else if !resources.contains(var.as_str()) && !PSEUDO_PARAMETERS.contains(&var.as_str()) {
+            } else if !resources.contains(var.as_str())
+                && !PSEUDO_PARAMETERS.contains(&var.as_str())
+            {
                 problems.push(format!("{owner}: Sub variable `${{{var}}}` is no parameter, resource or pseudo parameter"));
             }
         }
@@ -113,7 +136,9 @@ pub fn validate(t: &Template) -> Result<(), StackError> {
         check(&owner, &v, &mut problems);
         for dep in &r.depends_on {
             if !resources.contains(dep.as_str()) {
-                problems.push(format!("{owner}: DependsOn `{dep}`, which is not a resource"));
+                problems.push(format!(
+                    "{owner}: DependsOn `{dep}`, which is not a resource"
+                ));
             }
         }
         if let Some(c) = &r.condition {
@@ -137,7 +162,9 @@ pub fn validate(t: &Template) -> Result<(), StackError> {
     }
     for p in &params {
         if !used_params.contains(*p) {
-            problems.push(format!("parameter `{p}`: declared but never used (remove it or reference it)"));
+            problems.push(format!(
+                "parameter `{p}`: declared but never used (remove it or reference it)"
+            ));
         }
     }
     for c in &conditions {
@@ -147,17 +174,30 @@ pub fn validate(t: &Template) -> Result<(), StackError> {
     }
 
     if t.resources.len() > MAX_RESOURCES {
-        problems.push(format!("template has {} resources; CloudFormation allows {MAX_RESOURCES}", t.resources.len()));
+        problems.push(format!(
+            "template has {} resources; CloudFormation allows {MAX_RESOURCES}",
+            t.resources.len()
+        ));
     }
     if t.parameters.len() > MAX_PARAMETERS {
-        problems.push(format!("template has {} parameters; CloudFormation allows {MAX_PARAMETERS}", t.parameters.len()));
+        problems.push(format!(
+            "template has {} parameters; CloudFormation allows {MAX_PARAMETERS}",
+            t.parameters.len()
+        ));
     }
     if t.outputs.len() > MAX_OUTPUTS {
-        problems.push(format!("template has {} outputs; CloudFormation allows {MAX_OUTPUTS}", t.outputs.len()));
+        problems.push(format!(
+            "template has {} outputs; CloudFormation allows {MAX_OUTPUTS}",
+            t.outputs.len()
+        ));
     }
-    let size = serde_json::to_string(&t.to_json_value()).expect("json").len();
+    let size = serde_json::to_string(&t.to_json_value())
+        .expect("json")
+        .len();
     if size > MAX_TEMPLATE_BYTES {
-        problems.push(format!("template is {size} bytes; CloudFormation allows {MAX_TEMPLATE_BYTES}"));
+        problems.push(format!(
+            "template is {size} bytes; CloudFormation allows {MAX_TEMPLATE_BYTES}"
+        ));
     }
 
     if problems.is_empty() {

@@ -22,7 +22,8 @@ pub fn run(args: LintArgs) -> Result<ExitCode> {
     let dir = workspace_root().join("target/lint");
     std::fs::create_dir_all(&dir).context("creating target/lint")?;
     let path = dir.join("VoiceLearningAssistantStack.yaml");
-    std::fs::write(&path, render(args.stage.as_deref(), Format::Yaml)?).context("writing the template")?;
+    std::fs::write(&path, render(args.stage.as_deref(), Format::Yaml)?)
+        .context("writing the template")?;
 
     let cfn = cfn_lint(&venv, &path)?;
     let chk = checkov(&venv, &path)?;
@@ -50,7 +51,10 @@ fn cfn_lint(venv: &emulator::Venv, path: &std::path::Path) -> Result<usize> {
         println!("cfn-lint: {f}");
     }
     if !out.status.success() && findings.is_empty() {
-        bail!("cfn-lint failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        bail!(
+            "cfn-lint failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     Ok(findings.len())
 }
@@ -63,7 +67,15 @@ pub struct CheckovSummary {
 
 fn checkov(venv: &emulator::Venv, path: &std::path::Path) -> Result<CheckovSummary> {
     let out = Command::new(venv.bin("checkov"))
-        .args(["--framework", "cloudformation", "--output", "json", "--compact", "--quiet", "--skip-download", "-f"])
+        .args([
+            "--framework",
+            "cloudformation",
+            "--output",
+            "json",
+            "--compact",
+            "--skip-download",
+            "-f",
+        ])
         .arg(path)
         .env("BC_SKIP_MAPPING", "TRUE")
         .env("CHECKOV_RUN_SCA_PACKAGE_SCAN_V2", "false")
@@ -73,7 +85,10 @@ fn checkov(venv: &emulator::Venv, path: &std::path::Path) -> Result<CheckovSumma
     let v: serde_json::Value = serde_json::from_str(&stdout).with_context(|| {
         format!(
             "checkov printed no JSON report: {}",
-            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or_default()
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or_default()
         )
     })?;
     // One report, or a list of reports (one per framework).
@@ -91,7 +106,11 @@ fn checkov(venv: &emulator::Venv, path: &std::path::Path) -> Result<CheckovSumma
         s.passed += summary["passed"].as_u64().unwrap_or(0);
         s.failed += summary["failed"].as_u64().unwrap_or(0);
         s.skipped += summary["skipped"].as_u64().unwrap_or(0);
-        for c in r["results"]["failed_checks"].as_array().into_iter().flatten() {
+        for c in r["results"]["failed_checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             println!(
                 "checkov FAILED {} {} on {}",
                 c["check_id"].as_str().unwrap_or("?"),
@@ -99,7 +118,11 @@ fn checkov(venv: &emulator::Venv, path: &std::path::Path) -> Result<CheckovSumma
                 c["resource"].as_str().unwrap_or("?")
             );
         }
-        for c in r["results"]["skipped_checks"].as_array().into_iter().flatten() {
+        for c in r["results"]["skipped_checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             println!(
                 "checkov skipped {} on {}: {}",
                 c["check_id"].as_str().unwrap_or("?"),

@@ -13,7 +13,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "cargo xtask", about = "Build, check, deploy and run the voice-learning session module", version)]
+#[command(
+    name = "cargo xtask",
+    about = "Build, check, deploy and run the voice-learning session module",
+    version
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -57,7 +57,8 @@ pub fn run(args: SynthArgs) -> Result<ExitCode> {
     match args.out {
         Some(path) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
             }
             std::fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
             eprintln!("wrote {} ({} bytes)", path.display(), text.len());
@@ -138,7 +139,10 @@ fn bench_synth(runs: usize) -> Result<ExitCode> {
         std::hint::black_box(text);
         inproc.push(t.elapsed());
     }
-    println!("in-process synth (validate + YAML), median of {runs}: {:?}", median(inproc));
+    println!(
+        "in-process synth (validate + YAML), median of {runs}: {:?}",
+        median(inproc)
+    );
 
     // Whole process: a release build of xtask running `synth`, as a user runs it.
     let root = workspace_root();
@@ -169,7 +173,10 @@ fn bench_synth(runs: usize) -> Result<ExitCode> {
             _ => {
                 // No GNU time: measure wall time only.
                 let t = Instant::now();
-                let o = std::process::Command::new(&exe).arg("synth").output().context("running xtask synth")?;
+                let o = std::process::Command::new(&exe)
+                    .arg("synth")
+                    .output()
+                    .context("running xtask synth")?;
                 if !o.status.success() {
                     bail!("xtask synth failed");
                 }
@@ -179,13 +186,23 @@ fn bench_synth(runs: usize) -> Result<ExitCode> {
         };
         wall.push(elapsed);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        if let Some(kib) = stderr.lines().last().and_then(|l| l.trim().parse::<u64>().ok()) {
+        if let Some(kib) = stderr
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse::<u64>().ok())
+        {
             peak_kib = peak_kib.max(kib);
         }
     }
-    println!("whole process `target/release/xtask synth`, median wall of {runs}: {:?}", median(wall));
+    println!(
+        "whole process `target/release/xtask synth`, median wall of {runs}: {:?}",
+        median(wall)
+    );
     if peak_kib > 0 {
-        println!("whole process peak RSS (max of {runs}): {:.1} MiB", peak_kib as f64 / 1024.0);
+        println!(
+            "whole process peak RSS (max of {runs}): {:.1} MiB",
+            peak_kib as f64 / 1024.0
+        );
     } else {
         println!("peak RSS: not measured (GNU time not found at /usr/bin/time)");
     }

@@ -22,7 +22,11 @@ fn step(name: &str, mut cmd: Command) -> Result<bool> {
     eprintln!("==> {name}");
     let t = Instant::now();
     let status = cmd.status().with_context(|| format!("running {name}"))?;
-    eprintln!("<== {name}: {} in {:.1?}", if status.success() { "ok" } else { "FAILED" }, t.elapsed());
+    eprintln!(
+        "<== {name}: {} in {:.1?}",
+        if status.success() { "ok" } else { "FAILED" },
+        t.elapsed()
+    );
     Ok(status.success())
 }
 
@@ -32,13 +36,28 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     fmt.args(["fmt", "--all", "--", "--check"]);
     steps.push(("cargo fmt --check", fmt));
     let mut clippy = cargo();
-    clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
     steps.push(("cargo clippy -D warnings", clippy));
     let mut test = cargo();
     test.args(["test", "--workspace"]);
     steps.push(("cargo test --workspace", test));
     let mut synth = cargo();
-    synth.args(["run", "--quiet", "--package", "xtask", "--", "synth", "--check"]);
+    synth.args([
+        "run",
+        "--quiet",
+        "--package",
+        "xtask",
+        "--",
+        "synth",
+        "--check",
+    ]);
     steps.push(("xtask synth --check", synth));
     if !args.no_lint {
         let mut lint = cargo();

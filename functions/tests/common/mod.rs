@@ -1,0 +1,483 @@
+//! Shared test harness: one moto server per test binary (on loopback, gone
+//! when the process exits), per-test tables and KMS key created through the
+//! SDK, real API Gateway HTTP API payload-2.0 events, and an SDK interceptor
+//! that records every AWS operation each function makes and refuses any the
+//! function's role does not grant (like IAM would).
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_types::config_bag::ConfigBag;
+use functions::store::{Item, INDEX_PROJECTION};
+use functions::{App, Function, Settings};
+use serde_json::{json, Value};
+
+pub const USER_A: &str = "3f1c8a52-7d4e-4b7a-9a31-aaaaaaaaaaaa";
+pub const USER_B: &str = "9b2e6d14-0c5f-4e8b-8d72-bbbbbbbbbbbb";
+
+static MOTO: OnceLock<emulator::MotoServer> = OnceLock::new();
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// The binary's moto server, started on first use.
+pub fn moto() -> &'static emulator::MotoServer {
+    MOTO.get_or_init(|| emulator::MotoServer::start(emulator::MotoOptions::default()).expect("start moto"))
+}
+
+/// Where an operation was aimed, in the terms of the role's policy.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Resource {
+    SessionsTable,
+    UserSessionIndex,
+    ProfilesTable,
+    Key,
+    Other(String),
+}
+
+/// One recorded call: IAM action (e.g. `dynamodb:GetItem`) and resource.
+pub type Call = (Resource, String);
+
+/// What the role of `function` grants, per resource (from
+/// `stack::permissions`, the list the stack grants from).
+pub fn granted(function: Function) -> BTreeSet<Call> {
+    use stack::permissions as p;
+    let (table, index, profiles, kms): (&[&str], &[&str], &[&str], &[&str]) = match function {
+        Function::SessionPersistence => (
+            p::SESSION_PERSISTENCE_SESSIONS_TABLE,
+            p::SESSION_PERSISTENCE_INDEX,
+            p::SESSION_PERSISTENCE_PROFILES_TABLE,
+            p::SESSION_PERSISTENCE_KMS,
+        ),
+        Function::ContextManager => (
+            p::CONTEXT_MANAGER_SESSIONS_TABLE,
+            p::CONTEXT_MANAGER_INDEX,
+            p::CONTEXT_MANAGER_PROFILES_TABLE,
+            p::CONTEXT_MANAGER_KMS,
+        ),
+    };
+    let mut set = BTreeSet::new();
+    for (res, actions) in [
+        (Resource::SessionsTable, table),
+        (Resource::UserSessionIndex, index),
+        (Resource::ProfilesTable, profiles),
+        (Resource::Key, kms),
+    ] {
+        for a in actions {
+            set.insert((res.clone(), a.to_string()));
+        }
+    }
+    set
+}
+
+/// Every call each function made in this test binary (all tests).
+static SUITE: OnceLock<Mutex<BTreeMap<Function, BTreeSet<Call>>>> = OnceLock::new();
+
+pub fn suite_calls() -> BTreeMap<Function, BTreeSet<Call>> {
+    SUITE.get_or_init(Default::default).lock().unwrap().clone()
+}
+
+/// Calls recorded for one handler instance ("container").
+#[derive(Default)]
+pub struct Recorder {
+    calls: Mutex<Vec<Call>>,
+}
+
+impl Recorder {
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+    pub fn count(&self, action: &str) -> usize {
+        self.calls.lock().unwrap().iter().filter(|(_, a)| a == action).count()
+    }
+    pub fn set(&self) -> BTreeSet<Call> {
+        self.calls().into_iter().collect()
+    }
+    pub fn clear(&self) {
+        self.calls.lock().unwrap().clear();
+    }
+    /// Calls recorded since `mark` (an index from [`Recorder::len`]).
+    pub fn since(&self, mark: usize) -> Vec<Call> {
+        self.calls.lock().unwrap()[mark..].to_vec()
+    }
+    pub fn len(&self) -> usize {
+        self.calls.lock().unwrap().len()
+    }
+}
+
+struct Interceptor {
+    function: Function,
+    settings: Settings,
+    granted: BTreeSet<Call>,
+    recorder: Arc<Recorder>,
+}
+
+impl fmt::Debug for Interceptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RecordingInterceptor")
+    }
+}
+
+impl Interceptor {
+    fn table(&self, table: Option<&str>, index: Option<&str>) -> Resource {
+        match (table, index) {
+            (Some(t), Some(i)) if t == self.settings.sessions_table && i == self.settings.user_session_index => Resource::UserSessionIndex,
+            (Some(t), None) if t == self.settings.sessions_table => Resource::SessionsTable,
+            (Some(t), None) if t == self.settings.profiles_table => Resource::ProfilesTable,
+            (t, i) => Resource::Other(format!("{t:?}/{i:?}")),
+        }
+    }
+
+    fn resource(&self, service: &str, ctx: &BeforeSerializationInterceptorContextRef<'_>) -> Resource {
+        use aws_sdk_dynamodb::operation as op;
+        if service == "kms" {
+            return Resource::Key;
+        }
+        let input = ctx.input();
+        if let Some(i) = input.downcast_ref::<op::get_item::GetItemInput>() {
+            return self.table(i.table_name(), None);
+        }
+        if let Some(i) = input.downcast_ref::<op::put_item::PutItemInput>() {
+            return self.table(i.table_name(), None);
+        }
+        if let Some(i) = input.downcast_ref::<op::update_item::UpdateItemInput>() {
+            return self.table(i.table_name(), None);
+        }
+        if let Some(i) = input.downcast_ref::<op::delete_item::DeleteItemInput>() {
+            return self.table(i.table_name(), None);
+        }
+        if let Some(i) = input.downcast_ref::<op::query::QueryInput>() {
+            return self.table(i.table_name(), i.index_name());
+        }
+        if let Some(i) = input.downcast_ref::<op::batch_write_item::BatchWriteItemInput>() {
+            let tables: Vec<&String> = i.request_items().map(|m| m.keys().collect()).unwrap_or_default();
+            return match tables.as_slice() {
+                [t] => self.table(Some(t), None),
+                _ => Resource::Other(format!("{tables:?}")),
+            };
+        }
+        Resource::Other("unclassified input".into())
+    }
+}
+
+impl Intercept for Interceptor {
+    fn name(&self) -> &'static str {
+        "RecordingInterceptor"
+    }
+
+    fn read_before_execution(&self, ctx: &BeforeSerializationInterceptorContextRef<'_>, cfg: &mut ConfigBag) -> Result<(), BoxError> {
+        let meta = cfg.load::<Metadata>().ok_or("no operation metadata")?;
+        let service = meta.service().to_ascii_lowercase();
+        let call: Call = (self.resource(&service, ctx), format!("{service}:{}", meta.name()));
+        self.recorder.calls.lock().unwrap().push(call.clone());
+        SUITE
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap()
+            .entry(self.function)
+            .or_default()
+            .insert(call.clone());
+        if self.granted.contains(&call) {
+            Ok(())
+        } else {
+            // What IAM would do: the call is refused, the test sees a 5xx.
+            eprintln!("ACCESS DENIED (not in the role): {:?} {call:?}", self.function);
+            Err(format!("AccessDenied: {call:?} is not granted to {:?}", self.function).into())
+        }
+    }
+}
+
+/// One test's world: fresh tables and key in the shared moto server.
+pub struct Env {
+    pub sdk: SdkConfig,
+    pub ddb: aws_sdk_dynamodb::Client,
+    pub kms: aws_sdk_kms::Client,
+    pub settings: Settings,
+}
+
+pub async fn sdk_config() -> SdkConfig {
+    let m = moto();
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(m.endpoint_url())
+        .region(Region::new(emulator::TEST_REGION))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            emulator::TEST_ACCESS_KEY_ID,
+            emulator::TEST_SECRET_ACCESS_KEY,
+            None,
+            None,
+            "moto",
+        ))
+        .load()
+        .await
+}
+
+impl Env {
+    pub async fn new() -> Env {
+        let sdk = sdk_config().await;
+        let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+        let kms = aws_sdk_kms::Client::new(&sdk);
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let names = stack::names::Names::new(None).unwrap();
+        let sessions = format!("{}-t{n}", names.sessions_table);
+        let profiles = format!("{}-t{n}", names.user_profiles_table);
+        create_tables(&ddb, &sessions, &profiles, &names.user_session_index).await;
+        let key = kms
+            .create_key()
+            .description(format!("test key {n}"))
+            .send()
+            .await
+            .expect("create key")
+            .key_metadata
+            .expect("key metadata")
+            .key_id;
+        let mut settings = Settings::new(sessions, profiles, key);
+        settings.user_session_index = names.user_session_index.clone();
+        Env { sdk, ddb, kms, settings }
+    }
+
+    /// A new handler instance (a "container") of `function`, with its own
+    /// clients, key cache and recorder.
+    pub fn app(&self, function: Function) -> (App, Arc<Recorder>) {
+        self.app_with(function, self.settings.clone())
+    }
+
+    pub fn app_with(&self, function: Function, settings: Settings) -> (App, Arc<Recorder>) {
+        let recorder = Arc::new(Recorder::default());
+        let interceptor = Interceptor {
+            function,
+            settings: settings.clone(),
+            granted: granted(function),
+            recorder: recorder.clone(),
+        };
+        let app = App::new(function, &self.sdk, settings, Some(SharedInterceptor::new(interceptor)));
+        (app, recorder)
+    }
+
+    /// Every item of a table, sorted by key (for before/after comparisons).
+    pub async fn scan(&self, table: &str) -> Vec<Item> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .ddb
+                .scan()
+                .table_name(table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .expect("scan");
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        items.sort_by_key(item_key);
+        items
+    }
+
+    /// Both tables, sorted.
+    pub async fn snapshot(&self) -> (Vec<Item>, Vec<Item>) {
+        (self.scan(&self.settings.sessions_table).await, self.scan(&self.settings.profiles_table).await)
+    }
+
+    pub async fn put_profile(&self, user: &str, language: &str, mode: &str) {
+        use aws_sdk_dynamodb::types::AttributeValue as A;
+        self.ddb
+            .put_item()
+            .table_name(&self.settings.profiles_table)
+            .item("userId", A::S(user.into()))
+            .item("language", A::S(language.into()))
+            .item("mode", A::S(mode.into()))
+            .send()
+            .await
+            .expect("put profile");
+    }
+
+    pub async fn turn_items(&self, session_id: &str) -> Vec<Item> {
+        self.scan(&self.settings.sessions_table)
+            .await
+            .into_iter()
+            .filter(|i| s_of(i, "sessionId") == session_id && s_of(i, "sk").starts_with("TURN#"))
+            .collect()
+    }
+}
+
+pub fn s_of(item: &Item, k: &str) -> String {
+    item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default()
+}
+
+fn item_key(i: &Item) -> (String, String, String) {
+    (s_of(i, "sessionId"), s_of(i, "sk"), s_of(i, "userId"))
+}
+
+async fn create_tables(ddb: &aws_sdk_dynamodb::Client, sessions: &str, profiles: &str, index: &str) {
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build().unwrap();
+    let mut projection = Projection::builder().projection_type(ProjectionType::Include);
+    for a in INDEX_PROJECTION {
+        projection = projection.non_key_attributes(*a);
+    }
+    ddb.create_table()
+        .table_name(sessions)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("sessionId"))
+        .attribute_definitions(attr("sk"))
+        .attribute_definitions(attr("userId"))
+        .attribute_definitions(attr("updatedAt"))
+        .key_schema(key("sessionId", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(index)
+                .key_schema(key("userId", KeyType::Hash))
+                .key_schema(key("updatedAt", KeyType::Range))
+                .projection(projection.build())
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("create sessions table");
+    ddb.update_time_to_live()
+        .table_name(sessions)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name("expiresAt")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("enable TTL");
+    ddb.create_table()
+        .table_name(profiles)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("userId"))
+        .key_schema(key("userId", KeyType::Hash))
+        .send()
+        .await
+        .expect("create profiles table");
+}
+
+static REQ: AtomicUsize = AtomicUsize::new(0);
+
+/// A real API Gateway HTTP API payload-2.0 event for `POST path`, with the
+/// JWT authorizer's claims (`sub` when given), as Lambda would deliver it.
+pub fn event_json(path: &str, sub: Option<&str>, body: Option<&str>, base64: bool) -> String {
+    let n = REQ.fetch_add(1, Ordering::SeqCst);
+    let authorizer = match sub {
+        Some(s) => json!({ "jwt": { "claims": { "sub": s, "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Test", "token_use": "access" }, "scopes": null } }),
+        None => json!({ "jwt": { "claims": { "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Test" }, "scopes": null } }),
+    };
+    json!({
+        "version": "2.0",
+        "routeKey": format!("POST {path}"),
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {
+            "accept": "application/json",
+            "content-type": "application/json",
+            "host": "abc123.execute-api.us-east-1.amazonaws.com",
+            "x-forwarded-proto": "https"
+        },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "authorizer": authorizer,
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "abc123",
+            "http": { "method": "POST", "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "functions-tests" },
+            "requestId": format!("req-{n}"),
+            "routeKey": format!("POST {path}"),
+            "stage": "$default",
+            "time": "28/Nov/2026:03:00:00 +0000",
+            "timeEpoch": 1795834800000u64
+        },
+        "body": body,
+        "isBase64Encoded": base64
+    })
+    .to_string()
+}
+
+pub fn path_of(function: Function) -> &'static str {
+    match function {
+        Function::SessionPersistence => "/sessions",
+        Function::ContextManager => "/context",
+    }
+}
+
+/// Sends `body` as user `sub` to `app`; returns status and JSON body.
+pub async fn call_raw(app: &App, sub: Option<&str>, body: Option<&str>, base64: bool) -> (u16, Value) {
+    let ev = event_json(path_of(app.function()), sub, body, base64);
+    let req = lambda_http::request::from_str(&ev).expect("payload 2.0 event");
+    let resp = app.handle(req).await;
+    let status = resp.status().as_u16();
+    assert_eq!(
+        resp.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/json")
+    );
+    let text = match resp.body() {
+        lambda_http::Body::Text(t) => t.clone(),
+        other => panic!("unexpected body {other:?}"),
+    };
+    let v: Value = serde_json::from_str(&text).expect("JSON response");
+    (status, v)
+}
+
+pub async fn call(app: &App, sub: &str, body: Value) -> (u16, Value) {
+    call_raw(app, Some(sub), Some(&body.to_string()), false).await
+}
+
+/// Calls and asserts a 2xx, returning the body.
+pub async fn ok(app: &App, sub: &str, body: Value) -> Value {
+    let (status, v) = call(app, sub, body.clone()).await;
+    assert!((200..300).contains(&status), "{body} -> {status} {v}");
+    v
+}
+
+/// Creates a session for `sub` with the seed example; returns its id.
+pub async fn create_session(app: &App, sub: &str) -> String {
+    let v = ok(app, sub, json!({"action":"create","session":{"currentTopic":"JavaScript Basics","mode":"tutor"}})).await;
+    v["session"]["sessionId"].as_str().unwrap().to_string()
+}
+
+pub fn turn(session_id: &str, content: &str) -> Value {
+    json!({"action":"add_turn","sessionId":session_id,"turn":{"role":"user","content":content,"language":"en"}})
+}
+
+/// Turn items' seq and turnId, in key order.
+pub fn turn_ids(items: &[Item]) -> Vec<(String, String)> {
+    items.iter().map(|i| (s_of(i, "sk"), s_of(i, "turnId"))).collect()
+}
+
+pub fn counts<T: Ord + Clone>(v: &[T]) -> BTreeMap<T, usize> {
+    let mut m = BTreeMap::new();
+    for x in v {
+        *m.entry(x.clone()).or_insert(0) += 1;
+    }
+    m
+}
+
+pub fn as_map(v: &Value) -> HashMap<String, Value> {
+    v.as_object().map(|m| m.clone().into_iter().collect()).unwrap_or_default()
+}
