@@ -9,6 +9,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -183,34 +184,91 @@ pub struct MotoOptions {
     pub port: Option<u16>,
     /// Where moto's log goes; discarded when `None`.
     pub log_file: Option<PathBuf>,
-    /// Persist state between runs in this file (moto's `MOTO_STATE` is not
-    /// available in server mode, so this is unused today; reserved).
+    /// The venv to run moto from; the project's `.venv/` when `None`.
     pub venv: Option<Venv>,
 }
 
-const WATCHDOG: &str = "import os, sys, threading, signal\n\
-signal.signal(signal.SIGINT, signal.SIG_IGN)\n\
-STATE = os.environ.get('MOTO_DEV_STATE')\n\
-def _backends():\n    from moto.dynamodb.models import dynamodb_backends\n    from moto.kms.models import kms_backends\n    return {'dynamodb': dynamodb_backends, 'kms': kms_backends}\n\
-def _pickling():\n    import copyreg\n    from cryptography.hazmat.primitives import serialization as ser\n    from cryptography.hazmat.bindings._rust import openssl as o\n\
-    def red(k):\n        return (ser.load_der_private_key, (k.private_bytes(ser.Encoding.DER, ser.PrivateFormat.PKCS8, ser.NoEncryption()), None))\n\
-    for t in (o.rsa.RSAPrivateKey, o.ec.ECPrivateKey):\n        copyreg.pickle(t, red)\n\
-def _dump():\n    import pickle, moto\n    _pickling()\n    for attempt in range(5):\n        try:\n            snap = {}\n\
-            for name, bd in _backends().items():\n                for acct in list(bd.keys()):\n                    for region in list(bd[acct].keys()):\n                        snap[(name, acct, region)] = bd[acct][region]\n\
-            data = pickle.dumps({'moto': moto.__version__, 'backends': snap})\n            break\n        except RuntimeError:\n            continue\n    else:\n        return\n\
-    with open(STATE + '.tmp', 'wb') as f:\n        f.write(data)\n    os.replace(STATE + '.tmp', STATE)\n\
-def _load():\n    import pickle, moto\n    _pickling()\n    try:\n        with open(STATE, 'rb') as f:\n            data = pickle.load(f)\n\
-        if data.get('moto') != moto.__version__:\n            raise ValueError('saved by moto ' + str(data.get('moto')))\n        bds = _backends()\n\
-        for (name, acct, region), be in data['backends'].items():\n            bds[name][acct][region] = be\n        sys.stderr.write('moto state loaded from ' + STATE + '\\n')\n\
-    except Exception as e:\n        sys.stderr.write('moto state in ' + STATE + ' not loaded (' + repr(e) + '); starting empty\\n')\n        os.replace(STATE, STATE + '.bad')\n\
-def _exit(*_):\n    if STATE:\n        _dump()\n    os._exit(0)\n\
-def _watch():\n    sys.stdin.read()\n    _exit()\n\
-if STATE and os.path.exists(STATE):\n    _load()\n\
-signal.signal(signal.SIGTERM, _exit)\n\
-threading.Thread(target=_watch, daemon=True).start()\n\
-from moto.server import main\n\
-sys.argv[0] = 'moto_server'\n\
-main()\n";
+/// The Python launcher: moto's server under a watchdog (exits when stdin
+/// closes, i.e. when the parent exits for any reason), ignoring the terminal's
+/// SIGINT (the parent decides when to stop), and, when `MOTO_DEV_STATE` names
+/// a file, loading the DynamoDB and KMS backends from it at start and saving
+/// them to it (atomically) when told to stop (stdin closed or SIGTERM).
+const WATCHDOG: &str = r#"import os, sys, threading, signal
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+STATE = os.environ.get('MOTO_DEV_STATE')
+
+def _backends():
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.kms.models import kms_backends
+    return {'dynamodb': dynamodb_backends, 'kms': kms_backends}
+
+def _pickling():
+    # moto keeps a private key object on every KMS key; pickle it as DER.
+    import copyreg
+    from cryptography.hazmat.primitives import serialization as ser
+    from cryptography.hazmat.bindings._rust import openssl as o
+    def red(k):
+        der = k.private_bytes(ser.Encoding.DER, ser.PrivateFormat.PKCS8, ser.NoEncryption())
+        return (ser.load_der_private_key, (der, None))
+    for t in (o.rsa.RSAPrivateKey, o.ec.ECPrivateKey):
+        copyreg.pickle(t, red)
+
+def _dump():
+    import pickle, moto
+    _pickling()
+    for _ in range(5):
+        try:
+            snap = {}
+            for name, bd in _backends().items():
+                for acct in list(bd.keys()):
+                    for region in list(bd[acct].keys()):
+                        snap[(name, acct, region)] = bd[acct][region]
+            data = pickle.dumps({'moto': moto.__version__, 'backends': snap})
+            break
+        except RuntimeError:
+            continue  # a dict changed size under us: try again
+    else:
+        sys.stderr.write('moto state not saved\n')
+        return
+    with open(STATE + '.tmp', 'wb') as f:
+        f.write(data)
+    os.replace(STATE + '.tmp', STATE)
+    sys.stderr.write('moto state saved to ' + STATE + '\n')
+
+def _load():
+    import pickle, moto
+    _pickling()
+    try:
+        with open(STATE, 'rb') as f:
+            data = pickle.load(f)
+        if data.get('moto') != moto.__version__:
+            raise ValueError('saved by moto ' + str(data.get('moto')))
+        bds = _backends()
+        for (name, acct, region), be in data['backends'].items():
+            bds[name][acct][region] = be
+        sys.stderr.write('moto state loaded from ' + STATE + '\n')
+    except Exception as e:
+        sys.stderr.write('moto state in ' + STATE + ' not loaded (' + repr(e) + '); starting empty\n')
+        os.replace(STATE, STATE + '.bad')
+
+def _exit(*_):
+    if STATE:
+        _dump()
+    sys.stderr.flush()
+    os._exit(0)
+
+def _watch():
+    sys.stdin.read()
+    _exit()
+
+if STATE and os.path.exists(STATE):
+    _load()
+signal.signal(signal.SIGTERM, _exit)
+threading.Thread(target=_watch, daemon=True).start()
+from moto.server import main
+sys.argv[0] = 'moto_server'
+main()
+"#;
 
 /// A running moto server. Killed (and reaped) on drop, so a test that fails
 /// or panics leaves no process behind.
@@ -228,6 +286,22 @@ pub const TEST_REGION: &str = "us-east-1";
 impl MotoServer {
     /// Installs moto if needed, starts it on loopback and waits until it answers.
     pub fn start(opts: MotoOptions) -> Result<Self, EmulatorError> {
+        Self::spawn(opts, None)
+    }
+
+    /// Like [`MotoServer::start`], but the DynamoDB and KMS state (tables,
+    /// items, keys with their key material, aliases) is loaded from
+    /// `state_file` when it exists, and saved to it when the server is told to
+    /// stop: by [`MotoServer::shutdown`], by SIGTERM, or when this process
+    /// exits (its stdin closes), so even a killed parent keeps the data. moto's
+    /// server mode has no persistence of its own; this pickles its backends.
+    /// A state file moto cannot read (another moto version) is renamed to
+    /// `<file>.bad` and the server starts empty.
+    pub fn start_persistent(opts: MotoOptions, state_file: &Path) -> Result<Self, EmulatorError> {
+        Self::spawn(opts, Some(state_file))
+    }
+
+    fn spawn(opts: MotoOptions, state_file: Option<&Path>) -> Result<Self, EmulatorError> {
         let venv = opts.venv.clone().unwrap_or_default();
         venv.ensure(&mut |line| eprintln!("{line}"))?;
         let port = match opts.port {
@@ -235,25 +309,53 @@ impl MotoServer {
             None => free_port()?,
         };
         let log = match &opts.log_file {
-            Some(p) => {
-                Stdio::from(File::create(p).map_err(io(format!("creating {}", p.display())))?)
-            }
+            Some(p) => Stdio::from(File::create(p).map_err(io(format!("creating {}", p.display())))?),
             None => Stdio::null(),
         };
         // moto runs under a watchdog: it exits as soon as its stdin closes,
         // i.e. when this process exits for any reason (even a panic or
-        // SIGKILL), so no emulator is ever left behind.
-        let child = Command::new(venv.bin("python"))
-            .args(["-c", WATCHDOG, "-H", "127.0.0.1", "-p", &port.to_string()])
+        // SIGKILL), so no emulator is ever left behind. It gets its own
+        // process group, so a Ctrl-C in the terminal reaches only the parent,
+        // which then stops it in order.
+        let mut cmd = Command::new(venv.bin("python"));
+        cmd.args(["-c", WATCHDOG, "-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_ALLOW_NONEXISTENT_REGION", "true")
+            .env_remove("MOTO_DEV_STATE")
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(log)
-            .spawn()
-            .map_err(io("starting moto_server"))?;
+            .process_group(0);
+        if let Some(state) = state_file {
+            cmd.env("MOTO_DEV_STATE", state);
+        }
+        let child = cmd.spawn().map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => EmulatorError::PythonMissing,
+            _ => EmulatorError::Io {
+                doing: "starting moto_server".into(),
+                source: e,
+            },
+        })?;
         let mut server = MotoServer { child, port };
         server.wait_ready(Duration::from_secs(30))?;
         Ok(server)
+    }
+
+    /// Stops the server in order: closes its stdin (it saves its state first
+    /// when started with [`MotoServer::start_persistent`]) and waits up to
+    /// `timeout` for it to exit, then kills it. True when it exited by itself.
+    pub fn shutdown(&mut self, timeout: Duration) -> bool {
+        drop(self.child.stdin.take());
+        let start = Instant::now();
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(_)) => return true,
+                Ok(None) if start.elapsed() < timeout => std::thread::sleep(Duration::from_millis(20)),
+                _ => {
+                    self.stop();
+                    return false;
+                }
+            }
+        }
     }
 
     fn wait_ready(&mut self, timeout: Duration) -> Result<(), EmulatorError> {
