@@ -20,6 +20,40 @@ pub const PSEUDO_PARAMETERS: &[&str] = &[
     "AWS::URLSuffix",
 ];
 
+/// A pseudo parameter, for `Ref` (`pseudo(Pseudo::Region)`); inside `Fn::Sub`
+/// strings they are written `${AWS::Region}` and checked by validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pseudo {
+    AccountId,
+    NotificationArns,
+    NoValue,
+    Partition,
+    Region,
+    StackId,
+    StackName,
+    UrlSuffix,
+}
+
+impl Pseudo {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pseudo::AccountId => "AWS::AccountId",
+            Pseudo::NotificationArns => "AWS::NotificationARNs",
+            Pseudo::NoValue => "AWS::NoValue",
+            Pseudo::Partition => "AWS::Partition",
+            Pseudo::Region => "AWS::Region",
+            Pseudo::StackId => "AWS::StackId",
+            Pseudo::StackName => "AWS::StackName",
+            Pseudo::UrlSuffix => "AWS::URLSuffix",
+        }
+    }
+}
+
+/// `{"Ref": "AWS::…"}`.
+pub fn pseudo(p: Pseudo) -> Expr {
+    Expr::Ref(p.as_str().to_string())
+}
+
 /// A CloudFormation value: a literal, a list or map of values, or an intrinsic.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
@@ -71,7 +105,7 @@ pub fn if_(condition: impl Into<String>, then: Expr, otherwise: Expr) -> Expr {
     Expr::If(condition.into(), Box::new(then), Box::new(otherwise))
 }
 pub fn no_value() -> Expr {
-    Expr::Ref("AWS::NoValue".into())
+    pseudo(Pseudo::NoValue)
 }
 pub fn list(items: impl IntoIterator<Item = Expr>) -> Expr {
     Expr::List(items.into_iter().collect())
@@ -197,6 +231,23 @@ mod tests {
                 {"Fn::If": ["C", "y", {"Ref": "AWS::NoValue"}]},
                 {"Fn::Select": ["1", {"Ref": "L"}]},
             ])
+        );
+    }
+
+    #[test]
+    fn pseudo_parameters_are_the_known_ones() {
+        for p in [
+            Pseudo::AccountId,
+            Pseudo::Region,
+            Pseudo::Partition,
+            Pseudo::UrlSuffix,
+            Pseudo::NoValue,
+        ] {
+            assert!(PSEUDO_PARAMETERS.contains(&p.as_str()));
+        }
+        assert_eq!(
+            serde_json::to_value(pseudo(Pseudo::Region)).unwrap(),
+            serde_json::json!({"Ref": "AWS::Region"})
         );
     }
 

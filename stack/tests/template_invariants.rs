@@ -5,10 +5,15 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 fn template() -> Value {
-    stack::synth(&stack::StackOptions::default()).expect("synth").to_json_value()
+    stack::synth(&stack::StackOptions::default())
+        .expect("synth")
+        .to_json_value()
 }
 
-fn resources_of<'a>(t: &'a Value, ty: &'a str) -> impl Iterator<Item = (&'a String, &'a Value)> + 'a {
+fn resources_of<'a>(
+    t: &'a Value,
+    ty: &'a str,
+) -> impl Iterator<Item = (&'a String, &'a Value)> + 'a {
     t["Resources"]
         .as_object()
         .expect("Resources")
@@ -30,30 +35,49 @@ fn public_names_match_the_design() {
     let t = template();
     let names = |ty: &str, prop: &str| -> BTreeSet<String> {
         resources_of(&t, ty)
-            .map(|(_, r)| r["Properties"][prop].as_str().expect("literal name").to_string())
+            .map(|(_, r)| {
+                r["Properties"][prop]
+                    .as_str()
+                    .expect("literal name")
+                    .to_string()
+            })
             .collect()
     };
     assert_eq!(
         names("AWS::Lambda::Function", "FunctionName"),
-        BTreeSet::from(["voice-learning-session-persistence".into(), "voice-learning-context-manager".into()])
+        BTreeSet::from([
+            "voice-learning-session-persistence".into(),
+            "voice-learning-context-manager".into()
+        ])
     );
     assert_eq!(
         names("AWS::DynamoDB::Table", "TableName"),
-        BTreeSet::from(["voice-learning-sessions".into(), "voice-learning-user-profiles".into()])
+        BTreeSet::from([
+            "voice-learning-sessions".into(),
+            "voice-learning-user-profiles".into()
+        ])
     );
     assert_eq!(
         names("AWS::CloudWatch::Dashboard", "DashboardName"),
         BTreeSet::from(["VoiceLearningSessionManagement".into()])
     );
     let groups = names("AWS::Logs::LogGroup", "LogGroupName");
-    for f in ["voice-learning-session-persistence", "voice-learning-context-manager"] {
-        assert!(groups.contains(&format!("/aws/lambda/{f}")), "no log group for {f}");
+    for f in [
+        "voice-learning-session-persistence",
+        "voice-learning-context-manager",
+    ] {
+        assert!(
+            groups.contains(&format!("/aws/lambda/{f}")),
+            "no log group for {f}"
+        );
     }
     let sessions = resources_of(&t, "AWS::DynamoDB::Table")
         .find(|(_, r)| r["Properties"]["TableName"] == "voice-learning-sessions")
         .unwrap()
         .1;
-    let gsis = sessions["Properties"]["GlobalSecondaryIndexes"].as_array().unwrap();
+    let gsis = sessions["Properties"]["GlobalSecondaryIndexes"]
+        .as_array()
+        .unwrap();
     assert_eq!(gsis.len(), 1);
     assert_eq!(gsis[0]["IndexName"], "UserSessionIndex");
     assert_eq!(
@@ -63,11 +87,19 @@ fn public_names_match_the_design() {
             {"AttributeName": "sk", "KeyType": "RANGE"}
         ])
     );
-    assert!(t["Outputs"]["HttpApiUrl"].is_object(), "output HttpApiUrl missing");
+    assert!(
+        t["Outputs"]["HttpApiUrl"].is_object(),
+        "output HttpApiUrl missing"
+    );
     for f in resources_of(&t, "AWS::Lambda::Function") {
-        let env = f.1["Properties"]["Environment"]["Variables"].as_object().unwrap();
+        let env = f.1["Properties"]["Environment"]["Variables"]
+            .as_object()
+            .unwrap();
         let keys: BTreeSet<&str> = env.keys().map(String::as_str).collect();
-        assert_eq!(keys, BTreeSet::from(["KMS_KEY_ID", "SESSIONS_TABLE", "USER_PROFILES_TABLE"]));
+        assert_eq!(
+            keys,
+            BTreeSet::from(["KMS_KEY_ID", "SESSIONS_TABLE", "USER_PROFILES_TABLE"])
+        );
         assert_eq!(f.1["Properties"]["Runtime"], "provided.al2023");
         assert_eq!(f.1["Properties"]["Handler"], "bootstrap");
     }
@@ -80,7 +112,10 @@ fn tables_and_key_are_retained() {
     for ty in ["AWS::DynamoDB::Table", "AWS::KMS::Key"] {
         for (id, r) in resources_of(&t, ty) {
             assert_eq!(r["DeletionPolicy"], "Retain", "{id} DeletionPolicy");
-            assert_eq!(r["UpdateReplacePolicy"], "Retain", "{id} UpdateReplacePolicy");
+            assert_eq!(
+                r["UpdateReplacePolicy"], "Retain",
+                "{id} UpdateReplacePolicy"
+            );
             seen += 1;
         }
     }
@@ -95,12 +130,22 @@ fn tables_have_pitr_ttl_and_sse_with_the_customer_key() {
     assert_eq!(key["EnableKeyRotation"], true);
     for (id, r) in resources_of(&t, "AWS::DynamoDB::Table") {
         let p = &r["Properties"];
-        assert_eq!(p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true, "{id} PITR");
-        assert_eq!(p["TimeToLiveSpecification"]["AttributeName"], "expiresAt", "{id} TTL");
+        assert_eq!(
+            p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true,
+            "{id} PITR"
+        );
+        assert_eq!(
+            p["TimeToLiveSpecification"]["AttributeName"], "expiresAt",
+            "{id} TTL"
+        );
         assert_eq!(p["TimeToLiveSpecification"]["Enabled"], true, "{id} TTL");
         assert_eq!(p["SSESpecification"]["SSEEnabled"], true, "{id} SSE");
         assert_eq!(p["SSESpecification"]["SSEType"], "KMS", "{id} SSE type");
-        assert_eq!(p["SSESpecification"]["KMSMasterKeyId"], serde_json::json!({"Ref": key_id}), "{id} CMK");
+        assert_eq!(
+            p["SSESpecification"]["KMSMasterKeyId"],
+            serde_json::json!({"Ref": key_id}),
+            "{id} CMK"
+        );
         assert_eq!(p["BillingMode"], "PAY_PER_REQUEST", "{id} on-demand");
     }
 }
@@ -116,13 +161,23 @@ fn every_route_has_the_jwt_authorizer() {
         auth["Properties"]["JwtConfiguration"]["Issuer"],
         serde_json::json!({"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPoolId}"})
     );
-    assert_eq!(auth["Properties"]["JwtConfiguration"]["Audience"], serde_json::json!([{"Ref": "UserPoolClientId"}]));
+    assert_eq!(
+        auth["Properties"]["JwtConfiguration"]["Audience"],
+        serde_json::json!([{"Ref": "UserPoolClientId"}])
+    );
     let routes: Vec<_> = resources_of(&t, "AWS::ApiGatewayV2::Route").collect();
-    let keys: BTreeSet<&str> = routes.iter().map(|(_, r)| r["Properties"]["RouteKey"].as_str().unwrap()).collect();
+    let keys: BTreeSet<&str> = routes
+        .iter()
+        .map(|(_, r)| r["Properties"]["RouteKey"].as_str().unwrap())
+        .collect();
     assert_eq!(keys, BTreeSet::from(["POST /context", "POST /sessions"]));
     for (id, r) in routes {
         assert_eq!(r["Properties"]["AuthorizationType"], "JWT", "{id}");
-        assert_eq!(r["Properties"]["AuthorizerId"], serde_json::json!({"Ref": auth_id}), "{id}");
+        assert_eq!(
+            r["Properties"]["AuthorizerId"],
+            serde_json::json!({"Ref": auth_id}),
+            "{id}"
+        );
     }
     for (id, i) in resources_of(&t, "AWS::ApiGatewayV2::Integration") {
         assert_eq!(i["Properties"]["PayloadFormatVersion"], "2.0", "{id}");
@@ -138,8 +193,14 @@ fn every_function_has_an_encrypted_log_group_with_retention() {
             .find(|(_, g)| g["Properties"]["LogGroupName"] == format!("/aws/lambda/{name}"))
             .unwrap_or_else(|| panic!("{id}: no log group /aws/lambda/{name}"));
         assert_eq!(lg["Properties"]["RetentionInDays"], 30, "{lg_id}");
-        assert!(lg["Properties"]["KmsKeyId"].is_object(), "{lg_id} not encrypted with the key");
-        assert_eq!(f["Properties"]["LoggingConfig"]["LogGroup"], serde_json::json!({"Ref": lg_id}));
+        assert!(
+            lg["Properties"]["KmsKeyId"].is_object(),
+            "{lg_id} not encrypted with the key"
+        );
+        assert_eq!(
+            f["Properties"]["LoggingConfig"]["LogGroup"],
+            serde_json::json!({"Ref": lg_id})
+        );
     }
 }
 
@@ -165,14 +226,18 @@ fn no_iam_statement_has_a_wildcard_action_or_resource() {
         for a in strings(&s["Action"]) {
             assert!(!a.contains('*'), "{role}: wildcard action {a}");
         }
-        assert!(s.get("NotAction").is_none() && s.get("NotResource").is_none(), "{role}: Not* element");
+        assert!(
+            s.get("NotAction").is_none() && s.get("NotResource").is_none(),
+            "{role}: Not* element"
+        );
         for r in strings(&s["Resource"]) {
             assert_ne!(r, "*", "{role}: Resource *");
             // The only wildcard allowed: log streams of the function's own log
             // group, whose names Lambda chooses at run time.
             if r.contains('*') {
                 assert!(
-                    r.contains(":log-group:/aws/lambda/voice-learning-") && r.ends_with(":log-stream:*"),
+                    r.contains(":log-group:/aws/lambda/voice-learning-")
+                        && r.ends_with(":log-stream:*"),
                     "{role}: wildcard resource {r}"
                 );
             }
@@ -188,19 +253,34 @@ fn no_managed_policies_anywhere() {
     assert!(!text.contains("arn:aws:iam::aws:policy"));
     assert!(!text.contains(":iam::aws:policy/"));
     assert_eq!(resources_of(&t, "AWS::IAM::ManagedPolicy").count(), 0);
-    assert_eq!(resources_of(&t, "AWS::IAM::Role").count(), 2, "one role per function");
+    assert_eq!(
+        resources_of(&t, "AWS::IAM::Role").count(),
+        2,
+        "one role per function"
+    );
 }
 
 #[test]
 fn key_policy_never_grants_kms_star_or_data_access_to_the_whole_account() {
     let t = template();
     let key = resources_of(&t, "AWS::KMS::Key").next().unwrap().1;
-    for s in key["Properties"]["KeyPolicy"]["Statement"].as_array().unwrap() {
+    for s in key["Properties"]["KeyPolicy"]["Statement"]
+        .as_array()
+        .unwrap()
+    {
         let actions = strings(&s["Action"]);
-        assert!(!actions.iter().any(|a| a == "kms:*"), "kms:* in {}", s["Sid"]);
+        assert!(
+            !actions.iter().any(|a| a == "kms:*"),
+            "kms:* in {}",
+            s["Sid"]
+        );
         let principal = s["Principal"].to_string();
         if principal.contains(":root") && actions.iter().any(|a| a == "kms:Decrypt") {
-            assert!(s["Condition"].is_object(), "{}: account-wide Decrypt without a condition", s["Sid"]);
+            assert!(
+                s["Condition"].is_object(),
+                "{}: account-wide Decrypt without a condition",
+                s["Sid"]
+            );
         }
         assert_ne!(s["Principal"], "*", "{}", s["Sid"]);
     }
@@ -211,21 +291,48 @@ fn lambda_permissions_are_scoped_to_this_api() {
     let t = template();
     let perms: Vec<_> = resources_of(&t, "AWS::Lambda::Permission").collect();
     assert_eq!(perms.len(), 2);
-    let api_id = resources_of(&t, "AWS::ApiGatewayV2::Api").next().unwrap().0.clone();
+    let api_id = resources_of(&t, "AWS::ApiGatewayV2::Api")
+        .next()
+        .unwrap()
+        .0
+        .clone();
     for (id, p) in perms {
-        assert_eq!(p["Properties"]["Principal"], "apigateway.amazonaws.com", "{id}");
-        let arn = p["Properties"]["SourceArn"]["Fn::Sub"].as_str().unwrap_or_else(|| panic!("{id}: no SourceArn"));
-        assert!(arn.starts_with("arn:${AWS::Partition}:execute-api:"), "{id}: {arn}");
-        assert!(arn.contains(&format!("${{{api_id}}}/")), "{id}: SourceArn not this API: {arn}");
+        assert_eq!(
+            p["Properties"]["Principal"], "apigateway.amazonaws.com",
+            "{id}"
+        );
+        let arn = p["Properties"]["SourceArn"]["Fn::Sub"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{id}: no SourceArn"));
+        assert!(
+            arn.starts_with("arn:${AWS::Partition}:execute-api:"),
+            "{id}: {arn}"
+        );
+        assert!(
+            arn.contains(&format!("${{{api_id}}}/")),
+            "{id}: SourceArn not this API: {arn}"
+        );
     }
 }
 
 #[test]
 fn every_ref_and_get_att_resolves() {
     let t = template();
-    let mut known: BTreeSet<String> = t["Resources"].as_object().unwrap().keys().cloned().collect();
+    let mut known: BTreeSet<String> = t["Resources"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
     known.extend(t["Parameters"].as_object().unwrap().keys().cloned());
-    let pseudo = ["AWS::Region", "AWS::AccountId", "AWS::Partition", "AWS::URLSuffix", "AWS::NoValue", "AWS::StackName"];
+    let pseudo = [
+        "AWS::Region",
+        "AWS::AccountId",
+        "AWS::Partition",
+        "AWS::URLSuffix",
+        "AWS::NoValue",
+        "AWS::StackName",
+    ];
     fn walk(v: &Value, f: &mut dyn FnMut(&str, &Value)) {
         match v {
             Value::Object(m) => m.iter().for_each(|(k, x)| {
@@ -240,7 +347,10 @@ fn every_ref_and_get_att_resolves() {
     walk(&t["Resources"], &mut |k, v| match k {
         "Ref" => {
             let n = v.as_str().unwrap();
-            assert!(known.contains(n) || pseudo.contains(&n), "Ref {n} unresolved");
+            assert!(
+                known.contains(n) || pseudo.contains(&n),
+                "Ref {n} unresolved"
+            );
             count += 1;
         }
         "Fn::GetAtt" => {
@@ -251,7 +361,10 @@ fn every_ref_and_get_att_resolves() {
         "Fn::Sub" => {
             for var in stack::expr::sub_variables(v.as_str().unwrap()) {
                 let head = var.split('.').next().unwrap();
-                assert!(known.contains(head) || pseudo.contains(&var.as_str()), "Sub ${{{var}}} unresolved");
+                assert!(
+                    known.contains(head) || pseudo.contains(&var.as_str()),
+                    "Sub ${{{var}}} unresolved"
+                );
                 count += 1;
             }
         }
@@ -263,7 +376,9 @@ fn every_ref_and_get_att_resolves() {
 #[test]
 fn alarms_cover_errors_throttles_5xx_and_p99_duration() {
     let t = template();
-    let alarms: Vec<_> = resources_of(&t, "AWS::CloudWatch::Alarm").map(|(_, a)| a["Properties"].clone()).collect();
+    let alarms: Vec<_> = resources_of(&t, "AWS::CloudWatch::Alarm")
+        .map(|(_, a)| a["Properties"].clone())
+        .collect();
     let metric = |m: &str| alarms.iter().filter(|a| a["MetricName"] == m).count();
     assert_eq!(metric("Errors"), 2);
     assert_eq!(metric("Throttles"), 2);
@@ -271,7 +386,10 @@ fn alarms_cover_errors_throttles_5xx_and_p99_duration() {
     assert_eq!(metric("5xx"), 1);
     for a in alarms.iter().filter(|a| a["MetricName"] == "Duration") {
         assert_eq!(a["ExtendedStatistic"], "p99");
-        assert!(a["Threshold"].as_f64().unwrap() < 10_000.0, "p99 alarm must fire before the timeout");
+        assert!(
+            a["Threshold"].as_f64().unwrap() < 10_000.0,
+            "p99 alarm must fire before the timeout"
+        );
     }
     assert!(t["Parameters"]["AlarmEmail"].is_object());
 }
@@ -284,9 +402,19 @@ fn a_stage_suffixes_every_physical_name() {
     .unwrap()
     .to_json_value();
     for (id, r) in t["Resources"].as_object().unwrap() {
-        for prop in ["FunctionName", "TableName", "DashboardName", "LogGroupName", "RoleName", "AliasName"] {
+        for prop in [
+            "FunctionName",
+            "TableName",
+            "DashboardName",
+            "LogGroupName",
+            "RoleName",
+            "AliasName",
+        ] {
             if let Some(name) = r["Properties"][prop].as_str() {
-                assert!(name.ends_with("-qa"), "{id}.{prop} = {name} has no stage suffix");
+                assert!(
+                    name.ends_with("-qa"),
+                    "{id}.{prop} = {name} has no stage suffix"
+                );
             }
         }
     }

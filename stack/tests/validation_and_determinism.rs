@@ -45,7 +45,11 @@ fn ref_to_a_missing_resource_is_named() {
     );
     let p = problems(&t);
     assert_eq!(p.len(), 1, "{p:?}");
-    assert!(p[0].contains("resource `Alias`") && p[0].contains("NoSuchKey"), "{}", p[0]);
+    assert!(
+        p[0].contains("resource `Alias`") && p[0].contains("NoSuchKey"),
+        "{}",
+        p[0]
+    );
 }
 
 #[test]
@@ -54,7 +58,11 @@ fn unused_parameter_is_named() {
     t.parameter("Forgotten", Parameter::string("never referenced"));
     let p = problems(&t);
     assert_eq!(p.len(), 1, "{p:?}");
-    assert!(p[0].contains("parameter `Forgotten`") && p[0].contains("never used"), "{}", p[0]);
+    assert!(
+        p[0].contains("parameter `Forgotten`") && p[0].contains("never used"),
+        "{}",
+        p[0]
+    );
 }
 
 #[test]
@@ -69,7 +77,11 @@ fn duplicate_logical_id_is_named() {
         }),
     );
     let p = problems(&t);
-    assert!(p.iter().any(|m| m.contains("`Logs`") && m.contains("duplicate")), "{p:?}");
+    assert!(
+        p.iter()
+            .any(|m| m.contains("`Logs`") && m.contains("duplicate")),
+        "{p:?}"
+    );
 }
 
 #[test]
@@ -142,5 +154,8 @@ fn bad_stage_is_rejected_before_synth() {
         stage: Some("Prod!".into()),
     })
     .unwrap_err();
-    assert!(err.to_string().contains("invalid stage name `Prod!`"), "{err}");
+    assert!(
+        err.to_string().contains("invalid stage name `Prod!`"),
+        "{err}"
+    );
 }

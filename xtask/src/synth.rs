@@ -25,6 +25,9 @@ pub struct SynthArgs {
     /// Exit 1, with a diff, when templates/VoiceLearningAssistantStack.yaml is not what the code synthesizes.
     #[arg(long)]
     pub check: bool,
+    /// The file `--check` compares against (default: the committed template).
+    #[arg(long, hide = true)]
+    pub committed: Option<PathBuf>,
 }
 
 /// The committed template, relative to the workspace root.
@@ -51,7 +54,13 @@ pub fn run(args: SynthArgs) -> Result<ExitCode> {
         if stage.is_some() || args.format != Format::Yaml {
             bail!("--check compares the default YAML template; drop --stage/--format");
         }
-        return check(&workspace_root().join(COMMITTED_TEMPLATE));
+        let path = args
+            .committed
+            .unwrap_or_else(|| workspace_root().join(COMMITTED_TEMPLATE));
+        return check(&path);
+    }
+    if let Some(s) = stage {
+        stack::names::validate_stage(s)?;
     }
     let text = render(stage, args.format)?;
     match args.out {
@@ -117,11 +126,14 @@ pub struct BenchArgs {
     /// Runs per measurement.
     #[arg(long, default_value_t = 50)]
     pub runs: usize,
+    /// Only the in-process measurement (used by the bench on its optimized build).
+    #[arg(long, hide = true)]
+    pub in_process_only: bool,
 }
 
 pub fn run_bench(args: BenchArgs) -> Result<ExitCode> {
     match args.target {
-        BenchTarget::Synth => bench_synth(args.runs.max(5)),
+        BenchTarget::Synth => bench_synth(args.runs.max(5), args.in_process_only),
     }
 }
 
@@ -130,7 +142,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-fn bench_synth(runs: usize) -> Result<ExitCode> {
+fn bench_synth(runs: usize, in_process_only: bool) -> Result<ExitCode> {
     // In process: synth + validation + YAML serialization.
     let mut inproc = Vec::with_capacity(runs);
     for _ in 0..runs {
@@ -144,63 +156,83 @@ fn bench_synth(runs: usize) -> Result<ExitCode> {
         median(inproc)
     );
 
-    // Whole process: a release build of xtask running `synth`, as a user runs it.
+    // Whole process: an optimized build of xtask running `synth`, as a user
+    // runs it. Profile `xtask` is `release` without LTO (see Cargo.toml), so
+    // the bench does not spend minutes on link-time optimization of the SDK.
     let root = workspace_root();
-    eprintln!("building xtask in release mode (cargo build --release -p xtask)...");
-    let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--release", "--package", "xtask"])
-        .current_dir(&root)
-        .status()
-        .context("running cargo build")?;
+    eprintln!("building xtask optimized (cargo build --profile xtask -p xtask)...");
+    let status =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args([
+                "build",
+                "--quiet",
+                "--profile",
+                "xtask",
+                "--package",
+                "xtask",
+            ])
+            .current_dir(&root)
+            .status()
+            .context("running cargo build")?;
     if !status.success() {
-        bail!("cargo build --release -p xtask failed");
+        bail!("cargo build --profile xtask -p xtask failed");
     }
-    let exe = root.join("target/release/xtask");
+    let exe = root.join("target/xtask/xtask");
+    let synth_once = || -> Result<()> {
+        let o = std::process::Command::new(&exe)
+            .arg("synth")
+            .stdout(std::process::Stdio::null())
+            .output()
+            .context("running xtask synth")?;
+        if !o.status.success() {
+            bail!("xtask synth failed: {}", String::from_utf8_lossy(&o.stderr));
+        }
+        Ok(())
+    };
+    let inproc = std::process::Command::new(&exe)
+        .args(["bench", "synth", "--in-process-only", "--runs"])
+        .arg(runs.to_string())
+        .status()
+        .context("running the optimized in-process bench")?;
+    if !inproc.success() {
+        bail!("the optimized in-process bench failed");
+    }
+    synth_once()?; // warm the page cache
     let mut wall = Vec::with_capacity(runs);
-    let mut peak_kib = 0u64;
     for _ in 0..runs {
         let t = Instant::now();
-        let out = std::process::Command::new("/usr/bin/env")
-            .arg("time")
-            .arg("-f")
-            .arg("%M")
-            .arg(&exe)
-            .arg("synth")
-            .output();
-        let elapsed = t.elapsed();
-        let out = match out {
-            Ok(o) if o.status.success() => o,
-            _ => {
-                // No GNU time: measure wall time only.
-                let t = Instant::now();
-                let o = std::process::Command::new(&exe)
-                    .arg("synth")
-                    .output()
-                    .context("running xtask synth")?;
-                if !o.status.success() {
-                    bail!("xtask synth failed");
-                }
-                wall.push(t.elapsed());
-                continue;
-            }
-        };
-        wall.push(elapsed);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if let Some(kib) = stderr
-            .lines()
-            .last()
-            .and_then(|l| l.trim().parse::<u64>().ok())
-        {
-            peak_kib = peak_kib.max(kib);
-        }
+        synth_once()?;
+        wall.push(t.elapsed());
     }
     println!(
-        "whole process `target/release/xtask synth`, median wall of {runs}: {:?}",
+        "whole process `target/xtask/xtask synth`, median wall of {runs}: {:?}",
         median(wall)
     );
+    let mut peak_kib = 0u64;
+    for _ in 0..5 {
+        let out = std::process::Command::new("/usr/bin/time")
+            .args(["-f", "%M"])
+            .arg(&exe)
+            .arg("synth")
+            .stdout(std::process::Stdio::null())
+            .output();
+        match out {
+            Ok(o) if o.status.success() => {
+                let stderr = String::from_utf8_lossy(&o.stderr);
+                if let Some(kib) = stderr
+                    .lines()
+                    .last()
+                    .and_then(|l| l.trim().parse::<u64>().ok())
+                {
+                    peak_kib = peak_kib.max(kib);
+                }
+            }
+            _ => break,
+        }
+    }
     if peak_kib > 0 {
         println!(
-            "whole process peak RSS (max of {runs}): {:.1} MiB",
+            "whole process peak RSS (max of 5, GNU time): {:.1} MiB",
             peak_kib as f64 / 1024.0
         );
     } else {
