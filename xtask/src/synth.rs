@@ -95,17 +95,22 @@ fn check(path: &Path) -> Result<ExitCode> {
         }
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
+    let shown = path
+        .strip_prefix(workspace_root())
+        .unwrap_or(path)
+        .display()
+        .to_string();
     if have == want {
-        eprintln!("{} is up to date", COMMITTED_TEMPLATE);
+        eprintln!("{shown} is up to date");
         return Ok(ExitCode::SUCCESS);
     }
     let diff = similar::TextDiff::from_lines(&have, &want);
-    eprintln!("{COMMITTED_TEMPLATE} is stale: the code synthesizes a different template.");
+    eprintln!("{shown} is stale: the code synthesizes a different template.");
     eprint!(
         "{}",
         diff.unified_diff()
             .context_radius(3)
-            .header(&format!("{COMMITTED_TEMPLATE} (committed)"), "synthesized")
+            .header(&format!("{shown} (committed)"), "synthesized")
     );
     eprintln!("Run `cargo xtask synth --out {COMMITTED_TEMPLATE}` and commit the result.");
     Ok(ExitCode::from(1))

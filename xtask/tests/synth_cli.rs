@@ -84,10 +84,13 @@ fn check_passes_on_the_committed_template_and_fails_with_a_diff_when_stale() {
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("is stale"), "{err}");
-    assert!(
-        err.contains("-    RetentionInDays: 7") && err.contains("+    RetentionInDays: 30"),
-        "{err}"
-    );
+    let removed = err
+        .lines()
+        .any(|l| l.starts_with('-') && l.trim_end().ends_with("RetentionInDays: 7"));
+    let added = err
+        .lines()
+        .any(|l| l.starts_with('+') && l.trim_end().ends_with("RetentionInDays: 30"));
+    assert!(removed && added, "{err}");
     assert_eq!(
         std::fs::read_to_string(&stale).unwrap(),
         edited,
