@@ -73,6 +73,7 @@ struct FunctionSpec<'a> {
     sessions_actions: &'static [&'static str],
     index_actions: &'static [&'static str],
     profiles_actions: &'static [&'static str],
+    kms_actions: &'static [&'static str],
     route: &'static str,
 }
 
@@ -114,6 +115,7 @@ fn build(n: &Names) -> Template {
             sessions_actions: perms::SESSION_PERSISTENCE_SESSIONS_TABLE,
             index_actions: perms::SESSION_PERSISTENCE_INDEX,
             profiles_actions: perms::SESSION_PERSISTENCE_PROFILES_TABLE,
+            kms_actions: perms::SESSION_PERSISTENCE_KMS,
             route: "POST /sessions",
         },
         FunctionSpec {
@@ -125,6 +127,7 @@ fn build(n: &Names) -> Template {
             sessions_actions: perms::CONTEXT_MANAGER_SESSIONS_TABLE,
             index_actions: perms::CONTEXT_MANAGER_INDEX,
             profiles_actions: perms::CONTEXT_MANAGER_PROFILES_TABLE,
+            kms_actions: perms::CONTEXT_MANAGER_KMS,
             route: "POST /context",
         },
     ];
@@ -261,20 +264,27 @@ fn key(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
         vec![s("*")],
     )
     .principal(Principal::Aws(account_root()));
-    // The two function roles, only with the per-session encryption context.
-    let mut roles = Statement::allow("FunctionsFieldEncryption", perms::KMS_ACTIONS, vec![s("*")])
+    // Each function role, with exactly its own KMS actions, only with the
+    // per-session encryption context.
+    let roles = functions.iter().map(|f| {
+        Statement::allow(
+            &format!("{}FieldEncryption", f.prefix),
+            f.kms_actions,
+            vec![s("*")],
+        )
         .principal(Principal::Aws(account_root()))
         .condition(
             "ArnEquals",
             "aws:PrincipalArn",
-            list(functions.iter().map(|f| role_arn(n.role_for(f.name)))),
-        );
-    roles = roles.condition(
-        "ForAllValues:StringEquals",
-        "kms:EncryptionContextKeys",
-        list(perms::ENCRYPTION_CONTEXT_KEYS.iter().map(|k| s(*k))),
-    );
-    roles = roles.condition("Null", "kms:EncryptionContextKeys", s("false"));
+            role_arn(n.role_for(f.name)),
+        )
+        .condition(
+            "ForAllValues:StringEquals",
+            "kms:EncryptionContextKeys",
+            list(perms::ENCRYPTION_CONTEXT_KEYS.iter().map(|k| s(*k))),
+        )
+        .condition("Null", "kms:EncryptionContextKeys", s("false"))
+    });
     // Services that encrypt with the key on the account's behalf.
     let via_services = Statement::allow(
         "TablesAndFunctionEnvironmentViaServices",
@@ -342,7 +352,12 @@ fn key(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
                 n.stack
             ),
             enable_key_rotation: true,
-            key_policy: PolicyDocument::new(vec![admin, roles, via_services, logs, alarms]),
+            key_policy: PolicyDocument::new(
+                std::iter::once(admin)
+                    .chain(roles)
+                    .chain([via_services, logs, alarms])
+                    .collect(),
+            ),
             pending_window_in_days: 30,
         })
         .retain(),
@@ -487,7 +502,7 @@ fn function(t: &mut Template, n: &Names, f: &FunctionSpec) {
     }
     let mut kms = Statement::allow(
         "FieldEncryption",
-        perms::KMS_ACTIONS,
+        f.kms_actions,
         vec![get_att(KEY, "Arn")],
     );
     kms = kms

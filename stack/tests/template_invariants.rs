@@ -419,3 +419,51 @@ fn a_stage_suffixes_every_physical_name() {
         }
     }
 }
+
+#[test]
+fn roles_grant_exactly_the_actions_the_functions_perform() {
+    use stack::permissions as p;
+    let t = template();
+    let role_actions = |role: &str| -> BTreeSet<String> {
+        role_statements(&t)
+            .into_iter()
+            .filter(|(id, _)| id == role)
+            .flat_map(|(_, s)| strings(&s["Action"]))
+            .filter(|a| !a.starts_with("logs:"))
+            .collect()
+    };
+    let expect = |lists: &[&[&str]]| -> BTreeSet<String> {
+        lists
+            .iter()
+            .flat_map(|l| l.iter().map(|a| a.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        role_actions("SessionPersistenceRole"),
+        expect(&[
+            p::SESSION_PERSISTENCE_SESSIONS_TABLE,
+            p::SESSION_PERSISTENCE_INDEX,
+            p::SESSION_PERSISTENCE_PROFILES_TABLE,
+            p::SESSION_PERSISTENCE_KMS
+        ])
+    );
+    assert_eq!(
+        role_actions("ContextManagerRole"),
+        expect(&[
+            p::CONTEXT_MANAGER_SESSIONS_TABLE,
+            p::CONTEXT_MANAGER_INDEX,
+            p::CONTEXT_MANAGER_PROFILES_TABLE,
+            p::CONTEXT_MANAGER_KMS
+        ])
+    );
+    // Index queries are granted on the named index ARN, not the table's.
+    let index = role_statements(&t)
+        .into_iter()
+        .find(|(_, s)| s["Sid"] == "UserSessionIndex")
+        .expect("index statement")
+        .1;
+    assert_eq!(
+        index["Resource"][0]["Fn::Sub"],
+        "${SessionsTable.Arn}/index/UserSessionIndex"
+    );
+}
