@@ -8,8 +8,8 @@
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -202,6 +202,10 @@ def _backends():
     from moto.kms.models import kms_backends
     return {'dynamodb': dynamodb_backends, 'kms': kms_backends}
 
+def _load_private_key(der):
+    from cryptography.hazmat.primitives import serialization as ser
+    return ser.load_der_private_key(der, None)
+
 def _pickling():
     # moto keeps a private key object on every KMS key; pickle it as DER.
     import copyreg
@@ -209,7 +213,7 @@ def _pickling():
     from cryptography.hazmat.bindings._rust import openssl as o
     def red(k):
         der = k.private_bytes(ser.Encoding.DER, ser.PrivateFormat.PKCS8, ser.NoEncryption())
-        return (ser.load_der_private_key, (der, None))
+        return (_load_private_key, (der,))
     for t in (o.rsa.RSAPrivateKey, o.ec.ECPrivateKey):
         copyreg.pickle(t, red)
 
@@ -252,10 +256,14 @@ def _load():
         os.replace(STATE, STATE + '.bad')
 
 def _exit(*_):
-    if STATE:
-        _dump()
-    sys.stderr.flush()
-    os._exit(0)
+    try:
+        if STATE:
+            _dump()
+    except BaseException as e:
+        sys.stderr.write('moto state not saved: ' + repr(e) + '\n')
+    finally:
+        sys.stderr.flush()
+        os._exit(0)
 
 def _watch():
     sys.stdin.read()
@@ -309,7 +317,9 @@ impl MotoServer {
             None => free_port()?,
         };
         let log = match &opts.log_file {
-            Some(p) => Stdio::from(File::create(p).map_err(io(format!("creating {}", p.display())))?),
+            Some(p) => {
+                Stdio::from(File::create(p).map_err(io(format!("creating {}", p.display())))?)
+            }
             None => Stdio::null(),
         };
         // moto runs under a watchdog: it exits as soon as its stdin closes,
@@ -349,7 +359,9 @@ impl MotoServer {
         loop {
             match self.child.try_wait() {
                 Ok(Some(_)) => return true,
-                Ok(None) if start.elapsed() < timeout => std::thread::sleep(Duration::from_millis(20)),
+                Ok(None) if start.elapsed() < timeout => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
                 _ => {
                     self.stop();
                     return false;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use lambda_http::http::{header, StatusCode};
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{json, Value};
 
 use crate::config::{ConfigError, Settings};
@@ -20,7 +20,7 @@ use crate::store::{
 use crate::time::{iso8601, now_ms, parse_iso8601};
 
 /// Which of the two functions an [`App`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Function {
     /// `POST /sessions`: create, get, update, delete, list, restore.
     SessionPersistence,
@@ -128,21 +128,25 @@ impl App {
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let started = Instant::now();
         let request_id = identity::request_id(&req);
+        let lambda_request_id = req
+            .lambda_context_ref()
+            .map(|c| c.request_id.clone())
+            .unwrap_or_default();
         let mut action = "unknown";
         let result = self.dispatch(&req, &mut action).await;
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         let function = self.inner.function.name();
         match result {
             Ok((status, body)) => {
-                tracing::info!(request_id = %request_id, function, action, outcome = "ok", status = status.as_u16(), latency_ms, "request");
+                tracing::info!(request_id = %request_id, lambda_request_id = %lambda_request_id, function, action, outcome = "ok", status = status.as_u16(), latency_ms, "request");
                 respond(status, &body)
             }
             Err(e) => {
                 let status = e.status();
                 if status.is_server_error() {
-                    tracing::error!(request_id = %request_id, function, action, outcome = e.code(), status = status.as_u16(), latency_ms, "request");
+                    tracing::error!(request_id = %request_id, lambda_request_id = %lambda_request_id, function, action, outcome = e.code(), status = status.as_u16(), latency_ms, "request");
                 } else {
-                    tracing::info!(request_id = %request_id, function, action, outcome = e.code(), status = status.as_u16(), field = e.field().unwrap_or(""), latency_ms, "request");
+                    tracing::info!(request_id = %request_id, lambda_request_id = %lambda_request_id, function, action, outcome = e.code(), status = status.as_u16(), field = e.field().unwrap_or(""), latency_ms, "request");
                 }
                 respond(status, &e.to_json(&request_id))
             }
@@ -156,7 +160,7 @@ impl App {
     ) -> Result<(StatusCode, Value), ApiError> {
         let user = identity::user_id(req)?;
         let body = body_text(req)?;
-        let action = model::parse_action(body, self.inner.function.actions())?;
+        let action = model::parse_action_named(body, self.inner.function.actions(), action_name)?;
         *action_name = action.name();
         match action {
             Action::Create(new) => self.create(&user, new).await,
@@ -204,9 +208,13 @@ impl App {
                         .await?
                         .ok_or(ApiError::NotFound)?,
                 };
-                let rec = self.inner.store.owned_session(&id, &user).await?;
+                let rec = self.inner.store.owned_session(&id, &user, false).await?;
                 let key = self.key(&rec).await?;
-                let turns = self.inner.store.recent_turns(&id, window.max_turns).await?;
+                let turns = self
+                    .inner
+                    .store
+                    .recent_turns(&id, window.max_turns, false)
+                    .await?;
                 let ctx = context_view(&rec, &key, &turns, window)?;
                 let count = turns.first().map_or(0, |t| t.seq);
                 Ok((
@@ -220,12 +228,16 @@ impl App {
                 window,
             } => self.add_turn(&user, &session_id, turn, window).await,
             Action::GetContext { session_id, window } => {
-                let rec = self.inner.store.owned_session(&session_id, &user).await?;
+                let rec = self
+                    .inner
+                    .store
+                    .owned_session(&session_id, &user, false)
+                    .await?;
                 let key = self.key(&rec).await?;
                 let turns = self
                     .inner
                     .store
-                    .recent_turns(&session_id, window.max_turns)
+                    .recent_turns(&session_id, window.max_turns, false)
                     .await?;
                 Ok((
                     StatusCode::OK,
@@ -236,7 +248,11 @@ impl App {
                 session_id,
                 summary,
             } => {
-                let rec = self.inner.store.owned_session(&session_id, &user).await?;
+                let rec = self
+                    .inner
+                    .store
+                    .owned_session(&session_id, &user, false)
+                    .await?;
                 let key = self.key(&rec).await?;
                 let sealed = key.seal_str(&aad(&session_id, SESSION_SK, "summary"), &summary)?;
                 let rec = self
@@ -251,7 +267,10 @@ impl App {
                 ))
             }
             Action::Clear { session_id } => {
-                self.inner.store.owned_session(&session_id, &user).await?;
+                self.inner
+                    .store
+                    .owned_session(&session_id, &user, false)
+                    .await?;
                 let cleared = self.inner.store.delete_turns(&session_id).await?;
                 let rec = self
                     .inner
@@ -313,7 +332,11 @@ impl App {
     }
 
     async fn get(&self, user: &str, session_id: &str) -> Result<(StatusCode, Value), ApiError> {
-        let rec = self.inner.store.owned_session(session_id, user).await?;
+        let rec = self
+            .inner
+            .store
+            .owned_session(session_id, user, true)
+            .await?;
         let count = self.inner.store.last_seq(session_id).await?;
         Ok((
             StatusCode::OK,
@@ -329,10 +352,10 @@ impl App {
         window: WindowSpec,
     ) -> Result<(StatusCode, Value), ApiError> {
         let store = &self.inner.store;
-        let rec = store.owned_session(session_id, user).await?;
+        let rec = store.owned_session(session_id, user, true).await?;
         let key = self.key(&rec).await?;
         let lookback = window.max_turns.max(IDEMPOTENCY_LOOKBACK);
-        let mut recent = store.recent_turns(session_id, lookback).await?;
+        let mut recent = store.recent_turns(session_id, lookback, true).await?;
         let turn_id = match &turn.turn_id {
             Some(id) => id.clone(),
             None => new_uuid()?,
@@ -366,7 +389,9 @@ impl App {
                 PutTurn::Stored => break record,
                 PutTurn::Taken(other) if other.turn_id == turn_id => {
                     // A concurrent duplicate won this slot: answer as it did.
-                    let recent = store.recent_turns(session_id, window.max_turns).await?;
+                    let recent = store
+                        .recent_turns(session_id, window.max_turns, true)
+                        .await?;
                     return Ok((
                         StatusCode::OK,
                         json!({ "turn": turn_view(&key, &other)?, "context": context_view(&rec, &key, &recent, window)? }),
@@ -404,7 +429,9 @@ impl App {
                 .await?;
         }
         if contended {
-            recent = store.recent_turns(session_id, window.max_turns).await?;
+            recent = store
+                .recent_turns(session_id, window.max_turns, true)
+                .await?;
         } else {
             recent.insert(0, stored.clone());
         }
@@ -497,8 +524,8 @@ fn summary_view(s: &SessionSummary) -> Value {
         "status": s.status,
         "createdAt": s.created_at,
         "updatedAt": s.updated_at,
+        "expiresAt": s.expires_at,
         "turnCount": s.turn_count,
-        "version": s.version,
     })
 }
 

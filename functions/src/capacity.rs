@@ -75,7 +75,8 @@ mod tests {
     #[test]
     fn sizes() {
         assert_eq!(number_size("0"), 2);
-        assert_eq!(number_size("1795824000"), 2);
+        assert_eq!(number_size("1795824000"), 5);
+        assert_eq!(number_size("1000"), 2);
         assert_eq!(number_size("12345"), 4);
         let item = HashMap::from([
             ("sk".to_string(), AttributeValue::S("SESSION".into())),

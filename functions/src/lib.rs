@@ -31,7 +31,40 @@
 //! only when the turn arrives more than `SESSION_TOUCH_INTERVAL_SECONDS`
 //! (default 300) after the last touch. That write and its GSI update cost
 //! about 3 more write units once per interval, instead of on every turn.
-//! Transactions are not used.
+//! Transactions are not used. Consequences, by design: `turnCount` in the
+//! session item and in `list` lags by up to one interval (the context
+//! actions and `get` report the exact count, the last sequence number), and
+//! `list`'s order by `updatedAt` has the same granularity.
+//!
+//! Reads: `add_turn` and `get` read strongly consistently (`add_turn` needs
+//! the latest sequence number); `get_context`, `restore`, `set_summary` and
+//! `clear` read the session eventually consistently (half the read units;
+//! their writes are conditional, so a stale read cannot authorise anything).
+//!
+//! `delete` removes the session item first (conditional on the owner), which
+//! also removes the wrapped data key, then the turns: a turn left behind by a
+//! failure is unreadable and expires with its TTL.
+//!
+//! # Running the binaries
+//!
+//! Environment: `SESSIONS_TABLE`, `USER_PROFILES_TABLE`, `KMS_KEY_ID`
+//! (required), `SESSION_TOUCH_INTERVAL_SECONDS` (default 300),
+//! `KEY_CACHE_CAPACITY` (default 1000), `RUST_LOG` (default `info`), plus the
+//! standard AWS variables (`AWS_REGION`, `AWS_ENDPOINT_URL` for an emulator,
+//! credentials) and the Lambda runtime's own (`AWS_LAMBDA_RUNTIME_API`...).
+//! In process: `App::new(Function::ContextManager, &sdk_config,
+//! Settings::new(sessions, profiles, key_id), None)` then
+//! `app.handle(request).await`.
+//!
+//! # Errors
+//!
+//! `{"error":{"code","message","requestId"}}`, plus `field` on 400/413 and
+//! `retryable: true` on 503. Codes: 400 `invalid_json`, `missing_body`,
+//! `invalid_encoding`, `missing_field`, `invalid_field`, `unknown_field`,
+//! `unknown_action`; 401 `unauthorized`; 404 `not_found` (also another
+//! user's session); 409 `version_conflict`; 413 `payload_too_large`; 500
+//! `integrity_error` (a ciphertext that does not open where it is),
+//! `internal_error`; 503 `service_unavailable`.
 
 pub mod api;
 pub mod capacity;

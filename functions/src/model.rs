@@ -248,7 +248,17 @@ impl<'a> Obj<'a> {
 
 /// Parses and validates a request body (already size-checked and UTF-8)
 /// into an [`Action`] among `allowed`.
-pub fn parse_action(body: &str, allowed: &[&str]) -> Result<Action, ApiError> {
+pub fn parse_action(body: &str, allowed: &[&'static str]) -> Result<Action, ApiError> {
+    parse_action_named(body, allowed, &mut "unknown")
+}
+
+/// [`parse_action`], also reporting the action's name as soon as it is known
+/// (for the request log, even when a later field is invalid).
+pub fn parse_action_named(
+    body: &str,
+    allowed: &[&'static str],
+    name: &mut &'static str,
+) -> Result<Action, ApiError> {
     let value: Value = serde_json::from_str(body)
         .map_err(|_| ApiError::bad("invalid_json", "body", "is not valid JSON"))?;
     let root =
@@ -260,6 +270,9 @@ pub fn parse_action(body: &str, allowed: &[&str]) -> Result<Action, ApiError> {
             "action",
             format!("must be one of {}", allowed.join(", ")),
         ));
+    }
+    if let Some(known) = allowed.iter().find(|a| **a == action) {
+        *name = known;
     }
     match action {
         "create" => {
@@ -515,8 +528,8 @@ fn turn_id(s: &str, field: &str) -> Result<String, ApiError> {
     }
 }
 
-/// A well-formed BCP 47 language tag (syntax check: a 2-3 letter or 5-8
-/// letter primary subtag, then subtags of 1-8 letters or digits; at most 35
+/// A well-formed BCP 47 language tag (syntax check: a 2-3 letter ISO 639
+/// primary subtag, then subtags of 1-8 letters or digits; at most 35
 /// characters). Returned as given.
 pub fn language(s: &str, field: &str) -> Result<String, ApiError> {
     if is_bcp47(s) {
@@ -536,7 +549,7 @@ pub fn is_bcp47(s: &str) -> bool {
     let mut parts = s.split('-');
     let primary = parts.next().unwrap_or("");
     let primary_ok =
-        matches!(primary.len(), 2 | 3 | 5..=8) && primary.chars().all(|c| c.is_ascii_alphabetic());
+        matches!(primary.len(), 2 | 3) && primary.chars().all(|c| c.is_ascii_alphabetic());
     primary_ok
         && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }

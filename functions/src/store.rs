@@ -78,19 +78,21 @@ pub struct SessionSummary {
     pub status: String,
     pub created_at: String,
     pub updated_at: String,
+    pub expires_at: u64,
     pub turn_count: u64,
-    pub version: u64,
 }
 
 /// Non-key attributes `UserSessionIndex` projects (INCLUDE projection).
+/// The stack's index must project exactly these (checked by the functions'
+/// tests against `stack::module::USER_SESSION_INDEX_PROJECTION`).
 pub const INDEX_PROJECTION: &[&str] = &[
-    "currentTopic",
-    "mode",
-    "language",
-    "status",
     "createdAt",
+    "currentTopic",
+    "expiresAt",
+    "language",
+    "mode",
+    "status",
     "turnCount",
-    "version",
 ];
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -215,8 +217,8 @@ impl SessionSummary {
             status: req_s("status")?,
             created_at: req_s("createdAt")?,
             updated_at: req_s("updatedAt")?,
+            expires_at: get_n(item, "expiresAt").unwrap_or(0),
             turn_count: get_n(item, "turnCount").unwrap_or(0),
-            version: get_n(item, "version").unwrap_or(1),
         })
     }
 }
@@ -307,13 +309,18 @@ impl SessionStore {
     }
 
     /// The session item, if it exists.
-    pub async fn get_session(&self, session_id: &str) -> Result<Option<SessionRecord>, ApiError> {
+    /// `consistent`: a strongly consistent read (2x the read units).
+    pub async fn get_session(
+        &self,
+        session_id: &str,
+        consistent: bool,
+    ) -> Result<Option<SessionRecord>, ApiError> {
         let out = self
             .ddb
             .get_item()
             .table_name(&self.sessions)
             .set_key(Some(Self::session_key(session_id)))
-            .consistent_read(true)
+            .consistent_read(consistent)
             .send()
             .await
             .map_err(|e| ApiError::from(classify("dynamodb:GetItem", &e)))?;
@@ -325,8 +332,9 @@ impl SessionStore {
         &self,
         session_id: &str,
         user_id: &str,
+        consistent: bool,
     ) -> Result<SessionRecord, ApiError> {
-        match self.get_session(session_id).await? {
+        match self.get_session(session_id, consistent).await? {
             Some(rec) if rec.user_id == user_id => Ok(rec),
             _ => Err(ApiError::NotFound),
         }
@@ -389,7 +397,7 @@ impl SessionStore {
             Err(e) => match e.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(_)) => {
                     // Missing or another user's: 404. The user's own at another version: 409.
-                    match self.get_session(session_id).await? {
+                    match self.get_session(session_id, true).await? {
                         Some(cur) if cur.user_id == user_id => Err(ApiError::Conflict(format!(
                             "version {version} is stale; the session is at version {}",
                             cur.version
@@ -554,6 +562,7 @@ impl SessionStore {
         &self,
         session_id: &str,
         limit: u32,
+        consistent: bool,
     ) -> Result<Vec<TurnRecord>, ApiError> {
         let out = self
             .ddb
@@ -564,7 +573,7 @@ impl SessionStore {
             .expression_attribute_values(":p", s(TURN_PREFIX))
             .scan_index_forward(false)
             .limit(limit.max(1) as i32)
-            .consistent_read(true)
+            .consistent_read(consistent)
             .send()
             .await
             .map_err(|e| ApiError::from(classify("dynamodb:Query", &e)))?;

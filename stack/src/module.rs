@@ -500,11 +500,7 @@ fn function(t: &mut Template, n: &Names, f: &FunctionSpec) {
             vec![get_att(USER_PROFILES_TABLE, "Arn")],
         ));
     }
-    let mut kms = Statement::allow(
-        "FieldEncryption",
-        f.kms_actions,
-        vec![get_att(KEY, "Arn")],
-    );
+    let mut kms = Statement::allow("FieldEncryption", f.kms_actions, vec![get_att(KEY, "Arn")]);
     kms = kms
         .condition(
             "ForAllValues:StringEquals",

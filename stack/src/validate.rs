@@ -152,7 +152,6 @@ pub fn validate(t: &Template) -> Result<(), StackError> {
             attribute_conditions.push((format!("output `{id}`"), c.clone()));
         }
     }
-    drop(check);
     for (owner, c) in attribute_conditions {
         if conditions.contains(c.as_str()) {
             used_conditions.insert(c);

@@ -8,6 +8,7 @@ mod dev;
 mod lint;
 mod synth;
 mod test;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -39,6 +40,8 @@ enum Command {
     Deploy(deploy::DeployArgs),
     /// Delete the stack (tables and key are retained).
     Destroy(deploy::DestroyArgs),
+    /// Check the deployed resources match the design (names, PITR, TTL, SSE, rotation, routes, authorizer).
+    Verify(verify::VerifyArgs),
     /// Run the whole module locally: emulator, functions, HTTP API with JWT checks.
     Dev(dev::DevArgs),
     /// Benchmarks: `bench synth`, `bench functions`.
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::Deploy(a) => deploy::run_deploy(a),
         Command::Destroy(a) => deploy::run_destroy(a),
         Command::Dev(a) => dev::run(a),
+        Command::Verify(a) => verify::run(a),
         Command::Bench(a) => synth::run_bench(a),
     };
     match result {

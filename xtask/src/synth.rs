@@ -122,6 +122,8 @@ fn check(path: &Path) -> Result<ExitCode> {
 pub enum BenchTarget {
     /// In-process synth time, and whole-process `xtask synth` wall time and peak RSS.
     Synth,
+    /// Each release function binary: start to first request, peak RSS, add_turn latency through `dev`.
+    Functions,
 }
 
 #[derive(Debug, clap::Args)]
@@ -139,6 +141,7 @@ pub struct BenchArgs {
 pub fn run_bench(args: BenchArgs) -> Result<ExitCode> {
     match args.target {
         BenchTarget::Synth => bench_synth(args.runs.max(5), args.in_process_only),
+        BenchTarget::Functions => crate::dev::bench_functions(args.runs.max(5)),
     }
 }
 
@@ -156,10 +159,18 @@ fn bench_synth(runs: usize, in_process_only: bool) -> Result<ExitCode> {
         std::hint::black_box(text);
         inproc.push(t.elapsed());
     }
+    let profile = if cfg!(debug_assertions) {
+        "debug build"
+    } else {
+        "optimized build"
+    };
     println!(
-        "in-process synth (validate + YAML), median of {runs}: {:?}",
+        "in-process synth (validate + YAML, {profile}), median of {runs}: {:?}",
         median(inproc)
     );
+    if in_process_only {
+        return Ok(ExitCode::SUCCESS);
+    }
 
     // Whole process: an optimized build of xtask running `synth`, as a user
     // runs it. Profile `xtask` is `release` without LTO (see Cargo.toml), so

@@ -13,15 +13,16 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use functions::store::{Item, INDEX_PROJECTION};
+use functions::store::Item;
 use functions::{App, Function, Settings};
 use serde_json::{json, Value};
 
@@ -33,7 +34,9 @@ static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 /// The binary's moto server, started on first use.
 pub fn moto() -> &'static emulator::MotoServer {
-    MOTO.get_or_init(|| emulator::MotoServer::start(emulator::MotoOptions::default()).expect("start moto"))
+    MOTO.get_or_init(|| {
+        emulator::MotoServer::start(emulator::MotoOptions::default()).expect("start moto")
+    })
 }
 
 /// Where an operation was aimed, in the terms of the role's policy.
@@ -99,7 +102,12 @@ impl Recorder {
         self.calls.lock().unwrap().clone()
     }
     pub fn count(&self, action: &str) -> usize {
-        self.calls.lock().unwrap().iter().filter(|(_, a)| a == action).count()
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, a)| a == action)
+            .count()
     }
     pub fn set(&self) -> BTreeSet<Call> {
         self.calls().into_iter().collect()
@@ -132,14 +140,22 @@ impl fmt::Debug for Interceptor {
 impl Interceptor {
     fn table(&self, table: Option<&str>, index: Option<&str>) -> Resource {
         match (table, index) {
-            (Some(t), Some(i)) if t == self.settings.sessions_table && i == self.settings.user_session_index => Resource::UserSessionIndex,
+            (Some(t), Some(i))
+                if t == self.settings.sessions_table && i == self.settings.user_session_index =>
+            {
+                Resource::UserSessionIndex
+            }
             (Some(t), None) if t == self.settings.sessions_table => Resource::SessionsTable,
             (Some(t), None) if t == self.settings.profiles_table => Resource::ProfilesTable,
             (t, i) => Resource::Other(format!("{t:?}/{i:?}")),
         }
     }
 
-    fn resource(&self, service: &str, ctx: &BeforeSerializationInterceptorContextRef<'_>) -> Resource {
+    fn resource(
+        &self,
+        service: &str,
+        ctx: &BeforeSerializationInterceptorContextRef<'_>,
+    ) -> Resource {
         use aws_sdk_dynamodb::operation as op;
         if service == "kms" {
             return Resource::Key;
@@ -161,7 +177,10 @@ impl Interceptor {
             return self.table(i.table_name(), i.index_name());
         }
         if let Some(i) = input.downcast_ref::<op::batch_write_item::BatchWriteItemInput>() {
-            let tables: Vec<&String> = i.request_items().map(|m| m.keys().collect()).unwrap_or_default();
+            let tables: Vec<&String> = i
+                .request_items()
+                .map(|m| m.keys().collect())
+                .unwrap_or_default();
             return match tables.as_slice() {
                 [t] => self.table(Some(t), None),
                 _ => Resource::Other(format!("{tables:?}")),
@@ -176,10 +195,20 @@ impl Intercept for Interceptor {
         "RecordingInterceptor"
     }
 
-    fn read_before_execution(&self, ctx: &BeforeSerializationInterceptorContextRef<'_>, cfg: &mut ConfigBag) -> Result<(), BoxError> {
+    // Runs once per operation (not per retry attempt), after the operation's
+    // configuration (with its Metadata) is in the bag.
+    fn read_before_serialization(
+        &self,
+        ctx: &BeforeSerializationInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         let meta = cfg.load::<Metadata>().ok_or("no operation metadata")?;
         let service = meta.service().to_ascii_lowercase();
-        let call: Call = (self.resource(&service, ctx), format!("{service}:{}", meta.name()));
+        let call: Call = (
+            self.resource(&service, ctx),
+            format!("{service}:{}", meta.name()),
+        );
         self.recorder.calls.lock().unwrap().push(call.clone());
         SUITE
             .get_or_init(Default::default)
@@ -192,8 +221,15 @@ impl Intercept for Interceptor {
             Ok(())
         } else {
             // What IAM would do: the call is refused, the test sees a 5xx.
-            eprintln!("ACCESS DENIED (not in the role): {:?} {call:?}", self.function);
-            Err(format!("AccessDenied: {call:?} is not granted to {:?}", self.function).into())
+            eprintln!(
+                "ACCESS DENIED (not in the role): {:?} {call:?}",
+                self.function
+            );
+            Err(format!(
+                "AccessDenied: {call:?} is not granted to {:?}",
+                self.function
+            )
+            .into())
         }
     }
 }
@@ -224,6 +260,7 @@ pub async fn sdk_config() -> SdkConfig {
 
 impl Env {
     pub async fn new() -> Env {
+        functions::telemetry::init_with_writer(|| LogSink);
         let sdk = sdk_config().await;
         let ddb = aws_sdk_dynamodb::Client::new(&sdk);
         let kms = aws_sdk_kms::Client::new(&sdk);
@@ -243,7 +280,12 @@ impl Env {
             .key_id;
         let mut settings = Settings::new(sessions, profiles, key);
         settings.user_session_index = names.user_session_index.clone();
-        Env { sdk, ddb, kms, settings }
+        Env {
+            sdk,
+            ddb,
+            kms,
+            settings,
+        }
     }
 
     /// A new handler instance (a "container") of `function`, with its own
@@ -260,7 +302,12 @@ impl Env {
             granted: granted(function),
             recorder: recorder.clone(),
         };
-        let app = App::new(function, &self.sdk, settings, Some(SharedInterceptor::new(interceptor)));
+        let app = App::new(
+            function,
+            &self.sdk,
+            settings,
+            Some(SharedInterceptor::new(interceptor)),
+        );
         (app, recorder)
     }
 
@@ -290,7 +337,10 @@ impl Env {
 
     /// Both tables, sorted.
     pub async fn snapshot(&self) -> (Vec<Item>, Vec<Item>) {
-        (self.scan(&self.settings.sessions_table).await, self.scan(&self.settings.profiles_table).await)
+        (
+            self.scan(&self.settings.sessions_table).await,
+            self.scan(&self.settings.profiles_table).await,
+        )
     }
 
     pub async fn put_profile(&self, user: &str, language: &str, mode: &str) {
@@ -316,14 +366,22 @@ impl Env {
 }
 
 pub fn s_of(item: &Item, k: &str) -> String {
-    item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default()
+    item.get(k)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn item_key(i: &Item) -> (String, String, String) {
     (s_of(i, "sessionId"), s_of(i, "sk"), s_of(i, "userId"))
 }
 
-async fn create_tables(ddb: &aws_sdk_dynamodb::Client, sessions: &str, profiles: &str, index: &str) {
+async fn create_tables(
+    ddb: &aws_sdk_dynamodb::Client,
+    sessions: &str,
+    profiles: &str,
+    index: &str,
+) {
     let attr = |n: &str| {
         AttributeDefinition::builder()
             .attribute_name(n)
@@ -331,9 +389,16 @@ async fn create_tables(ddb: &aws_sdk_dynamodb::Client, sessions: &str, profiles:
             .build()
             .unwrap()
     };
-    let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build().unwrap();
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .unwrap()
+    };
     let mut projection = Projection::builder().projection_type(ProjectionType::Include);
-    for a in INDEX_PROJECTION {
+    // The projection the stack declares, so the test tables match the stack's.
+    for a in stack::module::USER_SESSION_INDEX_PROJECTION {
         projection = projection.non_key_attributes(*a);
     }
     ddb.create_table()
@@ -379,6 +444,30 @@ async fn create_tables(ddb: &aws_sdk_dynamodb::Client, sessions: &str, profiles:
         .expect("create profiles table");
 }
 
+/// Every log line the functions wrote in this test binary.
+static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+struct LogSink;
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The JSON log lines written so far.
+pub fn log_lines() -> Vec<Value> {
+    let logs = LOGS.lock().unwrap();
+    String::from_utf8_lossy(&logs)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every log line is JSON"))
+        .collect()
+}
+
 static REQ: AtomicUsize = AtomicUsize::new(0);
 
 /// A real API Gateway HTTP API payload-2.0 event for `POST path`, with the
@@ -386,8 +475,12 @@ static REQ: AtomicUsize = AtomicUsize::new(0);
 pub fn event_json(path: &str, sub: Option<&str>, body: Option<&str>, base64: bool) -> String {
     let n = REQ.fetch_add(1, Ordering::SeqCst);
     let authorizer = match sub {
-        Some(s) => json!({ "jwt": { "claims": { "sub": s, "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Test", "token_use": "access" }, "scopes": null } }),
-        None => json!({ "jwt": { "claims": { "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Test" }, "scopes": null } }),
+        Some(s) => {
+            json!({ "jwt": { "claims": { "sub": s, "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Test", "token_use": "access" }, "scopes": null } })
+        }
+        None => {
+            json!({ "jwt": { "claims": { "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Test" }, "scopes": null } })
+        }
     };
     json!({
         "version": "2.0",
@@ -427,13 +520,20 @@ pub fn path_of(function: Function) -> &'static str {
 }
 
 /// Sends `body` as user `sub` to `app`; returns status and JSON body.
-pub async fn call_raw(app: &App, sub: Option<&str>, body: Option<&str>, base64: bool) -> (u16, Value) {
+pub async fn call_raw(
+    app: &App,
+    sub: Option<&str>,
+    body: Option<&str>,
+    base64: bool,
+) -> (u16, Value) {
     let ev = event_json(path_of(app.function()), sub, body, base64);
     let req = lambda_http::request::from_str(&ev).expect("payload 2.0 event");
     let resp = app.handle(req).await;
     let status = resp.status().as_u16();
     assert_eq!(
-        resp.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        resp.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
         Some("application/json")
     );
     let text = match resp.body() {
@@ -457,7 +557,12 @@ pub async fn ok(app: &App, sub: &str, body: Value) -> Value {
 
 /// Creates a session for `sub` with the seed example; returns its id.
 pub async fn create_session(app: &App, sub: &str) -> String {
-    let v = ok(app, sub, json!({"action":"create","session":{"currentTopic":"JavaScript Basics","mode":"tutor"}})).await;
+    let v = ok(
+        app,
+        sub,
+        json!({"action":"create","session":{"currentTopic":"JavaScript Basics","mode":"tutor"}}),
+    )
+    .await;
     v["session"]["sessionId"].as_str().unwrap().to_string()
 }
 
@@ -467,7 +572,10 @@ pub fn turn(session_id: &str, content: &str) -> Value {
 
 /// Turn items' seq and turnId, in key order.
 pub fn turn_ids(items: &[Item]) -> Vec<(String, String)> {
-    items.iter().map(|i| (s_of(i, "sk"), s_of(i, "turnId"))).collect()
+    items
+        .iter()
+        .map(|i| (s_of(i, "sk"), s_of(i, "turnId")))
+        .collect()
 }
 
 pub fn counts<T: Ord + Clone>(v: &[T]) -> BTreeMap<T, usize> {
@@ -479,5 +587,7 @@ pub fn counts<T: Ord + Clone>(v: &[T]) -> BTreeMap<T, usize> {
 }
 
 pub fn as_map(v: &Value) -> HashMap<String, Value> {
-    v.as_object().map(|m| m.clone().into_iter().collect()).unwrap_or_default()
+    v.as_object()
+        .map(|m| m.clone().into_iter().collect())
+        .unwrap_or_default()
 }

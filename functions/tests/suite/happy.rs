@@ -12,7 +12,12 @@ async fn every_action_happy_path() {
     let (cm, _) = env.app(ContextManager);
 
     // create: the seed example; no profile, so language defaults to en.
-    let (status, v) = call(&sp, USER_A, json!({"action":"create","session":{"currentTopic":"JavaScript Basics","mode":"tutor"}})).await;
+    let (status, v) = call(
+        &sp,
+        USER_A,
+        json!({"action":"create","session":{"currentTopic":"JavaScript Basics","mode":"tutor"}}),
+    )
+    .await;
     assert_eq!(status, 201, "{v}");
     let s = &v["session"];
     let sid = s["sessionId"].as_str().unwrap().to_string();
@@ -54,12 +59,22 @@ async fn every_action_happy_path() {
     assert_eq!(v["context"]["turns"].as_array().unwrap().len(), 2);
     assert_eq!(v["context"]["summary"], serde_json::Value::Null);
     assert_eq!(v["context"]["hasOlderTurns"], false);
-    let v = ok(&cm, USER_A, json!({"action":"get_context","sessionId":sid,"window":{"maxTurns":1}})).await;
+    let v = ok(
+        &cm,
+        USER_A,
+        json!({"action":"get_context","sessionId":sid,"window":{"maxTurns":1}}),
+    )
+    .await;
     let turns = v["context"]["turns"].as_array().unwrap();
     assert_eq!(turns.len(), 1);
     assert_eq!(turns[0]["seq"], 2);
     assert_eq!(v["context"]["hasOlderTurns"], true);
-    let v = ok(&cm, USER_A, json!({"action":"get_context","sessionId":sid,"window":{"maxTokens":17}})).await;
+    let v = ok(
+        &cm,
+        USER_A,
+        json!({"action":"get_context","sessionId":sid,"window":{"maxTokens":17}}),
+    )
+    .await;
     assert_eq!(v["context"]["turns"].as_array().unwrap().len(), 1, "{v}");
 
     // set_summary, then the window carries it.
@@ -81,11 +96,21 @@ async fn every_action_happy_path() {
 
     // create takes defaults from the profile when one exists.
     env.put_profile(USER_A, "es", "quiz").await;
-    let v = ok(&sp, USER_A, json!({"action":"create","session":{"currentTopic":"Verbos"}})).await;
+    let v = ok(
+        &sp,
+        USER_A,
+        json!({"action":"create","session":{"currentTopic":"Verbos"}}),
+    )
+    .await;
     assert_eq!(v["session"]["language"], "es");
     assert_eq!(v["session"]["mode"], "quiz");
     let newest = v["session"]["sessionId"].as_str().unwrap().to_string();
-    let v = ok(&sp, USER_A, json!({"action":"create","session":{"currentTopic":"Python","mode":"tutor"}})).await;
+    let v = ok(
+        &sp,
+        USER_A,
+        json!({"action":"create","session":{"currentTopic":"Python","mode":"tutor"}}),
+    )
+    .await;
     assert_eq!(v["session"]["mode"], "tutor");
     assert_eq!(v["session"]["language"], "es");
     let python = v["session"]["sessionId"].as_str().unwrap().to_string();
@@ -97,7 +122,12 @@ async fn every_action_happy_path() {
     assert_eq!(page1[0]["sessionId"], python.as_str());
     assert_eq!(page1[1]["sessionId"], newest.as_str());
     let cursor = v["cursor"].as_str().expect("a cursor").to_string();
-    let v = ok(&sp, USER_A, json!({"action":"list","limit":2,"cursor":cursor})).await;
+    let v = ok(
+        &sp,
+        USER_A,
+        json!({"action":"list","limit":2,"cursor":cursor}),
+    )
+    .await;
     let page2 = v["sessions"].as_array().unwrap();
     assert_eq!(page2.len(), 1);
     assert_eq!(page2[0]["sessionId"], sid.as_str());
@@ -112,7 +142,12 @@ async fn every_action_happy_path() {
     let v = ok(&sp, USER_A, json!({"action":"restore"})).await;
     assert_eq!(v["session"]["sessionId"], python.as_str());
     assert!(v["context"]["turns"].as_array().unwrap().is_empty());
-    let v = ok(&sp, USER_A, json!({"action":"restore","sessionId":sid,"window":{"maxTurns":5}})).await;
+    let v = ok(
+        &sp,
+        USER_A,
+        json!({"action":"restore","sessionId":sid,"window":{"maxTurns":5}}),
+    )
+    .await;
     assert_eq!(v["session"]["sessionId"], sid.as_str());
     assert_eq!(v["context"]["turns"].as_array().unwrap().len(), 2);
     assert_eq!(v["context"]["summary"], "The student asked about closures.");
@@ -150,7 +185,10 @@ async fn items_have_the_documented_shape_and_ttl() {
     let sid = create_session(&sp, USER_A).await;
     ok(&cm, USER_A, turn(&sid, "What is a closure?")).await;
     let items = env.scan(&env.settings.sessions_table).await;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let thirty_days = 30 * 24 * 3600;
     for item in &items {
         let exp: u64 = item["expiresAt"].as_n().unwrap().parse().unwrap();
@@ -162,7 +200,10 @@ async fn items_have_the_documented_shape_and_ttl() {
             assert!(item["updatedAt"].as_s().is_ok());
         } else {
             assert_eq!(sk, "TURN#0000000001");
-            assert!(!item.contains_key("userId"), "turns stay out of the sparse GSI");
+            assert!(
+                !item.contains_key("userId"),
+                "turns stay out of the sparse GSI"
+            );
             assert!(item["content"].as_b().is_ok());
             assert!(item["turnId"].as_s().is_ok());
         }

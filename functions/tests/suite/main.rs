@@ -9,6 +9,7 @@ mod authz;
 mod bad_input;
 mod capacity;
 mod concurrency;
+mod dependency_errors;
 mod encryption;
 mod happy;
 mod least_privilege;

@@ -20,8 +20,11 @@ pub struct Aws {
     pub region: String,
     /// `--endpoint-url`, when given (an emulator or a proxy).
     pub endpoint_url: Option<String>,
+    /// The loaded configuration, for clients beyond these (e.g. `verify`).
+    pub conf: aws_config::SdkConfig,
     pub cfn: aws_sdk_cloudformation::Client,
     pub s3: aws_sdk_s3::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
 /// Where requests go, for error messages.
@@ -45,9 +48,17 @@ pub fn valid_region(region: &str) -> bool {
     let parts: Vec<&str> = region.split('-').collect();
     parts.len() >= 3
         && parts[0].len() == 2
-        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
-        && parts.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
-        && parts[..parts.len() - 1].iter().all(|p| p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_lowercase()))
 }
 
 /// Loads the configuration, checks the credentials with STS
@@ -98,7 +109,10 @@ pub async fn connect(args: &AwsArgs) -> Result<Aws> {
 
     // Credentials first, so a missing or broken profile is named as such.
     let Some(provider) = conf.credentials_provider() else {
-        return Err(no_credentials(&profile_hint, "no credentials provider is configured"));
+        return Err(no_credentials(
+            &profile_hint,
+            "no credentials provider is configured",
+        ));
     };
     if let Err(e) = provider.provide_credentials().await {
         let detail = error_chain(&e);
@@ -115,11 +129,13 @@ pub async fn connect(args: &AwsArgs) -> Result<Aws> {
         endpoint_url: args.endpoint_url.clone(),
     };
     let sts = aws_sdk_sts::Client::new(&conf);
-    let identity = sts
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| explain(e, "checking your AWS credentials (STS GetCallerIdentity)", &target))?;
+    let identity = sts.get_caller_identity().send().await.map_err(|e| {
+        explain(
+            e,
+            "checking your AWS credentials (STS GetCallerIdentity)",
+            &target,
+        )
+    })?;
     let account = identity.account().unwrap_or_default().to_string();
     if account.is_empty() {
         return Err(anyhow!(
@@ -139,13 +155,36 @@ pub async fn connect(args: &AwsArgs) -> Result<Aws> {
         endpoint_url: args.endpoint_url.clone(),
         cfn: aws_sdk_cloudformation::Client::new(&conf),
         s3: aws_sdk_s3::Client::from_conf(s3conf.build()),
+        dynamodb: aws_sdk_dynamodb::Client::new(&conf),
+        conf,
     })
 }
 
 fn no_credentials(profile_hint: &str, detail: &str) -> anyhow::Error {
+    // The chain's own wording is useful only when it names a specific problem
+    // (a broken profile, an SSO session), not for "nothing found" or IMDS noise.
+    let lower = detail.to_ascii_lowercase();
+    let noise = lower.contains("imds")
+        || lower.contains("no credentials found in chain")
+        || lower.contains("not enabled");
+    let why = if noise {
+        String::new()
+    } else {
+        format!(
+            " ({})",
+            crate::deploy::ui::short(detail.lines().next().unwrap_or(detail), 160)
+        )
+    };
+    let whose = if profile_hint.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " for{} (is that profile in ~/.aws/config or ~/.aws/credentials?)",
+            profile_hint.replace(" --profile", " profile")
+        )
+    };
     anyhow!(
-        "No usable AWS credentials were found ({}): run `aws configure{profile_hint}` or `aws sso login{profile_hint}`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, then run again.",
-        crate::deploy::ui::short(detail.lines().next().unwrap_or(detail), 160)
+        "No usable AWS credentials were found{whose}{why}: run `aws configure{profile_hint}` or `aws sso login{profile_hint}`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, then run again."
     )
 }
 
@@ -237,12 +276,95 @@ where
 mod tests {
     use super::*;
 
+    use aws_sdk_sts::config::http::HttpResponse;
+    use aws_sdk_sts::error::ErrorMetadata;
+    use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError;
+    use aws_smithy_types::body::SdkBody;
+
+    fn service_error(code: &str) -> SdkError<GetCallerIdentityError, HttpResponse> {
+        let meta = ErrorMetadata::builder()
+            .code(code)
+            .message("details from the service")
+            .build();
+        SdkError::service_error(
+            GetCallerIdentityError::generic(meta),
+            HttpResponse::new(403u16.try_into().unwrap(), SdkBody::empty()),
+        )
+    }
+
+    fn target(endpoint: Option<&str>) -> Target {
+        Target {
+            region: "eu-west-1".into(),
+            endpoint_url: endpoint.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn sdk_errors_become_one_sentence_with_what_to_do() {
+        let t = target(None);
+        let e = explain(service_error("ExpiredToken"), "checking", &t).to_string();
+        assert!(
+            e.contains("have expired") && e.contains("aws sso login"),
+            "{e}"
+        );
+        let e = explain(service_error("InvalidClientTokenId"), "checking", &t).to_string();
+        assert!(
+            e.contains("rejected your AWS credentials") && e.contains("AWS in region eu-west-1"),
+            "{e}"
+        );
+        let e = explain(service_error("AccessDenied"), "creating the change set", &t).to_string();
+        assert!(
+            e.starts_with("Access denied while creating the change set"),
+            "{e}"
+        );
+        let e = explain(service_error("Throttling"), "reading", &t).to_string();
+        assert!(e.contains("Throttling: details from the service"), "{e}");
+        let timeout: SdkError<GetCallerIdentityError, HttpResponse> =
+            SdkError::timeout_error("timed out");
+        let e = explain(timeout, "checking", &t).to_string();
+        assert!(
+            e.contains("Cannot reach AWS in region `eu-west-1`") && e.contains("--region"),
+            "{e}"
+        );
+        let timeout: SdkError<GetCallerIdentityError, HttpResponse> =
+            SdkError::timeout_error("timed out");
+        let e = explain(timeout, "checking", &target(Some("http://127.0.0.1:9"))).to_string();
+        assert!(
+            e.contains("Cannot reach http://127.0.0.1:9") && e.contains("--endpoint-url"),
+            "{e}"
+        );
+        for e in [
+            no_credentials("", "no credentials found in chain"),
+            no_credentials(" --profile p", "IMDS disabled"),
+        ] {
+            let e = e.to_string();
+            assert!(!e.contains("IMDS") && !e.contains("chain"), "{e}");
+            assert!(e.contains("aws configure"), "{e}");
+        }
+        let e = no_credentials("", "the SSO session has expired").to_string();
+        assert!(e.contains("(the SSO session has expired)"), "{e}");
+    }
+
     #[test]
     fn region_names() {
-        for ok in ["us-east-1", "eu-central-2", "us-gov-west-1", "ap-southeast-4", "cn-north-1"] {
+        for ok in [
+            "us-east-1",
+            "eu-central-2",
+            "us-gov-west-1",
+            "ap-southeast-4",
+            "cn-north-1",
+        ] {
             assert!(valid_region(ok), "{ok}");
         }
-        for bad in ["", "us-east", "useast1", "US-EAST-1", "us_east_1", "us-east-1a", "mars"] {
+        for bad in [
+            "",
+            "us-east",
+            "useast1",
+            "US-EAST-1",
+            "us_east_1",
+            "us-east-1a",
+            "mars",
+        ] {
             assert!(!valid_region(bad), "{bad}");
         }
     }

@@ -11,9 +11,7 @@ pub enum Colour {
     Red,
     Green,
     Yellow,
-    Cyan,
     Bold,
-    Dim,
 }
 
 impl Colour {
@@ -22,9 +20,7 @@ impl Colour {
             Colour::Red => "31",
             Colour::Green => "32",
             Colour::Yellow => "33",
-            Colour::Cyan => "36",
             Colour::Bold => "1",
-            Colour::Dim => "2",
         }
     }
 }
@@ -32,7 +28,6 @@ impl Colour {
 pub struct Ui {
     out: Box<dyn Write>,
     colour: bool,
-    json: bool,
 }
 
 impl Ui {
@@ -47,7 +42,6 @@ impl Ui {
         Ui {
             out,
             colour: tty && !no_color,
-            json,
         }
     }
 
@@ -67,12 +61,7 @@ impl Ui {
         Ui {
             out: Box::new(Shared(buf)),
             colour: false,
-            json: false,
         }
-    }
-
-    pub fn json(&self) -> bool {
-        self.json
     }
 
     pub fn paint(&self, c: Colour, text: &str) -> String {
@@ -135,18 +124,33 @@ pub fn confirm(question: &str) -> Approval {
 
 /// A plain-text table (`|` and `-`), readable in a terminal and in a CI log.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> Vec<String> {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| wrap(c, CELL_WIDTH)).collect())
+        .collect();
     let cols = headers.len();
     let mut width: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
+    for r in &rows {
         for (i, cell) in r.iter().enumerate().take(cols) {
             for l in cell.lines() {
                 width[i] = width[i].max(l.chars().count());
             }
         }
     }
-    let sep = format!("+{}+", width.iter().map(|w| "-".repeat(w + 2)).collect::<Vec<_>>().join("+"));
+    let sep = format!(
+        "+{}+",
+        width
+            .iter()
+            .map(|w| "-".repeat(w + 2))
+            .collect::<Vec<_>>()
+            .join("+")
+    );
     let fmt_row = |cells: &[String]| -> Vec<String> {
-        let height = cells.iter().map(|c| c.lines().count().max(1)).max().unwrap_or(1);
+        let height = cells
+            .iter()
+            .map(|c| c.lines().count().max(1))
+            .max()
+            .unwrap_or(1);
         (0..height)
             .map(|li| {
                 let parts: Vec<String> = (0..cols)
@@ -160,13 +164,36 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> Vec<String> {
             .collect()
     };
     let mut out = vec![sep.clone()];
-    out.extend(fmt_row(&headers.iter().map(|h| h.to_string()).collect::<Vec<_>>()));
+    out.extend(fmt_row(
+        &headers.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+    ));
     out.push(sep.clone());
-    for r in rows {
+    for r in &rows {
         out.extend(fmt_row(r));
     }
     out.push(sep);
     out
+}
+
+/// Table cells wrap at this many characters.
+const CELL_WIDTH: usize = 72;
+
+/// Breaks lines longer than `width` characters (colour codes count, so
+/// coloured cells are kept short by their callers).
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = vec![];
+    for line in text.lines() {
+        let chars: Vec<char> = line.chars().collect();
+        if chars.len() <= width || line.contains('\x1b') {
+            out.push(line.to_string());
+            continue;
+        }
+        for (i, chunk) in chars.chunks(width).enumerate() {
+            let s: String = chunk.iter().collect();
+            out.push(if i == 0 { s } else { format!("  {s}") });
+        }
+    }
+    out.join("\n")
 }
 
 /// Shortens a long value for one line of output.

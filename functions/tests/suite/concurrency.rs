@@ -1,0 +1,199 @@
+//! Concurrency: 100 add_turn calls on one session from several handler
+//! instances at once (with retried turnIds among them): 100 turns stored,
+//! none lost, none duplicated, one order every reader sees.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use functions::Function::{ContextManager, SessionPersistence};
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+const TURNS: usize = 100;
+const INSTANCES: usize = 4;
+const RETRIED: usize = 10;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hundred_concurrent_turns_from_several_instances() {
+    let env = Env::new().await;
+    let (sp, _) = env.app(SessionPersistence);
+    let sid = create_session(&sp, USER_A).await;
+    let apps: Vec<_> = (0..INSTANCES).map(|_| env.app(ContextManager).0).collect();
+
+    // 100 distinct turns, plus a second copy of 10 of them (a client retry
+    // racing the original), spread over the instances, all at once.
+    let mut requests: Vec<(usize, String)> =
+        (0..TURNS).map(|i| (i, format!("turn-{i:03}"))).collect();
+    requests.extend((0..RETRIED).map(|i| (i * 7, format!("turn-{:03}", i * 7))));
+    let mut tasks = Vec::new();
+    for (n, (i, turn_id)) in requests.into_iter().enumerate() {
+        let app = apps[n % INSTANCES].clone();
+        let sid = sid.clone();
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"action":"add_turn","sessionId":sid,"turn":{"role":if i % 2 == 0 {"user"} else {"assistant"},"content":format!("message number {i}"),"language":"en","turnId":turn_id}});
+            // A well-behaved client retries 503 (retryable) with the same turnId.
+            let mut retries = 0;
+            loop {
+                let (status, v) = call(&app, USER_A, body.clone()).await;
+                if status == 503 && retries < 5 {
+                    retries += 1;
+                    continue;
+                }
+                return (turn_id, status, v, retries);
+            }
+        }));
+    }
+    let mut answers: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut client_retries = 0;
+    for t in tasks {
+        let (turn_id, status, v, retries) = t.await.unwrap();
+        assert_eq!(status, 200, "{turn_id}: {v}");
+        client_retries += retries;
+        answers.entry(turn_id).or_default().push(v["turn"].clone());
+    }
+    assert_eq!(answers.len(), TURNS);
+
+    // Stored: exactly 100 turns, seq 1..=100, each turnId once.
+    let items = env.turn_items(&sid).await;
+    let ids = turn_ids(&items);
+    assert_eq!(items.len(), TURNS, "lost or duplicated turns");
+    let expected_sks: Vec<String> = (1..=TURNS as u64).map(functions::store::turn_sk).collect();
+    assert_eq!(
+        ids.iter().map(|(sk, _)| sk.clone()).collect::<Vec<_>>(),
+        expected_sks
+    );
+    let distinct: BTreeSet<_> = ids.iter().map(|(_, id)| id.clone()).collect();
+    assert_eq!(distinct.len(), TURNS, "a turnId was stored twice");
+
+    // Every answer names the slot its turn is stored in; a retried turnId got
+    // the same answer as the original.
+    let by_sk: BTreeMap<String, String> = ids.into_iter().collect();
+    for (turn_id, turns) in &answers {
+        let seq = turns[0]["seq"].as_u64().unwrap();
+        assert_eq!(by_sk[&functions::store::turn_sk(seq)], *turn_id);
+        for t in turns {
+            assert_eq!(
+                t, &turns[0],
+                "{turn_id}: different answers to the same turn"
+            );
+        }
+    }
+
+    // One order, whoever reads: every instance returns the same 100 turns.
+    let mut orders = Vec::new();
+    for app in &apps {
+        let v = ok(app, USER_A, json!({"action":"get_context","sessionId":sid,"window":{"maxTurns":100,"maxTokens":32000}})).await;
+        let order: Vec<(u64, String)> = v["context"]["turns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["seq"].as_u64().unwrap(),
+                    t["turnId"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(order.len(), TURNS);
+        assert!(order.windows(2).all(|w| w[0].0 + 1 == w[1].0));
+        orders.push(order);
+    }
+    assert!(orders.windows(2).all(|w| w[0] == w[1]));
+    eprintln!(
+        "CONCURRENCY: {} requests ({TURNS} turns + {RETRIED} racing retries) over {INSTANCES} instances: {TURNS} stored, 0 lost, 0 duplicated; client 503 retries: {client_retries}",
+        TURNS + RETRIED
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retried_turn_id_is_stored_once_with_the_same_answer() {
+    let env = Env::new().await;
+    let (sp, _) = env.app(SessionPersistence);
+    let (cm1, _) = env.app(ContextManager);
+    let (cm2, _) = env.app(ContextManager);
+    let sid = create_session(&sp, USER_A).await;
+    let body = json!({"action":"add_turn","sessionId":sid,"turn":{"role":"user","content":"What is a closure?","language":"en","turnId":"client-42"}});
+    let first = ok(&cm1, USER_A, body.clone()).await;
+    let again = ok(&cm1, USER_A, body.clone()).await;
+    let elsewhere = ok(&cm2, USER_A, body.clone()).await;
+    assert_eq!(first, again, "a retry answers the same");
+    assert_eq!(
+        first, elsewhere,
+        "a retry through another instance answers the same"
+    );
+    assert_eq!(env.turn_items(&sid).await.len(), 1);
+
+    // Retried after other turns: still recognised (within the horizon).
+    for i in 0..5 {
+        ok(&cm1, USER_A, turn(&sid, &format!("later {i}"))).await;
+    }
+    let late = ok(&cm2, USER_A, body.clone()).await;
+    assert_eq!(late["turn"], first["turn"]);
+    assert_eq!(env.turn_items(&sid).await.len(), 6);
+
+    // Five copies of a new turnId at the same moment: one stored.
+    let mut tasks = Vec::new();
+    for n in 0..5 {
+        let app = if n % 2 == 0 { cm1.clone() } else { cm2.clone() };
+        let b = json!({"action":"add_turn","sessionId":sid,"turn":{"role":"assistant","content":"A closure captures variables.","language":"en","turnId":"client-43"}});
+        tasks.push(tokio::spawn(async move {
+            ok(&app, USER_A, b).await["turn"].clone()
+        }));
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
+    let items = env.turn_items(&sid).await;
+    assert_eq!(items.len(), 7);
+    assert_eq!(
+        counts(
+            &turn_ids(&items)
+                .into_iter()
+                .map(|(_, id)| id)
+                .collect::<Vec<_>>()
+        )["client-43"],
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_streams_keep_each_speakers_order() {
+    // Four instances, each sending 25 turns one after another, all four at
+    // once: every stream's turns are stored in the order it sent them.
+    let env = Env::new().await;
+    let (sp, _) = env.app(SessionPersistence);
+    let sid = create_session(&sp, USER_A).await;
+    let mut tasks = Vec::new();
+    for stream in 0..INSTANCES {
+        let (app, _) = env.app(ContextManager);
+        let sid = sid.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut seqs = Vec::new();
+            for n in 0..TURNS / INSTANCES {
+                let body = json!({"action":"add_turn","sessionId":sid,"turn":{"role":"user","content":format!("stream {stream} turn {n}"),"language":"en","turnId":format!("s{stream}-{n}")}});
+                seqs.push(ok(&app, USER_A, body).await["turn"]["seq"].as_u64().unwrap());
+            }
+            seqs
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        let seqs = t.await.unwrap();
+        assert!(
+            seqs.windows(2).all(|w| w[0] < w[1]),
+            "a stream's order was not kept: {seqs:?}"
+        );
+        all.extend(seqs);
+    }
+    all.sort_unstable();
+    assert_eq!(all, (1..=TURNS as u64).collect::<Vec<_>>());
+    let items = env.turn_items(&sid).await;
+    assert_eq!(items.len(), TURNS);
+    for item in &items {
+        let id = s_of(item, "turnId");
+        let (stream, n) = id[1..].split_once('-').unwrap();
+        let _: (usize, usize) = (stream.parse().unwrap(), n.parse().unwrap());
+    }
+}

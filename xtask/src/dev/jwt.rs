@@ -1,0 +1,416 @@
+//! The local "user pool": an RS256 signing key kept under `.dev/`, its JWKS,
+//! dev tokens shaped like Cognito's ID tokens, and the JWT authorizer with
+//! API Gateway's and Cognito's rules.
+use anyhow::{bail, Context};
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::signature::KeyPair as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub const KEY_FILE: &str = "jwt-signing-key.pem";
+
+/// The local RS256 signing key and its public half.
+pub struct SigningKey {
+    encoding: EncodingKey,
+    pub kid: String,
+    n: Vec<u8>,
+    e: Vec<u8>,
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    let b64 = STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(chunk).expect("base64 is ASCII"));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+fn unpem(text: &str) -> anyhow::Result<Vec<u8>> {
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    Ok(STANDARD.decode(body.trim())?)
+}
+
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl SigningKey {
+    /// Loads `<dir>/jwt-signing-key.pem`, making a 2048-bit key the first time.
+    pub fn load_or_create(dir: &Path) -> anyhow::Result<Self> {
+        let path = dir.join(KEY_FILE);
+        let der = match std::fs::read_to_string(&path) {
+            Ok(text) => unpem(&text).with_context(|| format!("reading {}", path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+                let kp = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+                    .map_err(|_| anyhow::anyhow!("generating the RSA signing key failed"))?;
+                let der = kp
+                    .as_der()
+                    .map_err(|_| anyhow::anyhow!("encoding the RSA signing key failed"))?
+                    .as_ref()
+                    .to_vec();
+                write_private(&path, pem("PRIVATE KEY", &der).as_bytes())?;
+                der
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!("reading {}", path.display())))
+            }
+        };
+        Self::from_pkcs8(&der)
+    }
+
+    pub fn from_pkcs8(der: &[u8]) -> anyhow::Result<Self> {
+        let kp = aws_lc_rs::rsa::KeyPair::from_pkcs8(der)
+            .map_err(|e| anyhow::anyhow!("bad RSA key: {e}"))?;
+        let public = kp.public_key();
+        let n = public.modulus().big_endian_without_leading_zero().to_vec();
+        let e = public.exponent().big_endian_without_leading_zero().to_vec();
+        let encoding = EncodingKey::from_rsa_pem(pem("PRIVATE KEY", der).as_bytes())?;
+        let kid = crate::build::hex(&Sha256::digest([n.as_slice(), e.as_slice()].concat())[..8]);
+        Ok(SigningKey {
+            encoding,
+            kid,
+            n,
+            e,
+        })
+    }
+
+    /// The JWKS document (Cognito's `/.well-known/jwks.json` shape).
+    pub fn jwks(&self) -> Value {
+        json!({"keys": [{
+            "alg": "RS256",
+            "e": URL_SAFE_NO_PAD.encode(&self.e),
+            "kid": self.kid,
+            "kty": "RSA",
+            "n": URL_SAFE_NO_PAD.encode(&self.n),
+            "use": "sig",
+        }]})
+    }
+
+    /// Signs `claims` with this key (RS256, with `kid`).
+    pub fn sign(&self, claims: &Value) -> anyhow::Result<String> {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(self.kid.clone());
+        header.typ = None;
+        Ok(jsonwebtoken::encode(&header, claims, &self.encoding)?)
+    }
+
+    /// A Cognito-style ID token for `sub`, valid for `ttl_secs`.
+    pub fn id_token(
+        &self,
+        issuer: &str,
+        client_id: &str,
+        sub: &str,
+        ttl_secs: u64,
+    ) -> anyhow::Result<String> {
+        let now = now_secs();
+        self.sign(&json!({
+            "sub": sub,
+            "aud": client_id,
+            "iss": issuer,
+            "token_use": "id",
+            "cognito:username": sub,
+            "email": format!("{sub}@example.com"),
+            "email_verified": true,
+            "auth_time": now,
+            "iat": now,
+            "exp": now + ttl_secs,
+            "jti": crate::dev::util::uuid(),
+            "event_id": crate::dev::util::uuid(),
+        }))
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    f.write_all(bytes)?;
+    drop(f);
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+/// Why a request was refused (the `error_description` API Gateway sends).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection(pub String);
+
+/// The JWT authorizer of a route.
+pub struct Authorizer {
+    pub issuer: String,
+    pub audience: Vec<String>,
+    pub header: String,
+    keys: Vec<(String, DecodingKey)>,
+}
+
+impl Authorizer {
+    /// Trusts the keys of a JWKS document.
+    pub fn new(spec: &super::model::JwtSpec, jwks: &Value) -> anyhow::Result<Self> {
+        let mut keys = vec![];
+        for k in jwks["keys"].as_array().context("JWKS has no keys")? {
+            let (Some(kid), Some(n), Some(e)) =
+                (k["kid"].as_str(), k["n"].as_str(), k["e"].as_str())
+            else {
+                bail!("JWKS key without kid, n or e");
+            };
+            keys.push((kid.to_string(), DecodingKey::from_rsa_components(n, e)?));
+        }
+        Ok(Authorizer {
+            issuer: spec.issuer.clone(),
+            audience: spec.audience.clone(),
+            header: spec.identity_header.clone(),
+            keys,
+        })
+    }
+
+    /// Validates the identity source's value; on success, the token's claims.
+    pub fn authorize(&self, value: Option<&str>) -> Result<Map<String, Value>, Rejection> {
+        let reject = |m: &str| Err(Rejection(m.to_string()));
+        let Some(raw) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+            return reject("no token in the identity source");
+        };
+        let token = match raw.split_once(' ') {
+            Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
+            Some(_) => return reject("the token is not a JWT"),
+            None => raw,
+        };
+        let header = match jsonwebtoken::decode_header(token) {
+            Ok(h) => h,
+            Err(_) => return reject("the token is not a valid JWT"),
+        };
+        if header.alg != Algorithm::RS256 {
+            return reject("the token's algorithm is not RS256");
+        }
+        let Some(kid) = header.kid.as_deref() else {
+            return reject("the token has no kid");
+        };
+        let Some((_, key)) = self.keys.iter().find(|(k, _)| k == kid) else {
+            return reject("the token's kid is not in the JWKS");
+        };
+        let mut v = Validation::new(Algorithm::RS256);
+        v.leeway = 0;
+        v.validate_exp = true;
+        v.validate_nbf = true;
+        v.validate_aud = false; // aud or client_id, checked below
+        v.set_issuer(&[self.issuer.as_str()]);
+        v.set_required_spec_claims(&["exp", "iss"]);
+        let claims = match jsonwebtoken::decode::<Map<String, Value>>(token, key, &v) {
+            Ok(d) => d.claims,
+            Err(e) => {
+                use jsonwebtoken::errors::ErrorKind as K;
+                return reject(match e.kind() {
+                    K::ExpiredSignature => "the token has expired",
+                    K::ImmatureSignature => "the token is not valid yet",
+                    K::InvalidIssuer => "the token's issuer is not trusted",
+                    K::InvalidSignature => "the token's signature is invalid",
+                    K::MissingRequiredClaim(_) => "the token lacks exp or iss",
+                    _ => "the token is invalid",
+                });
+            }
+        };
+        // Cognito: ID tokens carry `aud`, access tokens `client_id`.
+        let (claim, token_use) = match claims.get("token_use").and_then(Value::as_str) {
+            Some("id") => ("aud", "id"),
+            Some("access") => ("client_id", "access"),
+            _ => return reject("the token's token_use is not id or access"),
+        };
+        let audiences: Vec<&str> = match claims.get(claim) {
+            Some(Value::String(s)) => vec![s.as_str()],
+            Some(Value::Array(a)) if token_use == "id" => {
+                a.iter().filter_map(Value::as_str).collect()
+            }
+            _ => vec![],
+        };
+        if !audiences
+            .iter()
+            .any(|a| self.audience.iter().any(|x| x == a))
+        {
+            return reject(if token_use == "id" {
+                "the token's aud is not an allowed audience"
+            } else {
+                "the token's client_id is not an allowed audience"
+            });
+        }
+        Ok(claims)
+    }
+}
+
+/// Claims as API Gateway hands them to the function: every value a string
+/// (arrays as `[a b]`, numbers and booleans as their text).
+pub fn claims_for_event(claims: &Map<String, Value>) -> Map<String, Value> {
+    claims
+        .iter()
+        .map(|(k, v)| {
+            let s = match v {
+                Value::String(s) => s.clone(),
+                Value::Array(a) => format!(
+                    "[{}]",
+                    a.iter()
+                        .map(|i| i
+                            .as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| i.to_string()))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+                other => other.to_string(),
+            };
+            (k.clone(), Value::String(s))
+        })
+        .collect()
+}
+
+/// Parses `1h`, `30m`, `90s`, `2d` or a number of seconds.
+pub fn parse_ttl(s: &str) -> anyhow::Result<u64> {
+    let s = s.trim();
+    let (num, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: u64 = num
+        .parse()
+        .with_context(|| format!("bad duration `{s}` (use e.g. 1h, 30m, 90s)"))?;
+    let mult = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => bail!("bad duration `{s}` (use e.g. 1h, 30m, 90s)"),
+    };
+    let secs = n * mult;
+    if secs == 0 {
+        bail!("the token lifetime must be positive");
+    }
+    Ok(secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dev::model::JwtSpec;
+
+    fn setup() -> (SigningKey, Authorizer) {
+        let dir = std::env::temp_dir().join(format!("xtask-jwt-test-{}", std::process::id()));
+        let key = SigningKey::load_or_create(&dir).unwrap();
+        let again = SigningKey::load_or_create(&dir).unwrap();
+        assert_eq!(key.kid, again.kid, "the key is kept");
+        let _ = std::fs::remove_dir_all(&dir);
+        let spec = JwtSpec {
+            logical_id: "A".into(),
+            issuer: "https://issuer".into(),
+            audience: vec!["client".into()],
+            identity_header: "authorization".into(),
+        };
+        let auth = Authorizer::new(&spec, &key.jwks()).unwrap();
+        (key, auth)
+    }
+
+    #[test]
+    fn cognito_rules() {
+        let (key, auth) = setup();
+        let good = key
+            .id_token("https://issuer", "client", "alice", 60)
+            .unwrap();
+        let claims = auth.authorize(Some(&format!("Bearer {good}"))).unwrap();
+        assert_eq!(claims["sub"], "alice");
+        assert!(
+            auth.authorize(Some(&good)).is_ok(),
+            "the Bearer prefix is optional"
+        );
+        let now = now_secs();
+        let access = key
+            .sign(&json!({"sub": "a", "iss": "https://issuer", "client_id": "client", "token_use": "access", "exp": now + 60}))
+            .unwrap();
+        assert!(auth.authorize(Some(&access)).is_ok());
+        for (claims, why) in [
+            (
+                json!({"sub": "a", "iss": "https://issuer", "aud": "client", "token_use": "id", "exp": now - 5}),
+                "expired",
+            ),
+            (
+                json!({"sub": "a", "iss": "https://other", "aud": "client", "token_use": "id", "exp": now + 60}),
+                "issuer",
+            ),
+            (
+                json!({"sub": "a", "iss": "https://issuer", "aud": "other", "token_use": "id", "exp": now + 60}),
+                "aud",
+            ),
+            (
+                json!({"sub": "a", "iss": "https://issuer", "aud": "client", "token_use": "refresh", "exp": now + 60}),
+                "token_use",
+            ),
+            (
+                json!({"sub": "a", "iss": "https://issuer", "aud": "client", "exp": now + 60}),
+                "token_use",
+            ),
+            (
+                json!({"sub": "a", "iss": "https://issuer", "client_id": "client", "token_use": "id", "exp": now + 60}),
+                "aud",
+            ),
+            (
+                json!({"sub": "a", "iss": "https://issuer", "aud": "client", "token_use": "id"}),
+                "exp",
+            ),
+        ] {
+            let t = key.sign(&claims).unwrap();
+            let e = auth.authorize(Some(&t)).unwrap_err();
+            assert!(e.0.contains(why), "{why}: {e:?}");
+        }
+        assert!(auth.authorize(None).is_err());
+        assert!(auth.authorize(Some("Basic abc")).is_err());
+        assert!(auth.authorize(Some("not.a.jwt")).is_err());
+        // alg none: a valid payload with no signature.
+        let parts: Vec<&str> = good.split('.').collect();
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
+            parts[1]
+        );
+        assert!(auth.authorize(Some(&none)).is_err());
+        // A tampered payload fails the signature.
+        let tampered = format!(
+            "{}.{}.{}",
+            parts[0],
+            URL_SAFE_NO_PAD.encode(br#"{"sub":"mallory"}"#),
+            parts[2]
+        );
+        assert!(auth.authorize(Some(&tampered)).is_err());
+    }
+
+    #[test]
+    fn claims_are_strings_in_events() {
+        let m = json!({"sub": "a", "exp": 5, "groups": ["x", "y"], "ok": true});
+        let out = claims_for_event(m.as_object().unwrap());
+        assert_eq!(
+            Value::Object(out),
+            json!({"sub": "a", "exp": "5", "groups": "[x y]", "ok": "true"})
+        );
+    }
+
+    #[test]
+    fn ttls() {
+        assert_eq!(parse_ttl("1h").unwrap(), 3600);
+        assert_eq!(parse_ttl("90").unwrap(), 90);
+        assert_eq!(parse_ttl("2d").unwrap(), 172_800);
+        assert!(parse_ttl("1y").is_err() && parse_ttl("0s").is_err() && parse_ttl("h").is_err());
+    }
+}

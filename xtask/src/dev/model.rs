@@ -1,0 +1,465 @@
+//! What `dev` runs, read from the same typed stack model `synth` writes:
+//! tables, key, functions (with their environment), routes and authorizer.
+//! Intrinsics (`Ref`, `Fn::GetAtt`, `Fn::Sub`, `Fn::Join`) are resolved to
+//! local values: moto's account and region, the local key, dev parameters.
+use anyhow::{bail, Context};
+use serde_json::Value;
+use stack::resources::{Properties, Table};
+use stack::{Resource, Template};
+use std::collections::{BTreeMap, HashMap};
+
+/// moto's default account id.
+pub const ACCOUNT_ID: &str = "123456789012";
+pub const REGION: &str = emulator::TEST_REGION;
+/// Stack parameters as `dev` sets them (a Cognito-shaped pool and client id).
+pub const USER_POOL_ID: &str = "us-east-1_LocalDev";
+pub const USER_POOL_CLIENT_ID: &str = "localdevclient";
+
+/// The KMS key resource.
+#[derive(Debug, Clone)]
+pub struct KeySpec {
+    pub description: String,
+    pub enable_rotation: bool,
+    /// The key policy with intrinsics (resolve before use).
+    pub policy: Value,
+    pub alias: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FunctionSpec {
+    pub logical_id: String,
+    pub name: String,
+    /// The cargo bin that implements it.
+    pub bin: &'static str,
+    pub timeout_ms: u64,
+    pub memory_mb: i64,
+    pub log_format: String,
+    /// Environment variables with intrinsics.
+    pub env: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct JwtSpec {
+    pub logical_id: String,
+    pub issuer: String,
+    pub audience: Vec<String>,
+    /// e.g. `$request.header.Authorization`
+    pub identity_header: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RouteSpec {
+    pub route_key: String,
+    pub method: String,
+    pub path: String,
+    /// Logical id of the target function.
+    pub function: String,
+    pub integration_timeout_ms: u64,
+    pub payload_format: String,
+    pub authorizer: Option<JwtSpec>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LocalModel {
+    pub key: KeySpec,
+    pub tables: Vec<(String, Table)>,
+    pub functions: Vec<FunctionSpec>,
+    pub routes: Vec<RouteSpec>,
+}
+
+/// Local values of `Ref` and `Fn::GetAtt`.
+#[derive(Debug, Clone, Default)]
+pub struct Resolver {
+    refs: HashMap<String, String>,
+    atts: HashMap<(String, String), String>,
+}
+
+fn arn(service: &str, rest: &str) -> String {
+    format!("arn:aws:{service}:{REGION}:{ACCOUNT_ID}:{rest}")
+}
+
+impl Resolver {
+    /// Every parameter, pseudo parameter and resource of the template, with
+    /// the key's id and ARN as given (the key is made by the emulator).
+    pub fn new(t: &Template, key_id: &str, key_arn: &str) -> Self {
+        let mut r = Resolver::default();
+        for (k, v) in [
+            ("AWS::Region", REGION),
+            ("AWS::AccountId", ACCOUNT_ID),
+            ("AWS::Partition", "aws"),
+            ("AWS::URLSuffix", "amazonaws.com"),
+        ] {
+            r.refs.insert(k.into(), v.into());
+        }
+        r.refs.insert("AWS::StackName".into(), "local".into());
+        r.refs.insert(
+            stack::module::ids::P_USER_POOL_ID.into(),
+            USER_POOL_ID.into(),
+        );
+        r.refs.insert(
+            stack::module::ids::P_USER_POOL_CLIENT_ID.into(),
+            USER_POOL_CLIENT_ID.into(),
+        );
+        for (id, p) in &t.parameters {
+            if let (false, Some(stack::expr::Expr::Str(d))) = (r.refs.contains_key(id), &p.default)
+            {
+                r.refs.insert(id.clone(), d.clone());
+            }
+        }
+        for (id, res) in &t.resources {
+            let (reference, arn_att) = match &res.properties {
+                Properties::Table(tb) => (
+                    tb.table_name.clone(),
+                    Some(arn("dynamodb", &format!("table/{}", tb.table_name))),
+                ),
+                Properties::Function(f) => (
+                    f.function_name.clone(),
+                    Some(arn("lambda", &format!("function:{}", f.function_name))),
+                ),
+                Properties::KmsKey(_) => (key_id.to_string(), Some(key_arn.to_string())),
+                Properties::Role(role) => (
+                    role.role_name.clone(),
+                    Some(format!("arn:aws:iam::{ACCOUNT_ID}:role/{}", role.role_name)),
+                ),
+                Properties::LogGroup(g) => (
+                    g.log_group_name.clone(),
+                    Some(arn("logs", &format!("log-group:{}:*", g.log_group_name))),
+                ),
+                // API Gateway ids and the rest: the logical id stands in.
+                _ => (id.clone(), None),
+            };
+            r.refs.insert(id.clone(), reference);
+            if let Some(a) = arn_att {
+                r.atts.insert((id.clone(), "Arn".into()), a);
+            }
+        }
+        r
+    }
+
+    /// Resolves every intrinsic inside a serialized value.
+    pub fn resolve(&self, v: &Value) -> anyhow::Result<Value> {
+        Ok(match v {
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|i| self.resolve(i))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(m) if m.len() == 1 => {
+                let (k, arg) = m.iter().next().expect("one entry");
+                match k.as_str() {
+                    "Ref" => {
+                        Value::String(self.lookup_ref(arg.as_str().context("Ref takes a name")?)?)
+                    }
+                    "Fn::GetAtt" => {
+                        let parts = arg
+                            .as_array()
+                            .context("Fn::GetAtt takes [resource, attribute]")?;
+                        let (res, att) = match parts.as_slice() {
+                            [Value::String(a), Value::String(b)] => (a, b),
+                            _ => bail!("Fn::GetAtt takes [resource, attribute]"),
+                        };
+                        Value::String(self.lookup_att(res, att)?)
+                    }
+                    "Fn::Sub" => {
+                        Value::String(self.sub(arg.as_str().context("Fn::Sub takes a string")?)?)
+                    }
+                    "Fn::Join" => {
+                        let parts = arg.as_array().context("Fn::Join takes [sep, list]")?;
+                        let (sep, list) = match parts.as_slice() {
+                            [Value::String(s), Value::Array(l)] => (s, l),
+                            _ => bail!("Fn::Join takes [sep, list]"),
+                        };
+                        let strs = list
+                            .iter()
+                            .map(|i| match self.resolve(i)? {
+                                Value::String(s) => Ok(s),
+                                other => Ok(other.to_string()),
+                            })
+                            .collect::<anyhow::Result<Vec<_>>>()?;
+                        Value::String(strs.join(sep))
+                    }
+                    other if other.starts_with("Fn::") || other == "Condition" => {
+                        bail!("dev cannot resolve {other} locally")
+                    }
+                    _ => Value::Object(
+                        m.iter()
+                            .map(|(k, v)| Ok((k.clone(), self.resolve(v)?)))
+                            .collect::<anyhow::Result<_>>()?,
+                    ),
+                }
+            }
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| Ok((k.clone(), self.resolve(v)?)))
+                    .collect::<anyhow::Result<_>>()?,
+            ),
+            other => other.clone(),
+        })
+    }
+
+    /// Resolves an expression that must give a string.
+    pub fn string(&self, e: &impl serde::Serialize) -> anyhow::Result<String> {
+        match self.resolve(&serde_json::to_value(e)?)? {
+            Value::String(s) => Ok(s),
+            Value::Number(n) => Ok(n.to_string()),
+            Value::Bool(b) => Ok(b.to_string()),
+            other => bail!("expected a string, got {other}"),
+        }
+    }
+
+    fn lookup_ref(&self, name: &str) -> anyhow::Result<String> {
+        self.refs
+            .get(name)
+            .cloned()
+            .with_context(|| format!("no local value for Ref {name}"))
+    }
+
+    fn lookup_att(&self, res: &str, att: &str) -> anyhow::Result<String> {
+        self.atts
+            .get(&(res.to_string(), att.to_string()))
+            .cloned()
+            .with_context(|| format!("no local value for Fn::GetAtt {res}.{att}"))
+    }
+
+    fn sub(&self, template: &str) -> anyhow::Result<String> {
+        let mut out = String::new();
+        let mut rest = template;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after.find('}').context("unterminated ${ in Fn::Sub")?;
+            let var = after[..end].trim();
+            if let Some(lit) = var.strip_prefix('!') {
+                out.push_str("${");
+                out.push_str(lit);
+                out.push('}');
+            } else if let Some((res, att)) = var.split_once('.') {
+                out.push_str(&self.lookup_att(res, att)?);
+            } else {
+                out.push_str(&self.lookup_ref(var)?);
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
+fn props<'a>(t: &'a Template, id: &str) -> anyhow::Result<&'a Properties> {
+    t.get(id)
+        .map(|r: &Resource| &r.properties)
+        .with_context(|| format!("the template has no resource {id}"))
+}
+
+impl LocalModel {
+    pub fn synth(stage: Option<&str>) -> anyhow::Result<(Template, LocalModel)> {
+        let t = stack::synth(&stack::StackOptions {
+            stage: stage.map(str::to_string),
+        })?;
+        let m = LocalModel::from_template(&t)?;
+        Ok((t, m))
+    }
+
+    pub fn from_template(t: &Template) -> anyhow::Result<Self> {
+        // A resolver without the key (routes and the authorizer do not need it).
+        let r = Resolver::new(t, "local-key", "arn:aws:kms:local");
+        let mut keys = t.resources_of_type("AWS::KMS::Key");
+        let (key_id, key_res) = keys.next().context("the template has no KMS key")?;
+        if keys.next().is_some() {
+            bail!("dev supports one KMS key; the template has more");
+        }
+        let Properties::KmsKey(k) = &key_res.properties else {
+            unreachable!("resources_of_type")
+        };
+        let alias = t
+            .resources_of_type("AWS::KMS::Alias")
+            .filter_map(|(_, a)| match &a.properties {
+                Properties::KmsAlias(a) if a.target_key_id == stack::expr::r#ref(key_id) => {
+                    r.string(&a.alias_name).ok()
+                }
+                _ => None,
+            })
+            .next();
+        let key = KeySpec {
+            description: k.description.clone(),
+            enable_rotation: k.enable_key_rotation,
+            policy: serde_json::to_value(&k.key_policy)?,
+            alias,
+        };
+        let tables = t
+            .resources_of_type("AWS::DynamoDB::Table")
+            .map(|(id, res)| match &res.properties {
+                Properties::Table(tb) => (id.to_string(), tb.clone()),
+                _ => unreachable!("resources_of_type"),
+            })
+            .collect();
+        let mut functions = vec![];
+        for (id, res) in t.resources_of_type("AWS::Lambda::Function") {
+            let Properties::Function(f) = &res.properties else {
+                unreachable!("resources_of_type")
+            };
+            let bin = crate::build::FUNCTION_BINS
+                .iter()
+                .find(|(_, fid)| *fid == id)
+                .map(|(bin, _)| *bin)
+                .with_context(|| format!("no cargo bin implements the function {id}"))?;
+            functions.push(FunctionSpec {
+                logical_id: id.to_string(),
+                name: f.function_name.clone(),
+                bin,
+                timeout_ms: u64::try_from(f.timeout)? * 1000,
+                memory_mb: f.memory_size,
+                log_format: f.logging_config.log_format.clone(),
+                env: f
+                    .environment
+                    .variables
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), serde_json::to_value(v)?)))
+                    .collect::<anyhow::Result<_>>()?,
+            });
+        }
+        let mut routes = vec![];
+        for (id, res) in t.resources_of_type("AWS::ApiGatewayV2::Route") {
+            let Properties::Route(route) = &res.properties else {
+                unreachable!("resources_of_type")
+            };
+            let (method, path) = route.route_key.split_once(' ').with_context(|| {
+                format!("route {id}: unsupported route key {}", route.route_key)
+            })?;
+            let target = r.string(&route.target)?;
+            let integration_id = target
+                .strip_prefix("integrations/")
+                .with_context(|| format!("route {id}: target {target} is not an integration"))?;
+            let Properties::Integration(integ) = props(t, integration_id)? else {
+                bail!("route {id}: {integration_id} is not an integration");
+            };
+            let function = match &integ.integration_uri {
+                stack::expr::Expr::GetAtt(f, a) if a == "Arn" => f.clone(),
+                other => {
+                    bail!("integration {integration_id}: unsupported integration URI {other:?}")
+                }
+            };
+            if !functions.iter().any(|f| f.logical_id == function) {
+                bail!("integration {integration_id} targets {function}, which is not a function");
+            }
+            let authorizer = match route.authorization_type.as_str() {
+                "NONE" => None,
+                "JWT" => {
+                    let auth_id = r.string(&route.authorizer_id)?;
+                    let Properties::Authorizer(a) = props(t, &auth_id)? else {
+                        bail!("route {id}: {auth_id} is not an authorizer");
+                    };
+                    let header = a
+                        .identity_source
+                        .first()
+                        .and_then(|s| s.strip_prefix("$request.header."))
+                        .with_context(|| {
+                            format!(
+                                "authorizer {auth_id}: only a header identity source is supported"
+                            )
+                        })?;
+                    Some(JwtSpec {
+                        logical_id: auth_id.clone(),
+                        issuer: r.string(&a.jwt_configuration.issuer)?,
+                        audience: a
+                            .jwt_configuration
+                            .audience
+                            .iter()
+                            .map(|e| r.string(e))
+                            .collect::<anyhow::Result<_>>()?,
+                        identity_header: header.to_ascii_lowercase(),
+                    })
+                }
+                other => bail!("route {id}: authorization type {other} is not supported by dev"),
+            };
+            routes.push(RouteSpec {
+                route_key: route.route_key.clone(),
+                method: method.to_string(),
+                path: path.to_string(),
+                function,
+                integration_timeout_ms: u64::try_from(integ.timeout_in_millis)?,
+                payload_format: integ.payload_format_version.clone(),
+                authorizer,
+            });
+        }
+        if routes.is_empty() {
+            bail!("the template has no routes");
+        }
+        Ok(LocalModel {
+            key,
+            tables,
+            functions,
+            routes,
+        })
+    }
+
+    /// The authorizer of the routes (the module has one).
+    pub fn jwt(&self) -> anyhow::Result<&JwtSpec> {
+        self.routes
+            .iter()
+            .find_map(|r| r.authorizer.as_ref())
+            .context("no route has a JWT authorizer")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_gives_routes_functions_tables_and_authorizer() {
+        let (t, m) = LocalModel::synth(None).unwrap();
+        assert_eq!(m.tables.len(), 2);
+        assert_eq!(m.functions.len(), 2);
+        let keys: Vec<&str> = m.routes.iter().map(|r| r.route_key.as_str()).collect();
+        assert!(
+            keys.contains(&"POST /sessions") && keys.contains(&"POST /context"),
+            "{keys:?}"
+        );
+        let jwt = m.jwt().unwrap();
+        assert_eq!(
+            jwt.issuer,
+            format!("https://cognito-idp.us-east-1.amazonaws.com/{USER_POOL_ID}")
+        );
+        assert_eq!(jwt.audience, vec![USER_POOL_CLIENT_ID.to_string()]);
+        assert_eq!(jwt.identity_header, "authorization");
+        let r = Resolver::new(&t, "kid-1", "arn:aws:kms:us-east-1:123456789012:key/kid-1");
+        let f = &m.functions[0];
+        assert_eq!(
+            r.resolve(&f.env["SESSIONS_TABLE"]).unwrap(),
+            "voice-learning-sessions"
+        );
+        assert_eq!(
+            r.resolve(&f.env["KMS_KEY_ID"]).unwrap(),
+            "arn:aws:kms:us-east-1:123456789012:key/kid-1"
+        );
+        let policy = r.resolve(&m.key.policy).unwrap().to_string();
+        assert!(
+            !policy.contains("Fn::") && !policy.contains("\"Ref\""),
+            "{policy}"
+        );
+        assert!(policy.contains("arn:aws:iam::123456789012:root"));
+    }
+
+    #[test]
+    fn staged_names_flow_through() {
+        let (_, m) = LocalModel::synth(Some("demo")).unwrap();
+        assert!(m
+            .tables
+            .iter()
+            .all(|(_, t)| t.table_name.ends_with("-demo")));
+        assert!(m.functions.iter().all(|f| f.name.ends_with("-demo")));
+    }
+
+    #[test]
+    fn sub_handles_escapes_and_attributes() {
+        let (t, _) = LocalModel::synth(None).unwrap();
+        let r = Resolver::new(&t, "k", "arn:k");
+        assert_eq!(
+            r.sub("${!Literal}-${AWS::Region}-${DataKey.Arn}").unwrap(),
+            "${Literal}-us-east-1-arn:k"
+        );
+        assert!(r.sub("${Nope}").is_err());
+    }
+}

@@ -1,0 +1,180 @@
+//! `cargo xtask dev` start and stop: tables and key provisioned from the
+//! model, SIGINT leaves no process of the run, data survives a restart, and
+//! `--fresh` starts over.
+
+mod dev_support;
+
+use dev_support::*;
+use serde_json::json;
+use std::time::Duration;
+
+async fn client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .load()
+        .await;
+    aws_sdk_dynamodb::Client::new(&conf)
+}
+
+/// The emulator's endpoint and the key ARN, as the function sees them.
+fn function_env(dev: &Dev) -> (String, String) {
+    let t = dev.token("probe");
+    let r = dev.post("/sessions", Some(&t), &json!({}));
+    let env = &r.json()["env"];
+    (
+        env["AWS_ENDPOINT_URL"].as_str().unwrap().to_string(),
+        env["KMS_KEY_ID"].as_str().unwrap().to_string(),
+    )
+}
+
+#[test]
+fn provisions_stops_cleanly_and_keeps_data() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = data_dir("lifecycle");
+    let mut dev = Dev::start_in(&dir, &["--fixture-functions"], Duration::from_secs(120));
+    let (ep, key_arn) = function_env(&dev);
+    let ddb = rt.block_on(client(&ep));
+
+    // Tables as the model has them: keys, GSI, TTL, SSE with the key.
+    let desc = rt
+        .block_on(
+            ddb.describe_table()
+                .table_name("voice-learning-sessions")
+                .send(),
+        )
+        .unwrap();
+    let t = desc.table().unwrap();
+    let keys: Vec<_> = t
+        .key_schema()
+        .iter()
+        .map(|k| k.attribute_name().to_string())
+        .collect();
+    assert_eq!(keys, ["sessionId", "sk"]);
+    assert_eq!(
+        t.global_secondary_indexes()[0].index_name(),
+        Some("UserSessionIndex")
+    );
+    let sse = t.sse_description().expect("SSE");
+    assert_eq!(sse.status().map(|s| s.as_str()), Some("ENABLED"));
+    // The template's Ref to the key: its id (moto echoes it as given).
+    let sse_key = sse.kms_master_key_arn().unwrap();
+    assert!(
+        key_arn.ends_with(&format!("key/{sse_key}")) || key_arn == sse_key,
+        "{sse_key} vs {key_arn}"
+    );
+    let ttl = rt
+        .block_on(
+            ddb.describe_time_to_live()
+                .table_name("voice-learning-sessions")
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(
+        ttl.time_to_live_description().unwrap().attribute_name(),
+        Some("expiresAt")
+    );
+    rt.block_on(
+        ddb.describe_table()
+            .table_name("voice-learning-user-profiles")
+            .send(),
+    )
+    .unwrap();
+
+    // An item, then SIGINT: every process of the run is gone.
+    use aws_sdk_dynamodb::types::AttributeValue as V;
+    rt.block_on(
+        ddb.put_item()
+            .table_name("voice-learning-user-profiles")
+            .item("userId", V::S("kept".into()))
+            .item("language", V::S("en".into()))
+            .send(),
+    )
+    .unwrap();
+    let stats = dev.stats();
+    let mut pids = vec![
+        stats["pids"]["dev"].as_u64().unwrap() as u32,
+        stats["pids"]["moto"].as_u64().unwrap() as u32,
+    ];
+    for list in stats["pids"]["functions"].as_object().unwrap().values() {
+        for p in list.as_array().unwrap() {
+            pids.push(p.as_u64().unwrap() as u32);
+        }
+    }
+    assert_eq!(pids.len(), 4);
+    assert_eq!(pids[0], dev.pid());
+    let descendants = children_of(dev.pid());
+    assert!(descendants.len() >= 3, "{descendants:?}");
+    for p in &pids {
+        assert!(alive(*p), "{p} alive before SIGINT");
+    }
+    let status = dev.interrupt(Duration::from_secs(30));
+    assert!(status.success(), "{status}");
+    for p in pids.iter().chain(&descendants) {
+        assert!(
+            !alive(*p),
+            "process {p} of the run is still there after SIGINT"
+        );
+    }
+    assert!(dir.join("default/moto-state.pickle").exists());
+
+    // A restart keeps the data (the same key, the same items).
+    let dev = Dev::start_in(&dir, &["--fixture-functions"], Duration::from_secs(120));
+    let log = dev.log_text();
+    assert!(log.contains("(kept)"), "{log}");
+    let (ep, kept_key) = function_env(&dev);
+    assert_eq!(kept_key, key_arn);
+    let ddb = rt.block_on(client(&ep));
+    let item = rt
+        .block_on(
+            ddb.get_item()
+                .table_name("voice-learning-user-profiles")
+                .key("userId", V::S("kept".into()))
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(
+        item.item().and_then(|i| i.get("language")),
+        Some(&V::S("en".into()))
+    );
+    drop(dev);
+
+    // --fresh starts over.
+    let dev = Dev::start_in(
+        &dir,
+        &["--fixture-functions", "--fresh"],
+        Duration::from_secs(120),
+    );
+    let (ep, new_key) = function_env(&dev);
+    assert_ne!(new_key, key_arn);
+    let ddb = rt.block_on(client(&ep));
+    let item = rt
+        .block_on(
+            ddb.get_item()
+                .table_name("voice-learning-user-profiles")
+                .key("userId", V::S("kept".into()))
+                .send(),
+        )
+        .unwrap();
+    assert!(item.item().is_none());
+}
+
+#[test]
+fn a_busy_port_is_a_clear_error() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let out = xtask()
+        .args(["dev", "--fixture-functions", "--port", &port.to_string()])
+        .env("XTASK_DEV_DIR", data_dir("busy"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--port"), "{err}");
+}
