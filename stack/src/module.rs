@@ -737,51 +737,55 @@ fn monitoring(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
         })
         .condition(C_HAS_ALARM_EMAIL),
     );
+    let p99_ms = (FUNCTION_TIMEOUT_SECONDS * 1000) as f64 * 0.8;
+    // (logical id suffix, name suffix, what it means, metric, statistic, threshold, periods)
+    let per_function: [(&str, &str, String, &str, &str, f64, i64); 3] = [
+        (
+            "ErrorsAlarm",
+            "errors",
+            "returned errors (unhandled failures)".into(),
+            "Errors",
+            "Sum",
+            1.0,
+            1,
+        ),
+        (
+            "ThrottlesAlarm",
+            "throttles",
+            "was throttled: raise ReservedConcurrency".into(),
+            "Throttles",
+            "Sum",
+            1.0,
+            1,
+        ),
+        (
+            "DurationP99Alarm",
+            "duration-p99",
+            format!("p99 duration is above 80% of its {FUNCTION_TIMEOUT_SECONDS}s timeout"),
+            "Duration",
+            "p99",
+            p99_ms,
+            3,
+        ),
+    ];
     for f in functions {
-        let fname = || s(f.name.to_string());
-        let p99_ms = (FUNCTION_TIMEOUT_SECONDS * 1000) as f64 * 0.8;
-        t.resource(
-            &format!("{}ErrorsAlarm", f.prefix),
-            Resource::new(alarm(
-                format!("{}-errors", f.name),
-                format!("{} returned errors (unhandled failures)", f.name),
-                "AWS/Lambda",
-                "Errors",
-                ("FunctionName", fname()),
-                "Sum",
-                1.0,
-                1,
-            )),
-        );
-        t.resource(
-            &format!("{}ThrottlesAlarm", f.prefix),
-            Resource::new(alarm(
-                format!("{}-throttles", f.name),
-                format!("{} was throttled: raise ReservedConcurrency", f.name),
-                "AWS/Lambda",
-                "Throttles",
-                ("FunctionName", fname()),
-                "Sum",
-                1.0,
-                1,
-            )),
-        );
-        t.resource(
-            &format!("{}DurationP99Alarm", f.prefix),
-            Resource::new(alarm(
-                format!("{}-duration-p99", f.name),
-                format!(
-                    "{} p99 duration is above 80% of its {FUNCTION_TIMEOUT_SECONDS}s timeout",
-                    f.name
-                ),
-                "AWS/Lambda",
-                "Duration",
-                ("FunctionName", fname()),
-                "p99",
-                p99_ms,
-                3,
-            )),
-        );
+        for (id_suffix, name_suffix, meaning, metric, statistic, threshold, periods) in
+            &per_function
+        {
+            t.resource(
+                &format!("{}{id_suffix}", f.prefix),
+                Resource::new(alarm(
+                    format!("{}-{name_suffix}", f.name),
+                    format!("{} {meaning}", f.name),
+                    "AWS/Lambda",
+                    metric,
+                    ("FunctionName", s(f.name.to_string())),
+                    statistic,
+                    *threshold,
+                    *periods,
+                )),
+            );
+        }
     }
     t.resource(
         "HttpApi5xxAlarm",
