@@ -10,7 +10,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{json, Value};
 
 use crate::config::{ConfigError, Settings};
-use crate::crypto::{aad, DataKey, KeyManager};
+use crate::crypto::{aad, content_aad, DataKey, KeyManager};
 use crate::error::ApiError;
 use crate::identity;
 use crate::model::{self, Action, NewTurn, WindowSpec};
@@ -373,13 +373,14 @@ impl App {
         let mut contended = false;
         let mut attempt = 0u32;
         let stored = loop {
-            let content_aad = aad(session_id, &crate::store::turn_sk(seq), "content");
+            let sealing_aad =
+                content_aad(session_id, &crate::store::turn_sk(seq), turn.role.as_str());
             let record = TurnRecord {
                 session_id: session_id.to_string(),
                 seq,
                 turn_id: turn_id.clone(),
                 role: turn.role.as_str().to_string(),
-                content: key.seal_str(&content_aad, &turn.content)?,
+                content: key.seal_str(&sealing_aad, &turn.content)?,
                 language: turn.language.clone(),
                 created_at: iso8601(now),
                 tokens: model::estimate_tokens(&turn.content),
@@ -530,7 +531,7 @@ fn summary_view(s: &SessionSummary) -> Value {
 }
 
 fn turn_view(key: &DataKey, t: &TurnRecord) -> Result<Value, ApiError> {
-    let content = key.open_str(&aad(&t.session_id, &t.sk(), "content"), &t.content)?;
+    let content = key.open_str(&content_aad(&t.session_id, &t.sk(), &t.role), &t.content)?;
     Ok(json!({
         "seq": t.seq,
         "turnId": t.turn_id,

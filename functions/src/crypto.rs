@@ -10,8 +10,9 @@
 //!
 //! Fields are sealed with AES-256-GCM (aws-lc-rs); the stored value is
 //! `nonce (12) || ciphertext || tag (16)` and the associated data is
-//! `"vla1|<sessionId>|<sk>|<field>"`, so a ciphertext copied into another
-//! session, item or attribute fails to open.
+//! `"vla1|<sessionId>|<sk>|<field>"` (for turn content the field also names
+//! the turn's role), so a ciphertext copied into another session, item or
+//! attribute, or a turn whose role was changed, fails to open.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -49,6 +50,12 @@ impl From<OpenError> for ApiError {
 /// The associated data binding a field to its session and item.
 pub fn aad(session_id: &str, sk: &str, field: &str) -> Vec<u8> {
     format!("vla1|{session_id}|{sk}|{field}").into_bytes()
+}
+
+/// The associated data of a turn's content: its session, item and also its
+/// role, so a stored `user` turn cannot be turned into a `system` one.
+pub fn content_aad(session_id: &str, sk: &str, role: &str) -> Vec<u8> {
+    aad(session_id, sk, &format!("content:{role}"))
 }
 
 fn random(buf: &mut [u8]) -> Result<(), ApiError> {
@@ -290,6 +297,15 @@ mod tests {
         let mut tampered = sealed.clone();
         tampered[20] ^= 1;
         assert!(k.open_str(&a, &tampered).is_err());
+        let c = content_aad("s1", "TURN#0000000001", "user");
+        let sealed_turn = k.seal_str(&c, "hi").unwrap();
+        assert!(k
+            .open_str(
+                &content_aad("s1", "TURN#0000000001", "system"),
+                &sealed_turn
+            )
+            .is_err());
+        assert_eq!(k.open_str(&c, &sealed_turn).unwrap(), "hi");
         let (other, _) = DataKey::generate().unwrap();
         assert!(other.open_str(&a, &sealed).is_err());
     }

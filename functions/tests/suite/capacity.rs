@@ -4,7 +4,7 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use functions::capacity::{item_size, read_units, write_units};
-use functions::crypto::{aad, DataKey};
+use functions::crypto::{content_aad, DataKey};
 use functions::store::{turn_sk, Item, TurnRecord};
 use functions::Function::{ContextManager, SessionPersistence};
 use serde_json::json;
@@ -88,7 +88,7 @@ async fn seed_turns(env: &Env, sid: &str, from: u64, to: u64, content: &str) {
                     turn_id: format!("seed-{seq}"),
                     role: "user".into(),
                     content: key
-                        .seal_str(&aad(sid, &turn_sk(seq), "content"), content)
+                        .seal_str(&content_aad(sid, &turn_sk(seq), "user"), content)
                         .unwrap(),
                     language: "en".into(),
                     created_at: "2026-11-28T03:00:00.000Z".into(),
