@@ -32,6 +32,10 @@ pub fn run(args: LintArgs) -> Result<ExitCode> {
         "checkov: {} passed, {} failed, {} skipped (skips: see README \"Template checks\")",
         chk.passed, chk.failed, chk.skipped
     );
+    if chk.passed == 0 {
+        eprintln!("lint failed: checkov checked nothing (0 passed): is the template readable? Delete .venv and run again to reinstall checkov.");
+        return Ok(ExitCode::from(1));
+    }
     if cfn > 0 || chk.failed > 0 {
         eprintln!("lint failed: fix the findings above (a check that does not fit may be skipped only in the resource's Metadata, with a reason, and listed in the README)");
         return Ok(ExitCode::from(1));

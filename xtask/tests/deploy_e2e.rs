@@ -196,7 +196,24 @@ fn deploy_noop_code_change_diff_and_destroy() {
     assert_eq!(failed.code, 1);
     assert_eq!(failed.json()["differences"], true);
 
+    // The code being replaced is the rollback target: deploy rewrites it so
+    // the bucket's lifecycle rule counts its age from now.
+    let old_context_key = params["ContextManagerCodeKey"].clone();
+    let bucket = params["CodeBucket"].clone();
+    let modified = |key: &str| {
+        h.block_on(h.s3().head_object().bucket(&bucket).key(key).send())
+            .unwrap()
+            .last_modified()
+            .copied()
+            .unwrap()
+    };
+    let before_refresh = modified(&old_context_key);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     let third = h.run(&["deploy", "--artifacts-dir", v2_dir, "--json"]).ok();
+    assert!(
+        modified(&old_context_key).secs() > before_refresh.secs(),
+        "the replaced code (rollback target) was not refreshed"
+    );
     let j = third.json();
     assert_eq!(j["result"], "deployed", "{j}");
     let new_context_key = format!(

@@ -235,6 +235,20 @@ pub async fn run(args: DeployArgs) -> Result<ExitCode> {
             "created the asset bucket {bucket} (encrypted, public access blocked, lifecycle rule)"
         ));
     }
+    // The code the stack runs now is what a failed update rolls back to: keep
+    // it young for the lifecycle rule.
+    if let Some(d) = &deployed {
+        for p in [
+            ids::P_SESSION_PERSISTENCE_CODE_KEY,
+            ids::P_CONTEXT_MANAGER_CODE_KEY,
+        ] {
+            if let Some(key) = d.params.get(p) {
+                if !assets.iter().any(|a| &a.key == key) {
+                    assets::refresh(&aws, &bucket, key).await?;
+                }
+            }
+        }
+    }
     let mut uploaded = vec![];
     for a in &assets {
         let bytes =

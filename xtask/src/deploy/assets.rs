@@ -7,9 +7,10 @@
 //! default encryption (SSE-S3 with bucket key), all public access blocked, a
 //! bucket policy refusing anything but TLS (not set for a plain-http
 //! `--endpoint-url`, which could never satisfy it), and a lifecycle rule that drops
-//! objects after a year and aborts stale multipart uploads. Lambda keeps its
-//! own copy of deployed code, so an expired zip only means it is uploaded
-//! again if ever deployed again (and that a rollback to year-old code fails).
+//! objects a year after they were last written and aborts stale multipart
+//! uploads. Every deploy rewrites the zips the stack runs now (its rollback
+//! target) in place, so code in use never reaches that age: only code no
+//! deploy has used for a year expires.
 
 use crate::build::Artifact;
 use crate::deploy::aws::{explain, is_not_found, Aws};
@@ -231,7 +232,7 @@ pub async fn ensure_bucket(aws: &Aws, bucket: &str) -> Result<bool> {
         aws.s3
             .put_bucket_policy()
             .bucket(bucket)
-            .policy(tls_only_policy(bucket).to_string())
+            .policy(tls_only_policy(partition(&aws.region), bucket).to_string())
             .send()
             .await
             .map_err(|e| explain(e, "setting the asset bucket's TLS-only policy", &t))?;
@@ -267,7 +268,18 @@ pub async fn ensure_bucket(aws: &Aws, bucket: &str) -> Result<bool> {
 }
 
 /// Denies every request that does not use TLS.
-pub fn tls_only_policy(bucket: &str) -> serde_json::Value {
+/// The ARN partition of a region (`aws`, `aws-cn`, `aws-us-gov`).
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+pub fn tls_only_policy(partition: &str, bucket: &str) -> serde_json::Value {
     serde_json::json!({
         "Version": "2012-10-17",
         "Statement": [{
@@ -275,7 +287,7 @@ pub fn tls_only_policy(bucket: &str) -> serde_json::Value {
             "Effect": "Deny",
             "Principal": "*",
             "Action": "s3:*",
-            "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+            "Resource": [format!("arn:{partition}:s3:::{bucket}"), format!("arn:{partition}:s3:::{bucket}/*")],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}}
         }]
     })
@@ -314,6 +326,26 @@ pub async fn upload_if_missing(
         .send()
         .await
         .map_err(|e| explain(e, &format!("uploading s3://{bucket}/{key}"), &aws.target()))?;
+    Ok(true)
+}
+
+/// Rewrites `key` onto itself so its age (what the lifecycle rule counts)
+/// starts again; false when it is not in the bucket.
+pub async fn refresh(aws: &Aws, bucket: &str, key: &str) -> Result<bool> {
+    if !exists(aws, bucket, key).await? {
+        return Ok(false);
+    }
+    aws.s3
+        .copy_object()
+        .bucket(bucket)
+        .key(key)
+        .copy_source(format!("{bucket}/{key}"))
+        .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
+        .content_type("application/zip")
+        .server_side_encryption(ServerSideEncryption::Aes256)
+        .send()
+        .await
+        .map_err(|e| explain(e, &format!("refreshing s3://{bucket}/{key}"), &aws.target()))?;
     Ok(true)
 }
 
