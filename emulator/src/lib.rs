@@ -284,6 +284,8 @@ main()
 pub struct MotoServer {
     child: Child,
     port: u16,
+    /// Started with a state file: dropping it saves the state first.
+    persistent: bool,
 }
 
 /// Credentials the emulator accepts; any non-empty values work.
@@ -345,7 +347,11 @@ impl MotoServer {
                 source: e,
             },
         })?;
-        let mut server = MotoServer { child, port };
+        let mut server = MotoServer {
+            child,
+            port,
+            persistent: state_file.is_some(),
+        };
         server.wait_ready(Duration::from_secs(30))?;
         Ok(server)
     }
@@ -428,6 +434,11 @@ impl MotoServer {
 
 impl Drop for MotoServer {
     fn drop(&mut self) {
-        self.stop();
+        if self.persistent {
+            // An error path that never called `shutdown` must not lose data.
+            self.shutdown(Duration::from_secs(10));
+        } else {
+            self.stop();
+        }
     }
 }
