@@ -54,6 +54,8 @@ pub fn workspace_root() -> PathBuf {
 pub struct Venv {
     pub dir: PathBuf,
     pub requirements: PathBuf,
+    /// Pins of every transitive package (`pip install -c`), when present.
+    pub constraints: PathBuf,
 }
 
 impl Default for Venv {
@@ -62,6 +64,7 @@ impl Default for Venv {
         Venv {
             dir: root.join(".venv"),
             requirements: root.join("requirements.txt"),
+            constraints: root.join("requirements.lock"),
         }
     }
 }
@@ -71,10 +74,21 @@ impl Venv {
         self.dir.join("bin").join(tool)
     }
 
+    /// What the venv must have been installed from: the requirements and,
+    /// when present, the lock of their transitive pins.
+    fn wanted(&self) -> Result<Vec<u8>, EmulatorError> {
+        let mut wanted =
+            std::fs::read(&self.requirements).map_err(io("reading requirements.txt"))?;
+        if let Ok(lock) = std::fs::read(&self.constraints) {
+            wanted.extend(lock);
+        }
+        Ok(wanted)
+    }
+
     /// True when the venv holds a complete install of the current requirements.
     pub fn is_current(&self) -> bool {
         let stamp = self.dir.join(".requirements.stamp");
-        match (std::fs::read(&stamp), std::fs::read(&self.requirements)) {
+        match (std::fs::read(&stamp), self.wanted()) {
             (Ok(a), Ok(b)) => a == b,
             _ => false,
         }
@@ -130,15 +144,19 @@ impl Venv {
             "installing pinned tools from {} (first use only; takes a minute or two)",
             self.requirements.display()
         ));
-        let mut child = Command::new(self.bin("pip"))
-            .args([
-                "install",
-                "--disable-pip-version-check",
-                "--progress-bar",
-                "off",
-                "-r",
-            ])
-            .arg(&self.requirements)
+        let mut pip = Command::new(self.bin("pip"));
+        pip.args([
+            "install",
+            "--disable-pip-version-check",
+            "--progress-bar",
+            "off",
+            "-r",
+        ])
+        .arg(&self.requirements);
+        if self.constraints.exists() {
+            pip.arg("-c").arg(&self.constraints);
+        }
+        let mut child = pip
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -164,8 +182,7 @@ impl Venv {
                 detail: tail.into_iter().rev().collect::<Vec<_>>().join(" | "),
             });
         }
-        let reqs = std::fs::read(&self.requirements).map_err(io("reading requirements.txt"))?;
-        std::fs::write(self.dir.join(".requirements.stamp"), reqs)
+        std::fs::write(self.dir.join(".requirements.stamp"), self.wanted()?)
             .map_err(io("writing the venv stamp"))?;
         Ok(())
     }

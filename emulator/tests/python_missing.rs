@@ -8,7 +8,7 @@ fn python_missing_is_a_clear_message() {
     std::env::set_var("PATH", &dir);
     let venv = emulator::Venv {
         dir: dir.join("venv"),
-        requirements: emulator::Venv::default().requirements,
+        ..emulator::Venv::default()
     };
     let err = venv.ensure(&mut |_| {}).unwrap_err();
     assert!(
