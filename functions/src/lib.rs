@@ -73,6 +73,7 @@ pub mod crypto;
 pub mod error;
 pub mod identity;
 pub mod model;
+pub mod runtime;
 pub mod store;
 pub mod telemetry;
 pub mod time;

@@ -13,3 +13,4 @@ mod dependency_errors;
 mod encryption;
 mod happy;
 mod least_privilege;
+mod runtime_entry;
