@@ -290,9 +290,20 @@ if STATE and os.path.exists(STATE):
     _load()
 signal.signal(signal.SIGTERM, _exit)
 threading.Thread(target=_watch, daemon=True).start()
-from moto.server import main
-sys.argv[0] = 'moto_server'
-main()
+# Serve like `moto_server`, but bind first and report the bound port on
+# stdout: with port 0 the OS picks a free one, so there is no window in which
+# another process could take it.
+from moto.server import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import make_server
+host = sys.argv[sys.argv.index('-H') + 1]
+port = int(sys.argv[sys.argv.index('-p') + 1])
+app = DomainDispatcherApplication(create_backend_app)
+app.debug = True
+server = make_server(host, port, app, threaded=True)
+os.environ['MOTO_PORT'] = str(server.port)
+sys.stdout.write('PORT %d\n' % server.port)
+sys.stdout.flush()
+server.serve_forever()
 "#;
 
 /// A running moto server. Killed (and reaped) on drop, so a test that fails
@@ -331,10 +342,8 @@ impl MotoServer {
     fn spawn(opts: MotoOptions, state_file: Option<&Path>) -> Result<Self, EmulatorError> {
         let venv = opts.venv.clone().unwrap_or_default();
         venv.ensure(&mut |line| eprintln!("{line}"))?;
-        let port = match opts.port {
-            Some(p) => p,
-            None => free_port()?,
-        };
+        // 0: moto binds a free port itself and reports it (see WATCHDOG).
+        let requested = opts.port.unwrap_or(0);
         let log = match &opts.log_file {
             Some(p) => {
                 Stdio::from(File::create(p).map_err(io(format!("creating {}", p.display())))?)
@@ -347,13 +356,20 @@ impl MotoServer {
         // process group, so a Ctrl-C in the terminal reaches only the parent,
         // which then stops it in order.
         let mut cmd = Command::new(venv.bin("python"));
-        cmd.args(["-c", WATCHDOG, "-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("MOTO_ALLOW_NONEXISTENT_REGION", "true")
-            .env_remove("MOTO_DEV_STATE")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .process_group(0);
+        cmd.args([
+            "-c",
+            WATCHDOG,
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &requested.to_string(),
+        ])
+        .env("MOTO_ALLOW_NONEXISTENT_REGION", "true")
+        .env_remove("MOTO_DEV_STATE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .process_group(0);
         if let Some(state) = state_file {
             cmd.env("MOTO_DEV_STATE", state);
         }
@@ -366,11 +382,56 @@ impl MotoServer {
         })?;
         let mut server = MotoServer {
             child,
-            port,
+            port: requested,
             persistent: state_file.is_some(),
         };
+        server.port = server.read_port(Duration::from_secs(60))?;
         server.wait_ready(Duration::from_secs(30))?;
         Ok(server)
+    }
+
+    /// The port moto reports once it is bound (`PORT <n>` on its stdout).
+    fn read_port(&mut self, timeout: Duration) -> Result<u16, EmulatorError> {
+        let stdout = self.child.stdout.take().expect("stdout is piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let first = lines.next().and_then(Result::ok);
+            let _ = tx.send(first);
+            // Keep draining so moto never blocks on a full pipe.
+            for _ in lines {}
+        });
+        let start = Instant::now();
+        loop {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(Some(line)) => {
+                    return line
+                        .strip_prefix("PORT ")
+                        .and_then(|p| p.trim().parse().ok())
+                        .ok_or_else(|| {
+                            EmulatorError::StartTimeout(
+                                start.elapsed(),
+                                format!("unexpected first line from moto: {line:?}"),
+                            )
+                        })
+                }
+                Ok(None) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    let status = self.child.wait().map_err(io("waiting for moto"))?;
+                    return Err(EmulatorError::StartTimeout(
+                        start.elapsed(),
+                        format!("moto exited with {status} before listening (is port {} free? see its log)", self.port),
+                    ));
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) if start.elapsed() > timeout => {
+                    self.stop();
+                    return Err(EmulatorError::StartTimeout(
+                        timeout,
+                        "moto did not report its port".into(),
+                    ));
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            }
+        }
     }
 
     /// Stops the server in order: closes its stdin (it saves its state first
