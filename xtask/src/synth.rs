@@ -141,7 +141,7 @@ pub struct BenchArgs {
 pub fn run_bench(args: BenchArgs) -> Result<ExitCode> {
     match args.target {
         BenchTarget::Synth => bench_synth(args.runs.max(5), args.in_process_only),
-        BenchTarget::Functions => crate::dev::bench_functions(args.runs.max(5)),
+        BenchTarget::Functions => crate::dev::bench_functions(args.runs.max(1)),
     }
 }
 

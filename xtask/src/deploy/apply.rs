@@ -183,6 +183,7 @@ pub async fn run(args: DeployArgs) -> Result<ExitCode> {
     if let Some(d) = &deployed {
         if UPDATABLE.contains(&d.status.as_str()) && old_template == template && d.params == params
         {
+            keep_deployed_code_young(&aws, &mut ui, &bucket, d).await?;
             ui.line(&ui.paint(Colour::Green, &format!("✓ {stack_name}: no changes")));
             finish_outputs(
                 &mut ui,
@@ -235,19 +236,8 @@ pub async fn run(args: DeployArgs) -> Result<ExitCode> {
             "created the asset bucket {bucket} (encrypted, public access blocked, lifecycle rule)"
         ));
     }
-    // The code the stack runs now is what a failed update rolls back to: keep
-    // it young for the lifecycle rule.
     if let Some(d) = &deployed {
-        for p in [
-            ids::P_SESSION_PERSISTENCE_CODE_KEY,
-            ids::P_CONTEXT_MANAGER_CODE_KEY,
-        ] {
-            if let Some(key) = d.params.get(p) {
-                if !assets.iter().any(|a| &a.key == key) {
-                    assets::refresh(&aws, &bucket, key).await?;
-                }
-            }
-        }
+        keep_deployed_code_young(&aws, &mut ui, &bucket, d).await?;
     }
     let mut uploaded = vec![];
     for a in &assets {
@@ -339,12 +329,20 @@ pub async fn run(args: DeployArgs) -> Result<ExitCode> {
     let stack_id = created.stack_id().unwrap_or(&stack_name).to_string();
     // From here on the change set is named by its ARN: unambiguous everywhere.
     let cs_id = created.id().unwrap_or(&cs_name).to_string();
-    let cs = wait_change_set(&aws, &stack_id, &cs_id).await?;
+    // Until the change set executes, every way out deletes it (and the empty
+    // stack a first deploy creates): refusals, errors and Ctrl-C alike.
     let cleanup = ChangeSetCleanup {
         aws: &aws,
         stack_id: &stack_id,
         change_set_id: &cs_id,
         created_stack: create,
+    };
+    let cs = match wait_change_set(&aws, &stack_id, &cs_id).await {
+        Ok(cs) => cs,
+        Err(e) => {
+            cleanup.run().await;
+            return Err(e.context("(the change set was deleted; the stack was not changed)"));
+        }
     };
     if cs.status == "FAILED" {
         let reason = cs.status_reason.clone().unwrap_or_default();
@@ -402,7 +400,17 @@ pub async fn run(args: DeployArgs) -> Result<ExitCode> {
         } else {
             "--require-approval any-change is set"
         };
-        match ui::confirm(&format!("{why}. Deploy these changes?")) {
+        let question = format!("{why}. Deploy these changes?");
+        let answer = tokio::select! {
+            a = tokio::task::spawn_blocking(move || ui::confirm(&question)) => a.unwrap_or(Approval::No),
+            _ = tokio::signal::ctrl_c() => {
+                cleanup.run().await;
+                eprintln!("\ninterrupted: the change set was deleted, the stack was not changed.");
+                // The prompt's thread is still blocked reading stdin: leave now.
+                std::process::exit(130);
+            }
+        };
+        match answer {
             Approval::Yes => {}
             Approval::No => {
                 cleanup.run().await;
@@ -422,17 +430,28 @@ pub async fn run(args: DeployArgs) -> Result<ExitCode> {
 
     // 11. Execute with live progress.
     let mut source = CfnSource::new(aws.cfn.clone(), &stack_id, aws.target());
-    let existing = source.existing_events().await?;
+    let existing = match source.existing_events().await {
+        Ok(e) => e,
+        Err(e) => {
+            cleanup.run().await;
+            return Err(e.context("(the change set was deleted; the stack was not changed)"));
+        }
+    };
     let total = the_plan.change_set.resource_changes().count();
     let mut progress = Progress::new(&existing, now_epoch(), (total > 0).then_some(total));
     ui.line(&format!("executing change set {cs_name} …"));
-    aws.cfn
+    if let Err(e) = aws
+        .cfn
         .execute_change_set()
         .stack_name(&stack_id)
         .change_set_name(&cs_id)
         .send()
         .await
-        .map_err(|e| aws::explain(e, "executing the change set", &aws.target()))?;
+    {
+        let err = aws::explain(e, "executing the change set", &aws.target());
+        cleanup.run().await;
+        return Err(err.context("(the change set was deleted; the stack was not changed)"));
+    }
     let op = if create {
         Operation::Create
     } else {
@@ -665,6 +684,35 @@ impl ChangeSetCleanup<'_> {
             }
         }
     }
+}
+
+/// The code the stack runs now is what a failed update rolls back to: every
+/// deploy (a no-op one too) rewrites it in place so the asset bucket's
+/// lifecycle rule counts its age from now. A key already gone is said.
+async fn keep_deployed_code_young(
+    aws: &Aws,
+    ui: &mut Ui,
+    bucket: &str,
+    d: &Deployed,
+) -> Result<()> {
+    let bucket = d
+        .params
+        .get(ids::P_CODE_BUCKET)
+        .map(String::as_str)
+        .unwrap_or(bucket);
+    for p in [
+        ids::P_SESSION_PERSISTENCE_CODE_KEY,
+        ids::P_CONTEXT_MANAGER_CODE_KEY,
+    ] {
+        if let Some(key) = d.params.get(p) {
+            if !assets::refresh(aws, bucket, key).await? {
+                ui.line(&format!(
+                    "warning: s3://{bucket}/{key} (the deployed {p}) is missing: a failed update could not roll back to it; deploy again to replace it"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Deletes the stack and waits, showing progress.

@@ -204,13 +204,49 @@ pub fn statements(template: &Value) -> Vec<Stmt> {
                     }
                 }
             }
-            "AWS::IAM::Policy" => {
-                let roles = strings(props.get("Roles"));
+            // Inline and managed policies attached to roles, users or groups.
+            "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => {
+                let mut roles = strings(props.get("Roles"));
+                roles.extend(strings(props.get("Users")));
+                roles.extend(strings(props.get("Groups")));
                 if let Some(doc) = props.get("PolicyDocument") {
                     for role in roles {
                         out.extend(statements_of(doc, id, Some(&format!("AWS:{role}")), None));
                     }
                 }
+            }
+            "AWS::IAM::RolePolicy" | "AWS::IAM::UserPolicy" | "AWS::IAM::GroupPolicy" => {
+                let owner = ["RoleName", "UserName", "GroupName"]
+                    .iter()
+                    .find_map(|k| props.get(*k))
+                    .map(render)
+                    .unwrap_or_default();
+                if let Some(doc) = props.get("PolicyDocument") {
+                    out.extend(statements_of(doc, id, Some(&format!("AWS:{owner}")), None));
+                }
+            }
+            // Resource policies name their principals themselves.
+            "AWS::S3::BucketPolicy" | "AWS::SNS::TopicPolicy" | "AWS::SQS::QueuePolicy" => {
+                if let Some(doc) = props.get("PolicyDocument") {
+                    out.extend(statements_of(doc, id, None, None));
+                }
+            }
+            // Anonymous entry points are access for everyone.
+            "AWS::ApiGatewayV2::Route" => {
+                let auth = props
+                    .get("AuthorizationType")
+                    .map(render)
+                    .unwrap_or_else(|| "NONE".into());
+                if auth == "NONE" {
+                    out.push(anonymous(id, "execute-api:Invoke", props.get("RouteKey")));
+                }
+            }
+            "AWS::Lambda::Url" if props.get("AuthType").map(render).as_deref() == Some("NONE") => {
+                out.push(anonymous(
+                    id,
+                    "lambda:InvokeFunctionUrl",
+                    props.get("TargetFunctionArn"),
+                ));
             }
             "AWS::KMS::Key" => {
                 if let Some(doc) = props.get("KeyPolicy") {
@@ -242,13 +278,28 @@ pub fn statements(template: &Value) -> Vec<Stmt> {
     out
 }
 
+/// An Allow for everyone (`*`), as an unauthenticated route or URL amounts to.
+fn anonymous(id: &str, action: &str, resource: Option<&Value>) -> Stmt {
+    Stmt {
+        source: id.to_string(),
+        effect: "Allow".into(),
+        principals: vec!["*".into()],
+        actions: vec![action.into()],
+        resources: vec![resource.map(render).unwrap_or_default()],
+        conditions: vec![],
+        negated: false,
+    }
+}
+
 /// IAM-style wildcard match (`*` any run, `?` one character), case-insensitive for actions.
 fn glob(pattern: &str, text: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti, mut star, mut mark) = (0usize, 0usize, None::<usize>, 0usize);
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+        // A `?` stands for one character, never for a wildcard in the text:
+        // `b/?` does not cover `b/*`.
+        if pi < p.len() && ((p[pi] == '?' && t[ti] != '*' && t[ti] != '?') || p[pi] == t[ti]) {
             pi += 1;
             ti += 1;
         } else if pi < p.len() && p[pi] == '*' {
@@ -409,6 +460,36 @@ mod tests {
     }
 
     #[test]
+    fn a_role_policy_resource_and_an_anonymous_route_are_widening() {
+        let mut new = base();
+        new["Resources"]["Extra"] = json!({
+            "Type": "AWS::IAM::RolePolicy",
+            "Properties": {"RoleName": {"Ref": "Role"}, "PolicyName": "x", "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}
+        });
+        assert!(
+            widens(&diff(&base(), &new)),
+            "RolePolicy allowing * not flagged"
+        );
+
+        let route = |auth: &str| {
+            let mut t = base();
+            t["Resources"]["R"] = json!({"Type": "AWS::ApiGatewayV2::Route",
+                "Properties": {"RouteKey": "POST /sessions", "AuthorizationType": auth}});
+            t
+        };
+        assert!(
+            widens(&diff(&route("JWT"), &route("NONE"))),
+            "JWT -> NONE not flagged"
+        );
+        assert!(
+            !widens(&diff(&route("NONE"), &route("JWT"))),
+            "NONE -> JWT is a narrowing"
+        );
+    }
+
+    #[test]
     fn identical_templates_have_no_changes() {
         assert!(diff(&base(), &base()).is_empty());
     }
@@ -529,6 +610,8 @@ mod tests {
         assert!(glob("dynamodb:*", "dynamodb:getitem"));
         assert!(glob("*", "anything"));
         assert!(glob("arn:aws:s3:::b/*", "arn:aws:s3:::b/k"));
+        assert!(glob("arn:aws:s3:::b/?", "arn:aws:s3:::b/k"));
+        assert!(!glob("arn:aws:s3:::b/?", "arn:aws:s3:::b/*"));
         assert!(!glob("dynamodb:get*", "dynamodb:putitem"));
         assert!(glob("kms:?ecrypt", "kms:decrypt"));
     }

@@ -296,17 +296,36 @@ pub fn parse_ttl(s: &str) -> anyhow::Result<u64> {
         "d" => 86400,
         _ => bail!("bad duration `{s}` (use e.g. 1h, 30m, 90s)"),
     };
-    let secs = n * mult;
-    if secs == 0 {
-        bail!("the token lifetime must be positive");
+    /// Dev tokens live at most a year (Cognito's own cap is a day).
+    const MAX_SECS: u64 = 366 * 86400;
+    let secs = n.checked_mul(mult).filter(|s| *s <= MAX_SECS);
+    match secs {
+        Some(0) => bail!("the token lifetime must be positive"),
+        Some(s) => Ok(s),
+        None => bail!("the token lifetime `{s}` is too long: at most 366d"),
     }
-    Ok(secs)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::dev::model::JwtSpec;
+
+    #[test]
+    fn token_lifetimes_are_bounded_and_never_overflow() {
+        assert_eq!(parse_ttl("1h").unwrap(), 3600);
+        assert_eq!(parse_ttl("90").unwrap(), 90);
+        for bad in [
+            "0s",
+            "999999999999999d",
+            "18446744073709551615",
+            "367d",
+            "1w",
+            "h",
+        ] {
+            assert!(parse_ttl(bad).is_err(), "{bad} accepted");
+        }
+    }
 
     fn setup() -> (SigningKey, Authorizer) {
         let dir = std::env::temp_dir().join(format!("xtask-jwt-test-{}", std::process::id()));
