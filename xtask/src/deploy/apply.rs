@@ -236,9 +236,6 @@ pub async fn run(args: DeployArgs) -> Result<ExitCode> {
             "created the asset bucket {bucket} (encrypted, public access blocked, lifecycle rule)"
         ));
     }
-    if let Some(d) = &deployed {
-        keep_deployed_code_young(&aws, &mut ui, &bucket, d).await?;
-    }
     let mut uploaded = vec![];
     for a in &assets {
         let bytes =
@@ -428,7 +425,14 @@ pub async fn run(args: DeployArgs) -> Result<ExitCode> {
         }
     }
 
-    // 11. Execute with live progress.
+    // 11. Execute with live progress. Approved: only now is the code the
+    // stack runs (the rollback target) rewritten, so a refusal changes nothing.
+    if let Some(d) = deployed.as_ref().filter(|_| !create) {
+        if let Err(e) = keep_deployed_code_young(&aws, &mut ui, &bucket, d).await {
+            cleanup.run().await;
+            return Err(e.context("(the change set was deleted; the stack was not changed)"));
+        }
+    }
     let mut source = CfnSource::new(aws.cfn.clone(), &stack_id, aws.target());
     let existing = match source.existing_events().await {
         Ok(e) => e,
