@@ -38,13 +38,7 @@ pub const SESSION_PERSISTENCE_KMS: &[&str] = &["kms:Decrypt", "kms:Encrypt"];
 
 /// KMS actions of `voice-learning-context-manager`: it only unwraps data keys
 /// (`kms:Decrypt`); it never creates sessions, so it never calls `kms:Encrypt`.
-/// The role of this function must grant exactly this (not [`KMS_ACTIONS`]).
 pub const CONTEXT_MANAGER_KMS: &[&str] = &["kms:Decrypt"];
-
-/// The union of both functions' KMS actions: for the key policy statement
-/// that covers both roles. Each role's own policy uses its function's list
-/// ([`SESSION_PERSISTENCE_KMS`], [`CONTEXT_MANAGER_KMS`]).
-pub const KMS_ACTIONS: &[&str] = &["kms:Decrypt", "kms:Encrypt"];
 
 /// The encryption-context keys the KMS grant requires.
 pub const ENCRYPTION_CONTEXT_KEYS: &[&str] = &["sessionId", "userId"];

@@ -24,7 +24,7 @@ pub(crate) mod provision;
 mod runtime_api;
 mod util;
 
-/// `cargo xtask bench functions` (and `cargo xtask dev bench`).
+/// `cargo xtask bench functions`.
 pub use bench::bench_functions;
 
 use anyhow::{bail, Context};
@@ -74,13 +74,6 @@ pub struct DevArgs {
 pub enum DevCommand {
     /// Print a signed dev token (only the token) for a running `cargo xtask dev`.
     Token(TokenArgs),
-    /// Benchmark the release functions under the local runtime API and gateway
-    /// (the same as `cargo xtask bench functions`).
-    Bench {
-        /// Process starts of each function to time.
-        #[arg(long, default_value_t = 20)]
-        runs: usize,
-    },
     /// The stand-in function `--fixture-functions` runs.
     #[command(hide = true)]
     FixtureFunction,
@@ -100,7 +93,6 @@ pub fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     match &args.command {
         Some(DevCommand::Token(t)) => token(&args, t),
         Some(DevCommand::FixtureFunction) => fixture::run(),
-        Some(DevCommand::Bench { runs }) => bench_functions(*runs),
         None => {
             let rt = runtime()?;
             let result = rt.block_on(serve(args));
