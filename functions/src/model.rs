@@ -491,26 +491,24 @@ fn topic(s: &str, field: &str) -> Result<String, ApiError> {
     Ok(t.to_string())
 }
 
-fn mode(s: &str, field: &str) -> Result<String, ApiError> {
-    if MODES.contains(&s) {
+/// `s` when it is one of `allowed`, else a 400 naming `field` and the choices.
+fn one_of(s: &str, field: &str, allowed: &[&str]) -> Result<String, ApiError> {
+    if allowed.contains(&s) {
         Ok(s.to_string())
     } else {
         Err(ApiError::invalid(
             field,
-            format!("must be one of {}", MODES.join(", ")),
+            format!("must be one of {}", allowed.join(", ")),
         ))
     }
 }
 
+fn mode(s: &str, field: &str) -> Result<String, ApiError> {
+    one_of(s, field, MODES)
+}
+
 fn status(s: &str, field: &str) -> Result<String, ApiError> {
-    if STATUSES.contains(&s) {
-        Ok(s.to_string())
-    } else {
-        Err(ApiError::invalid(
-            field,
-            format!("must be one of {}", STATUSES.join(", ")),
-        ))
-    }
+    one_of(s, field, STATUSES)
 }
 
 fn turn_id(s: &str, field: &str) -> Result<String, ApiError> {
