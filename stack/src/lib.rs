@@ -6,15 +6,19 @@
 //! - [`model`]: the template (parameters, conditions, resources, outputs).
 //! - [`validate`]: the checks every synth runs.
 //! - [`module`]: `VoiceLearningAssistantStack` itself.
+//! - [`resolve`]: intrinsics to concrete values for one account and region.
+//! - [`access`]: IAM and KMS key-policy evaluation of the synthesized policies.
 //!
 //! This crate has no AWS SDK dependency so synth builds and runs fast.
 
+pub mod access;
 pub mod expr;
 pub mod iam;
 pub mod model;
 pub mod module;
 pub mod names;
 pub mod permissions;
+pub mod resolve;
 pub mod resources;
 pub mod validate;
 

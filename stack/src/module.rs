@@ -1,5 +1,4 @@
-//! `VoiceLearningAssistantStack`: the whole module as one template
-//! (DESIGN.md, "The stack").
+//! `VoiceLearningAssistantStack`: the whole module as one template.
 
 use crate::expr::{get_att, if_, join, list, no_value, r#ref, s, sub, Expr};
 use crate::iam::{PolicyDocument, Principal, Statement};
@@ -42,6 +41,7 @@ pub mod ids {
     pub const P_RESERVED_CONCURRENCY: &str = "ReservedConcurrency";
     pub const P_ALARM_EMAIL: &str = "AlarmEmail";
     pub const C_HAS_ALARM_EMAIL: &str = "HasAlarmEmail";
+    pub const C_HAS_RESERVED_CONCURRENCY: &str = "HasReservedConcurrency";
 }
 use ids::*;
 
@@ -103,6 +103,14 @@ fn build(n: &Names) -> Template {
         Expr::Not(Box::new(Expr::Equals(
             Box::new(r#ref(P_ALARM_EMAIL)),
             Box::new(s("")),
+        ))),
+    );
+
+    t.condition(
+        C_HAS_RESERVED_CONCURRENCY,
+        Expr::Not(Box::new(Expr::Equals(
+            Box::new(r#ref(P_RESERVED_CONCURRENCY)),
+            Box::new(s("0")),
         ))),
     );
 
@@ -213,9 +221,16 @@ fn parameters(t: &mut Template) {
     }
     t.parameter(
         P_RESERVED_CONCURRENCY,
-        Parameter::number("Reserved concurrent executions of each function")
-            .default(50i64)
-            .range(1, 1000),
+        // Lambda keeps at least 100 executions of the account's limit
+        // unreserved, and new accounts often have a limit of 10 or 50, so
+        // none is reserved by default; 450 each is the most two functions can
+        // reserve under the default limit of 1,000
+        // (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
+        Parameter::number(
+            "Reserved concurrent executions of each function; 0 for none (the account's unreserved pool)",
+        )
+        .default(0i64)
+        .range(0, 450),
     );
     t.parameter(
         P_ALARM_EMAIL,
@@ -226,6 +241,62 @@ fn parameters(t: &mut Template) {
                 "an e-mail address or empty",
             ),
     );
+}
+
+/// DynamoDB uses the tables' key with the role's own identity (forward
+/// access): without these the role's GetItem/PutItem/Query on a table
+/// encrypted with the customer-managed key answer "KMS key access denied".
+/// The key policy's `TablesAndFunctionEnvironmentViaServices` statement
+/// delegates to IAM (account root, `kms:ViaService`), so the grant is here,
+/// per table, conditioned on DynamoDB in this region and that table's name
+/// and account in the encryption context DynamoDB sends
+/// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.howitworks.html;
+/// https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#key-policy-default-allow-root-enable-iam).
+fn table_key_statements(f: &FunctionSpec) -> Vec<Statement> {
+    let via_dynamodb = || sub("dynamodb.${AWS::Region}.amazonaws.com");
+    let mut out = Vec::new();
+    for (sid, table, table_actions) in [
+        (
+            "SessionsTableKeyViaDynamoDB",
+            SESSIONS_TABLE,
+            f.sessions_actions,
+        ),
+        (
+            "UserProfilesTableKeyViaDynamoDB",
+            USER_PROFILES_TABLE,
+            f.profiles_actions,
+        ),
+    ] {
+        let actions = perms::table_key_actions(table_actions);
+        if actions.is_empty() {
+            continue;
+        }
+        out.push(
+            Statement::allow(sid, actions, vec![get_att(KEY, "Arn")])
+                .condition("StringEquals", "kms:ViaService", via_dynamodb())
+                .condition(
+                    "StringEquals",
+                    "kms:EncryptionContext:aws:dynamodb:tableName",
+                    r#ref(table),
+                )
+                .condition(
+                    "StringEquals",
+                    "kms:EncryptionContext:aws:dynamodb:subscriberId",
+                    sub("${AWS::AccountId}"),
+                ),
+        );
+    }
+    if !out.is_empty() {
+        out.push(
+            Statement::allow(
+                "TableKeyDescribeViaDynamoDB",
+                perms::TABLE_KEY_DESCRIBE,
+                vec![get_att(KEY, "Arn")],
+            )
+            .condition("StringEquals", "kms:ViaService", via_dynamodb()),
+        );
+    }
+    out
 }
 
 fn account_root() -> Expr {
@@ -294,6 +365,7 @@ fn key(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
             "kms:DescribeKey",
             "kms:Encrypt",
             "kms:GenerateDataKey",
+            "kms:GenerateDataKeyWithoutPlaintext",
             "kms:ReEncryptFrom",
             "kms:ReEncryptTo",
         ],
@@ -509,6 +581,7 @@ fn function(t: &mut Template, n: &Names, f: &FunctionSpec) {
         )
         .condition("Null", "kms:EncryptionContextKeys", s("false"));
     statements.push(kms);
+    statements.extend(table_key_statements(f));
     statements.push(Statement::allow(
         "OwnLogGroup",
         &["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -564,7 +637,11 @@ fn function(t: &mut Template, n: &Names, f: &FunctionSpec) {
             timeout: FUNCTION_TIMEOUT_SECONDS,
             environment: Environment { variables: env },
             kms_key_arn: get_att(KEY, "Arn"),
-            reserved_concurrent_executions: r#ref(P_RESERVED_CONCURRENCY),
+            reserved_concurrent_executions: if_(
+                C_HAS_RESERVED_CONCURRENCY,
+                r#ref(P_RESERVED_CONCURRENCY),
+                no_value(),
+            ),
             logging_config: LoggingConfig {
                 log_format: "JSON".into(),
                 log_group: r#ref(&log_group_id),
@@ -599,9 +676,21 @@ fn http_api(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
             identity_source: vec!["$request.header.Authorization".into()],
             jwt_configuration: JwtConfiguration {
                 audience: vec![r#ref(P_USER_POOL_CLIENT_ID)],
-                issuer: sub(format!(
-                    "https://cognito-idp.${{AWS::Region}}.amazonaws.com/${{{P_USER_POOL_ID}}}"
-                )),
+                // Cognito's issuer names the pool's own region, the prefix of
+                // its id (`us-east-1_AbC123xyz`), which need not be the
+                // stack's (https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-id-token.html).
+                issuer: join(
+                    "",
+                    vec![
+                        s("https://cognito-idp."),
+                        Expr::Select(
+                            0,
+                            Box::new(Expr::Split("_".into(), Box::new(r#ref(P_USER_POOL_ID)))),
+                        ),
+                        s(".amazonaws.com/"),
+                        r#ref(P_USER_POOL_ID),
+                    ],
+                ),
             },
         }),
     );
@@ -833,8 +922,25 @@ fn dashboard_body(n: &Names) -> String {
     };
     let mut duration = per_fn("Duration", "p50");
     duration.extend(per_fn("Duration", "p99"));
-    let mut table_throttles = per_table("ThrottledRequests");
-    table_throttles.extend(per_table("SystemErrors"));
+    // DynamoDB publishes ThrottledRequests and SystemErrors per TableName
+    // *and* Operation, so a TableName-only metric is empty; the throttle
+    // events exist per table, and a SEARCH sums system errors over the
+    // operations (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/metrics-dimensions.html,
+    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-search-expressions.html).
+    let mut table_throttles = per_table("ReadThrottleEvents");
+    table_throttles.extend(per_table("WriteThrottleEvents"));
+    for (i, tb) in [&n.sessions_table, &n.user_profiles_table]
+        .iter()
+        .enumerate()
+    {
+        table_throttles.push(json!([{
+            "expression": format!(
+                "SUM(SEARCH('{{AWS/DynamoDB,Operation,TableName}} MetricName=\"SystemErrors\" TableName=\"{tb}\"', 'Sum', 300))"
+            ),
+            "label": format!("{tb} SystemErrors"),
+            "id": format!("systemErrors{i}"),
+        }]));
+    }
     let api = |metric: &str, stat: &str| json!(["AWS/ApiGateway", metric, "ApiId", "${HttpApi}", {"stat": stat}]);
     let body = json!({
         "widgets": [
@@ -844,7 +950,7 @@ fn dashboard_body(n: &Names) -> String {
             widget(12, 6, "Lambda throttles", per_fn("Throttles", "Sum")),
             widget(0, 12, "DynamoDB consumed read units", per_table("ConsumedReadCapacityUnits")),
             widget(12, 12, "DynamoDB consumed write units", per_table("ConsumedWriteCapacityUnits")),
-            widget(0, 18, "DynamoDB throttled requests and system errors", table_throttles),
+            widget(0, 18, "DynamoDB throttle events and system errors", table_throttles),
             widget(12, 18, "HTTP API 4xx / 5xx", vec![api("4xx", "Sum"), api("5xx", "Sum")]),
             widget(0, 24, "HTTP API latency (ms)", vec![api("Latency", "p50"), api("Latency", "p99")]),
         ]

@@ -1,4 +1,4 @@
-//! The public names of the module (DESIGN.md, "Public names"). A stage
+//! The public names of the module (those of the deployment guide). A stage
 //! suffixes every name so a second copy can live in the same account.
 
 use crate::StackError;

@@ -42,3 +42,55 @@ pub const CONTEXT_MANAGER_KMS: &[&str] = &["kms:Decrypt"];
 
 /// The encryption-context keys the KMS grant requires.
 pub const ENCRYPTION_CONTEXT_KEYS: &[&str] = &["sessionId", "userId"];
+
+/// Service-side KMS use: what DynamoDB does with the table key *as the role*
+/// that reads or writes a table encrypted with the customer-managed key.
+/// These are not calls the code makes (the least-privilege test compares the
+/// recorded SDK calls with the direct lists above); they are granted on top,
+/// each conditioned on `kms:ViaService` = DynamoDB in the stack's region and
+/// the table's name in the encryption context.
+///
+/// DynamoDB decrypts a table's key with the caller's identity and caches it
+/// per principal for up to five minutes; the principal "must have the
+/// permissions on the customer managed key that DynamoDB requires", with the
+/// encryption context `aws:dynamodb:tableName` + `aws:dynamodb:subscriberId`
+/// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.howitworks.html,
+/// "Table keys", "Key policy for a customer managed key", "Encryption
+/// context"). Reading needs the key decrypted; writing may also make DynamoDB
+/// encrypt or re-encrypt with it, so a writer gets the developer guide's
+/// list (`kms:Encrypt`, `kms:ReEncrypt*`, `kms:GenerateDataKey*`), spelled
+/// out action by action, never `*`. `kms:CreateGrant` is left out: DynamoDB
+/// creates its grant when the table is created, as the deployer.
+pub const TABLE_KEY_READ: &[&str] = &["kms:Decrypt"];
+pub const TABLE_KEY_WRITE: &[&str] = &[
+    "kms:Decrypt",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+];
+/// DynamoDB describes the key (no encryption context in that request, so
+/// it gets its own statement with the `kms:ViaService` condition only).
+pub const TABLE_KEY_DESCRIBE: &[&str] = &["kms:DescribeKey"];
+
+/// DynamoDB actions that change items: a role using any of them on a table
+/// is a writer of that table's key.
+const WRITE_ACTIONS: &[&str] = &[
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+];
+
+/// The KMS actions DynamoDB performs with the table key for a role whose
+/// DynamoDB actions on that table are `table_actions` (empty: none).
+pub fn table_key_actions(table_actions: &[&str]) -> &'static [&'static str] {
+    if table_actions.is_empty() {
+        &[]
+    } else if table_actions.iter().any(|a| WRITE_ACTIONS.contains(a)) {
+        TABLE_KEY_WRITE
+    } else {
+        TABLE_KEY_READ
+    }
+}

@@ -28,6 +28,11 @@ macro_rules! resource_types {
                 Properties::$variant(p)
             }
         })*
+
+        $(impl $ty {
+            /// The CloudFormation resource type, e.g. to recognise it in stack events.
+            pub const TYPE: &'static str = $name;
+        })*
     };
 }
 

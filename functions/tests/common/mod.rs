@@ -95,6 +95,8 @@ pub fn suite_calls() -> BTreeMap<Function, BTreeSet<Call>> {
 #[derive(Default)]
 pub struct Recorder {
     calls: Mutex<Vec<Call>>,
+    /// Each KMS call's action and the encryption context it carried.
+    kms_contexts: Mutex<Vec<(String, BTreeMap<String, String>)>>,
 }
 
 impl Recorder {
@@ -118,6 +120,9 @@ impl Recorder {
     /// Calls recorded since `mark` (an index from [`Recorder::len`]).
     pub fn since(&self, mark: usize) -> Vec<Call> {
         self.calls.lock().unwrap()[mark..].to_vec()
+    }
+    pub fn kms_contexts(&self) -> Vec<(String, BTreeMap<String, String>)> {
+        self.kms_contexts.lock().unwrap().clone()
     }
     pub fn len(&self) -> usize {
         self.calls.lock().unwrap().len()
@@ -210,6 +215,25 @@ impl Intercept for Interceptor {
             format!("{service}:{}", meta.name()),
         );
         self.recorder.calls.lock().unwrap().push(call.clone());
+        if service == "kms" {
+            use aws_sdk_kms::operation as op;
+            let input = ctx.input();
+            let context = input
+                .downcast_ref::<op::encrypt::EncryptInput>()
+                .and_then(|i| i.encryption_context())
+                .or_else(|| {
+                    input
+                        .downcast_ref::<op::decrypt::DecryptInput>()
+                        .and_then(|i| i.encryption_context())
+                })
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default();
+            self.recorder
+                .kms_contexts
+                .lock()
+                .unwrap()
+                .push((call.1.clone(), context));
+        }
         SUITE
             .get_or_init(Default::default)
             .lock()

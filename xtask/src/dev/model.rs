@@ -6,7 +6,7 @@ use anyhow::{bail, Context};
 use serde_json::Value;
 use stack::resources::{Properties, Table};
 use stack::{Resource, Template};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// moto's default account id.
 pub const ACCOUNT_ID: &str = "123456789012";
@@ -67,183 +67,27 @@ pub struct LocalModel {
     pub routes: Vec<RouteSpec>,
 }
 
-/// Local values of `Ref` and `Fn::GetAtt`.
-#[derive(Debug, Clone, Default)]
-pub struct Resolver {
-    refs: HashMap<String, String>,
-    atts: HashMap<(String, String), String>,
-}
+pub use stack::resolve::Resolver;
 
-fn arn(service: &str, rest: &str) -> String {
-    format!("arn:aws:{service}:{REGION}:{ACCOUNT_ID}:{rest}")
-}
-
-impl Resolver {
-    /// Every parameter, pseudo parameter and resource of the template, with
-    /// the key's id and ARN as given (the key is made by the emulator).
-    pub fn new(t: &Template, key_id: &str, key_arn: &str) -> Self {
-        let mut r = Resolver::default();
-        for (k, v) in [
-            ("AWS::Region", REGION),
-            ("AWS::AccountId", ACCOUNT_ID),
-            ("AWS::Partition", "aws"),
-            ("AWS::URLSuffix", "amazonaws.com"),
-        ] {
-            r.refs.insert(k.into(), v.into());
-        }
-        r.refs.insert("AWS::StackName".into(), "local".into());
-        r.refs.insert(
-            stack::module::ids::P_USER_POOL_ID.into(),
-            USER_POOL_ID.into(),
-        );
-        r.refs.insert(
-            stack::module::ids::P_USER_POOL_CLIENT_ID.into(),
-            USER_POOL_CLIENT_ID.into(),
-        );
-        for (id, p) in &t.parameters {
-            if let (false, Some(stack::expr::Expr::Str(d))) = (r.refs.contains_key(id), &p.default)
-            {
-                r.refs.insert(id.clone(), d.clone());
-            }
-        }
-        for (id, res) in &t.resources {
-            let (reference, arn_att) = match &res.properties {
-                Properties::Table(tb) => (
-                    tb.table_name.clone(),
-                    Some(arn("dynamodb", &format!("table/{}", tb.table_name))),
-                ),
-                Properties::Function(f) => (
-                    f.function_name.clone(),
-                    Some(arn("lambda", &format!("function:{}", f.function_name))),
-                ),
-                Properties::KmsKey(_) => (key_id.to_string(), Some(key_arn.to_string())),
-                Properties::Role(role) => (
-                    role.role_name.clone(),
-                    Some(format!("arn:aws:iam::{ACCOUNT_ID}:role/{}", role.role_name)),
-                ),
-                Properties::LogGroup(g) => (
-                    g.log_group_name.clone(),
-                    Some(arn("logs", &format!("log-group:{}:*", g.log_group_name))),
-                ),
-                // API Gateway ids and the rest: the logical id stands in.
-                _ => (id.clone(), None),
-            };
-            r.refs.insert(id.clone(), reference);
-            if let Some(a) = arn_att {
-                r.atts.insert((id.clone(), "Arn".into()), a);
-            }
-        }
-        r
-    }
-
-    /// Resolves every intrinsic inside a serialized value.
-    pub fn resolve(&self, v: &Value) -> anyhow::Result<Value> {
-        Ok(match v {
-            Value::Array(items) => Value::Array(
-                items
-                    .iter()
-                    .map(|i| self.resolve(i))
-                    .collect::<Result<_, _>>()?,
-            ),
-            Value::Object(m) if m.len() == 1 => {
-                let (k, arg) = m.iter().next().expect("one entry");
-                match k.as_str() {
-                    "Ref" => {
-                        Value::String(self.lookup_ref(arg.as_str().context("Ref takes a name")?)?)
-                    }
-                    "Fn::GetAtt" => {
-                        let parts = arg
-                            .as_array()
-                            .context("Fn::GetAtt takes [resource, attribute]")?;
-                        let (res, att) = match parts.as_slice() {
-                            [Value::String(a), Value::String(b)] => (a, b),
-                            _ => bail!("Fn::GetAtt takes [resource, attribute]"),
-                        };
-                        Value::String(self.lookup_att(res, att)?)
-                    }
-                    "Fn::Sub" => {
-                        Value::String(self.sub(arg.as_str().context("Fn::Sub takes a string")?)?)
-                    }
-                    "Fn::Join" => {
-                        let parts = arg.as_array().context("Fn::Join takes [sep, list]")?;
-                        let (sep, list) = match parts.as_slice() {
-                            [Value::String(s), Value::Array(l)] => (s, l),
-                            _ => bail!("Fn::Join takes [sep, list]"),
-                        };
-                        let strs = list
-                            .iter()
-                            .map(|i| match self.resolve(i)? {
-                                Value::String(s) => Ok(s),
-                                other => Ok(other.to_string()),
-                            })
-                            .collect::<anyhow::Result<Vec<_>>>()?;
-                        Value::String(strs.join(sep))
-                    }
-                    other if other.starts_with("Fn::") || other == "Condition" => {
-                        bail!("dev cannot resolve {other} locally")
-                    }
-                    _ => Value::Object(
-                        m.iter()
-                            .map(|(k, v)| Ok((k.clone(), self.resolve(v)?)))
-                            .collect::<anyhow::Result<_>>()?,
-                    ),
-                }
-            }
-            Value::Object(m) => Value::Object(
-                m.iter()
-                    .map(|(k, v)| Ok((k.clone(), self.resolve(v)?)))
-                    .collect::<anyhow::Result<_>>()?,
-            ),
-            other => other.clone(),
-        })
-    }
-
-    /// Resolves an expression that must give a string.
-    pub fn string(&self, e: &impl serde::Serialize) -> anyhow::Result<String> {
-        match self.resolve(&serde_json::to_value(e)?)? {
-            Value::String(s) => Ok(s),
-            Value::Number(n) => Ok(n.to_string()),
-            Value::Bool(b) => Ok(b.to_string()),
-            other => bail!("expected a string, got {other}"),
-        }
-    }
-
-    fn lookup_ref(&self, name: &str) -> anyhow::Result<String> {
-        self.refs
-            .get(name)
-            .cloned()
-            .with_context(|| format!("no local value for Ref {name}"))
-    }
-
-    fn lookup_att(&self, res: &str, att: &str) -> anyhow::Result<String> {
-        self.atts
-            .get(&(res.to_string(), att.to_string()))
-            .cloned()
-            .with_context(|| format!("no local value for Fn::GetAtt {res}.{att}"))
-    }
-
-    fn sub(&self, template: &str) -> anyhow::Result<String> {
-        let mut out = String::new();
-        let mut rest = template;
-        while let Some(start) = rest.find("${") {
-            out.push_str(&rest[..start]);
-            let after = &rest[start + 2..];
-            let end = after.find('}').context("unterminated ${ in Fn::Sub")?;
-            let var = after[..end].trim();
-            if let Some(lit) = var.strip_prefix('!') {
-                out.push_str("${");
-                out.push_str(lit);
-                out.push('}');
-            } else if let Some((res, att)) = var.split_once('.') {
-                out.push_str(&self.lookup_att(res, att)?);
-            } else {
-                out.push_str(&self.lookup_ref(var)?);
-            }
-            rest = &after[end + 1..];
-        }
-        out.push_str(rest);
-        Ok(out)
-    }
+/// `dev`'s resolver: moto's account and region, `dev`'s pool and client.
+pub fn resolver(t: &Template, key_id: &str, key_arn: &str) -> Resolver {
+    let params = BTreeMap::from([
+        (
+            stack::module::ids::P_USER_POOL_ID.to_string(),
+            USER_POOL_ID.to_string(),
+        ),
+        (
+            stack::module::ids::P_USER_POOL_CLIENT_ID.to_string(),
+            USER_POOL_CLIENT_ID.to_string(),
+        ),
+    ]);
+    Resolver::new(
+        t,
+        &stack::resolve::Place::new(ACCOUNT_ID, REGION),
+        &params,
+        key_id,
+        key_arn,
+    )
 }
 
 fn props<'a>(t: &'a Template, id: &str) -> anyhow::Result<&'a Properties> {
@@ -263,7 +107,7 @@ impl LocalModel {
 
     pub fn from_template(t: &Template) -> anyhow::Result<Self> {
         // A resolver without the key (routes and the authorizer do not need it).
-        let r = Resolver::new(t, "local-key", "arn:aws:kms:local");
+        let r = resolver(t, "local-key", "arn:aws:kms:local");
         let mut keys = t.resources_of_type("AWS::KMS::Key");
         let (key_id, key_res) = keys.next().context("the template has no KMS key")?;
         if keys.next().is_some() {
@@ -367,7 +211,7 @@ impl LocalModel {
                             .audience
                             .iter()
                             .map(|e| r.string(e))
-                            .collect::<anyhow::Result<_>>()?,
+                            .collect::<Result<_, _>>()?,
                         identity_header: header.to_ascii_lowercase(),
                     })
                 }
@@ -424,7 +268,7 @@ mod tests {
         );
         assert_eq!(jwt.audience, vec![USER_POOL_CLIENT_ID.to_string()]);
         assert_eq!(jwt.identity_header, "authorization");
-        let r = Resolver::new(&t, "kid-1", "arn:aws:kms:us-east-1:123456789012:key/kid-1");
+        let r = resolver(&t, "kid-1", "arn:aws:kms:us-east-1:123456789012:key/kid-1");
         let f = &m.functions[0];
         assert_eq!(
             r.resolve(&f.env["SESSIONS_TABLE"]).unwrap(),
@@ -455,11 +299,12 @@ mod tests {
     #[test]
     fn sub_handles_escapes_and_attributes() {
         let (t, _) = LocalModel::synth(None).unwrap();
-        let r = Resolver::new(&t, "k", "arn:k");
+        let r = resolver(&t, "k", "arn:k");
+        let sub = |s: &str| r.resolve(&serde_json::json!({ "Fn::Sub": s }));
         assert_eq!(
-            r.sub("${!Literal}-${AWS::Region}-${DataKey.Arn}").unwrap(),
+            sub("${!Literal}-${AWS::Region}-${DataKey.Arn}").unwrap(),
             "${Literal}-us-east-1-arn:k"
         );
-        assert!(r.sub("${Nope}").is_err());
+        assert!(sub("${Nope}").is_err());
     }
 }

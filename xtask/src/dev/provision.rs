@@ -57,7 +57,7 @@ pub async fn provision(
     let key_id = match existing {
         Some(id) => id,
         None => {
-            let placeholder = Resolver::new(t, "", "");
+            let placeholder = super::model::resolver(t, "", "");
             let policy = placeholder
                 .resolve(&m.key.policy)
                 .context("resolving the key policy")?;
@@ -103,7 +103,7 @@ pub async fn provision(
         .key_metadata()
         .context("DescribeKey returned no key")?;
     let key_arn = meta.arn().context("the key has no ARN")?.to_string();
-    let resolver = Resolver::new(t, &key_id, &key_arn);
+    let resolver = super::model::resolver(t, &key_id, &key_arn);
 
     let mut tables_created = vec![];
     let mut tables_kept = vec![];

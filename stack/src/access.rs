@@ -1,0 +1,668 @@
+//! A small evaluator of IAM identity policies and KMS key policies: enough to
+//! decide whether each request the deployed system makes is allowed by the
+//! synthesized role policies and key policy. No emulator enforces these (moto
+//! and MiniStack skip KMS condition keys), so the tests evaluate them here.
+//!
+//! The rules it applies, as AWS documents them:
+//! - an explicit `Deny` wins over any `Allow`; with no `Allow` the request
+//!   is implicitly denied
+//!   (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html>);
+//! - a KMS key policy is the key's primary access control: a statement that
+//!   names the principal (or service) allows on its own; a statement naming
+//!   the account (`arn:<partition>:iam::<account>:root`) only lets IAM
+//!   policies of that account grant access, and only for requests meeting its
+//!   conditions; without either, identity policies have no effect
+//!   (<https://docs.aws.amazon.com/kms/latest/developerguide/determining-access-key-policy.html>,
+//!   <https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html>);
+//! - conditions: every operator block must match (AND), every key in a block
+//!   must match (AND), any of a key's values may match (OR); a missing key
+//!   fails unless the operator ends in `IfExists`; `ForAllValues:` is true
+//!   when the key is missing or empty, `ForAnyValue:` is false then; `Null`
+//!   tests presence
+//!   (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_logic_multiple_context_keys_or_values.html>,
+//!   <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html>);
+//! - `ArnEquals`/`ArnLike` compare the six colon-separated parts, each
+//!   with `*`/`?` wildcards; `StringLike` allows them across the string; action
+//!   names are case-insensitive
+//!   (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html>).
+//!
+//! Policies must be resolved first (no intrinsics; see [`crate::resolve`]).
+//! Anything outside this set (`NotAction`, `NotPrincipal`, other operators)
+//! is an error, never a guess.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Who makes the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// An IAM role (a Lambda execution role, the deployer).
+    Role { arn: String, account: String },
+    /// An AWS service principal, e.g. `logs.us-east-1.amazonaws.com`.
+    Service(String),
+}
+
+/// One request: caller, action, resource and the condition keys it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub caller: Caller,
+    pub action: String,
+    pub resource: String,
+    /// Condition keys; multivalued ones (`kms:EncryptionContextKeys`) hold several values.
+    pub context: BTreeMap<String, Vec<String>>,
+}
+
+impl Request {
+    /// A request by role `role_arn`; fills `aws:PrincipalArn`,
+    /// `aws:PrincipalAccount` and `kms:CallerAccount`.
+    pub fn by_role(role_arn: &str, action: &str, resource: &str) -> Self {
+        let account = role_arn.split(':').nth(4).unwrap_or_default().to_string();
+        let mut r = Request {
+            caller: Caller::Role {
+                arn: role_arn.to_string(),
+                account: account.clone(),
+            },
+            action: action.to_string(),
+            resource: resource.to_string(),
+            context: BTreeMap::new(),
+        };
+        r = r.with("aws:PrincipalArn", role_arn);
+        r = r.with("aws:PrincipalAccount", &account);
+        r.with("kms:CallerAccount", &account)
+    }
+
+    /// A request by an AWS service principal.
+    pub fn by_service(service: &str, action: &str, resource: &str) -> Self {
+        Request {
+            caller: Caller::Service(service.to_string()),
+            action: action.to_string(),
+            resource: resource.to_string(),
+            context: BTreeMap::new(),
+        }
+    }
+
+    /// Sets a single-valued condition key.
+    pub fn with(mut self, key: &str, value: &str) -> Self {
+        self.context
+            .insert(key.to_string(), vec![value.to_string()]);
+        self
+    }
+
+    /// The request came through `service` (e.g. `dynamodb.us-east-1.amazonaws.com`).
+    pub fn via(self, service: &str) -> Self {
+        self.with("kms:ViaService", service)
+    }
+
+    /// A KMS encryption context: `kms:EncryptionContext:<k>` per pair and
+    /// the multivalued `kms:EncryptionContextKeys`.
+    pub fn encryption_context<K: AsRef<str>, V: AsRef<str>>(mut self, pairs: &[(K, V)]) -> Self {
+        for (k, v) in pairs {
+            self = self.with(&format!("kms:EncryptionContext:{}", k.as_ref()), v.as_ref());
+        }
+        self.context.insert(
+            "kms:EncryptionContextKeys".into(),
+            pairs.iter().map(|(k, _)| k.as_ref().to_string()).collect(),
+        );
+        self
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    ImplicitDeny,
+    ExplicitDeny,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EvalError {
+    #[error("the evaluator does not support {0}")]
+    Unsupported(String),
+    #[error("malformed policy: {0}")]
+    Malformed(String),
+}
+
+/// Access to a resource without a resource policy (a DynamoDB table here):
+/// the caller's identity policies decide.
+pub fn evaluate_identity(req: &Request, identity: &[&Value]) -> Result<Decision, EvalError> {
+    let (allow, deny) = identity_matches(req, identity)?;
+    Ok(if deny {
+        Decision::ExplicitDeny
+    } else if allow {
+        Decision::Allow
+    } else {
+        Decision::ImplicitDeny
+    })
+}
+
+/// Access to a KMS key: its key policy, and the caller's identity policies
+/// where the key policy lets the account delegate.
+pub fn evaluate_kms(
+    req: &Request,
+    key_policy: &Value,
+    identity: &[&Value],
+) -> Result<Decision, EvalError> {
+    let mut direct = false;
+    let mut delegated = false;
+    for st in statements(key_policy)? {
+        let Some(by) = principal_match(st, &req.caller)? else {
+            continue;
+        };
+        if !applies(st, req)? {
+            continue;
+        }
+        match (effect(st)?, by) {
+            (Effect::Deny, _) => return Ok(Decision::ExplicitDeny),
+            (Effect::Allow, By::Principal) => direct = true,
+            (Effect::Allow, By::Account) => delegated = true,
+        }
+    }
+    let (identity_allow, identity_deny) = identity_matches(req, identity)?;
+    Ok(if identity_deny {
+        Decision::ExplicitDeny
+    } else if direct || (delegated && identity_allow) {
+        Decision::Allow
+    } else {
+        Decision::ImplicitDeny
+    })
+}
+
+fn identity_matches(req: &Request, identity: &[&Value]) -> Result<(bool, bool), EvalError> {
+    let (mut allow, mut deny) = (false, false);
+    if !matches!(req.caller, Caller::Role { .. }) {
+        return Ok((false, false));
+    }
+    for doc in identity {
+        for st in statements(doc)? {
+            if st.get("Principal").is_some() {
+                return Err(EvalError::Malformed(
+                    "an identity policy statement names a Principal".into(),
+                ));
+            }
+            if applies(st, req)? {
+                match effect(st)? {
+                    Effect::Allow => allow = true,
+                    Effect::Deny => deny = true,
+                }
+            }
+        }
+    }
+    Ok((allow, deny))
+}
+
+#[derive(Clone, Copy)]
+enum Effect {
+    Allow,
+    Deny,
+}
+
+/// How a key-policy statement's principal covers the caller.
+#[derive(Clone, Copy)]
+enum By {
+    Principal,
+    Account,
+}
+
+fn statements(doc: &Value) -> Result<Vec<&Value>, EvalError> {
+    match doc.get("Statement") {
+        Some(Value::Array(a)) => Ok(a.iter().collect()),
+        Some(st @ Value::Object(_)) => Ok(vec![st]),
+        _ => Err(EvalError::Malformed("a policy without Statement".into())),
+    }
+}
+
+fn effect(st: &Value) -> Result<Effect, EvalError> {
+    match st.get("Effect").and_then(Value::as_str) {
+        Some("Allow") => Ok(Effect::Allow),
+        Some("Deny") => Ok(Effect::Deny),
+        other => Err(EvalError::Malformed(format!("Effect {other:?}"))),
+    }
+}
+
+fn strings(v: &Value) -> Result<Vec<String>, EvalError> {
+    match v {
+        Value::String(s) => Ok(vec![s.clone()]),
+        Value::Bool(b) => Ok(vec![b.to_string()]),
+        Value::Array(a) => a
+            .iter()
+            .map(|x| match x {
+                Value::String(s) => Ok(s.clone()),
+                Value::Bool(b) => Ok(b.to_string()),
+                other => Err(EvalError::Malformed(format!("value {other}"))),
+            })
+            .collect(),
+        other => Err(EvalError::Malformed(format!("value {other}"))),
+    }
+}
+
+fn principal_match(st: &Value, caller: &Caller) -> Result<Option<By>, EvalError> {
+    for unsupported in ["NotPrincipal", "NotAction", "NotResource"] {
+        if st.get(unsupported).is_some() {
+            return Err(EvalError::Unsupported(unsupported.into()));
+        }
+    }
+    let principal = st
+        .get("Principal")
+        .ok_or_else(|| EvalError::Malformed("a key policy statement without Principal".into()))?;
+    if principal == "*" {
+        return Ok(Some(By::Principal));
+    }
+    let Value::Object(p) = principal else {
+        return Err(EvalError::Malformed(format!("Principal {principal}")));
+    };
+    for (kind, v) in p {
+        for name in strings(v)? {
+            match (kind.as_str(), caller) {
+                ("AWS", _) if name == "*" => return Ok(Some(By::Principal)),
+                ("AWS", Caller::Role { arn, .. }) if &name == arn => {
+                    return Ok(Some(By::Principal))
+                }
+                ("AWS", Caller::Role { account, .. })
+                    if &name == account
+                        || (name.ends_with(&format!(":iam::{account}:root"))
+                            && name.starts_with("arn:")) =>
+                {
+                    return Ok(Some(By::Account))
+                }
+                ("Service", Caller::Service(s)) if &name == s => return Ok(Some(By::Principal)),
+                ("AWS" | "Service", _) => {}
+                (other, _) => return Err(EvalError::Unsupported(format!("Principal {other}"))),
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Action, resource and conditions of `st` match `req` (principal aside).
+fn applies(st: &Value, req: &Request) -> Result<bool, EvalError> {
+    for unsupported in ["NotAction", "NotResource"] {
+        if st.get(unsupported).is_some() {
+            return Err(EvalError::Unsupported(unsupported.into()));
+        }
+    }
+    let actions = strings(
+        st.get("Action")
+            .ok_or_else(|| EvalError::Malformed("a statement without Action".into()))?,
+    )?;
+    if !actions
+        .iter()
+        .any(|a| glob(&a.to_ascii_lowercase(), &req.action.to_ascii_lowercase()))
+    {
+        return Ok(false);
+    }
+    let resources = strings(
+        st.get("Resource")
+            .ok_or_else(|| EvalError::Malformed("a statement without Resource".into()))?,
+    )?;
+    if !resources.iter().any(|r| glob(r, &req.resource)) {
+        return Ok(false);
+    }
+    match st.get("Condition") {
+        None => Ok(true),
+        Some(Value::Object(blocks)) => {
+            for (operator, keys) in blocks {
+                let Value::Object(keys) = keys else {
+                    return Err(EvalError::Malformed(format!("Condition {operator}")));
+                };
+                for (key, values) in keys {
+                    if !condition(operator, req.context.get(key), &strings(values)?)? {
+                        return Ok(false);
+                    }
+                }
+            }
+            Ok(true)
+        }
+        Some(other) => Err(EvalError::Malformed(format!("Condition {other}"))),
+    }
+}
+
+/// One condition key under one operator.
+fn condition(
+    operator: &str,
+    request: Option<&Vec<String>>,
+    values: &[String],
+) -> Result<bool, EvalError> {
+    let present = request.is_some_and(|v| !v.is_empty());
+    if operator == "Null" {
+        let want_absent = values.first().map(String::as_str) == Some("true");
+        return Ok(want_absent != present);
+    }
+    let (set, rest) = if let Some(r) = operator.strip_prefix("ForAllValues:") {
+        (Some(true), r)
+    } else if let Some(r) = operator.strip_prefix("ForAnyValue:") {
+        (Some(false), r)
+    } else {
+        (None, operator)
+    };
+    let (base, if_exists) = match rest.strip_suffix("IfExists") {
+        Some(b) => (b, true),
+        None => (rest, false),
+    };
+    let matcher: fn(&str, &str) -> bool = match base {
+        "StringEquals" => |p, v| p == v,
+        "StringLike" => glob,
+        "ArnEquals" | "ArnLike" => arn_like,
+        other => {
+            return Err(EvalError::Unsupported(format!(
+                "condition operator {other}"
+            )))
+        }
+    };
+    let hit = |v: &String| values.iter().any(|p| matcher(p, v));
+    Ok(match (set, request) {
+        (Some(true), None) => true,
+        (Some(true), Some(vs)) => vs.iter().all(hit),
+        (Some(false), None) => false,
+        (Some(false), Some(vs)) => vs.iter().any(hit),
+        (None, _) if !present => if_exists,
+        (None, Some(vs)) => vs.iter().any(hit),
+        (None, None) => unreachable!("absent handled above"),
+    })
+}
+
+/// `*` and `?` wildcards over the whole string, case-sensitive.
+fn glob(pattern: &str, value: &str) -> bool {
+    let (p, v): (Vec<char>, Vec<char>) = (pattern.chars().collect(), value.chars().collect());
+    // Classic two-pointer match with backtracking to the last `*`.
+    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
+    while j < v.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == v[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some(i);
+            mark = j;
+            i += 1;
+        } else if let Some(s) = star {
+            i = s + 1;
+            mark += 1;
+            j = mark;
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|c| *c == '*')
+}
+
+/// ARN comparison: the six colon-separated parts, each a [`glob`].
+fn arn_like(pattern: &str, value: &str) -> bool {
+    let p: Vec<&str> = pattern.splitn(6, ':').collect();
+    let v: Vec<&str> = value.splitn(6, ':').collect();
+    p.len() == 6 && v.len() == 6 && p.iter().zip(&v).all(|(p, v)| glob(p, v))
+}
+
+/// The synthesized stack's policies, resolved for one account and region:
+/// each role's inline policies and the key policy, ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct StackPolicies {
+    pub key_arn: String,
+    pub key_policy: Value,
+    /// Role logical id → (role ARN, inline policy documents).
+    pub roles: BTreeMap<String, (String, Vec<Value>)>,
+}
+
+impl StackPolicies {
+    pub fn resolve(
+        t: &crate::Template,
+        place: &crate::resolve::Place,
+        params: &BTreeMap<String, String>,
+        key_id: &str,
+    ) -> Result<Self, crate::resolve::ResolveError> {
+        use crate::resources::Properties;
+        let key_arn = place.arn("kms", &format!("key/{key_id}"));
+        let r = crate::resolve::Resolver::new(t, place, params, key_id, &key_arn);
+        let mut key_policy = Value::Null;
+        let mut roles = BTreeMap::new();
+        for (id, res) in &t.resources {
+            match &res.properties {
+                Properties::KmsKey(k) => key_policy = r.value(&k.key_policy)?,
+                Properties::Role(role) => {
+                    let docs = role
+                        .policies
+                        .iter()
+                        .map(|p| r.value(&p.policy_document))
+                        .collect::<Result<_, _>>()?;
+                    roles.insert(
+                        id.clone(),
+                        (place.iam_arn(&format!("role/{}", role.role_name)), docs),
+                    );
+                }
+                _ => {}
+            }
+        }
+        Ok(StackPolicies {
+            key_arn,
+            key_policy,
+            roles,
+        })
+    }
+
+    /// The decision for `req` made by the role `role_id` (its inline
+    /// policies apply) or by a caller outside the stack's roles (`None`).
+    pub fn decide(&self, role_id: Option<&str>, req: &Request) -> Result<Decision, EvalError> {
+        let identity: Vec<&Value> = role_id
+            .and_then(|r| self.roles.get(r))
+            .map(|(_, docs)| docs.iter().collect())
+            .unwrap_or_default();
+        if req.resource == self.key_arn {
+            evaluate_kms(req, &self.key_policy, &identity)
+        } else {
+            evaluate_identity(req, &identity)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The evaluator on AWS's documented examples (pages cited above).
+    use super::*;
+    use serde_json::json;
+
+    const ROLE: &str = "arn:aws:iam::111122223333:role/ExampleRole";
+    const KEY: &str = "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+    fn decrypt() -> Request {
+        Request::by_role(ROLE, "kms:Decrypt", KEY)
+    }
+
+    fn allow_root() -> Value {
+        json!({"Statement": [{"Sid": "Enable IAM policies", "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+            "Action": "kms:*", "Resource": "*"}]})
+    }
+
+    #[test]
+    fn explicit_deny_overrides_allow() {
+        let identity = json!({"Statement": [
+            {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "dynamodb:DeleteItem", "Resource": "arn:aws:dynamodb:*:*:table/Books"}]});
+        let del = Request::by_role(
+            ROLE,
+            "dynamodb:DeleteItem",
+            "arn:aws:dynamodb:us-west-2:111122223333:table/Books",
+        );
+        assert_eq!(
+            evaluate_identity(&del, &[&identity]),
+            Ok(Decision::ExplicitDeny)
+        );
+        let get = Request {
+            action: "dynamodb:GetItem".into(),
+            ..del
+        };
+        assert_eq!(evaluate_identity(&get, &[&identity]), Ok(Decision::Allow));
+        assert_eq!(evaluate_identity(&get, &[]), Ok(Decision::ImplicitDeny));
+    }
+
+    #[test]
+    fn a_key_policy_without_the_account_makes_identity_policies_ineffective() {
+        let identity =
+            json!({"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY}]});
+        let only_admin = json!({"Statement": [{"Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111122223333:role/KeyAdmin"},
+            "Action": "kms:*", "Resource": "*"}]});
+        assert_eq!(
+            evaluate_kms(&decrypt(), &only_admin, &[&identity]),
+            Ok(Decision::ImplicitDeny)
+        );
+        assert_eq!(
+            evaluate_kms(&decrypt(), &allow_root(), &[&identity]),
+            Ok(Decision::Allow)
+        );
+        // The root statement alone grants nothing to the role.
+        assert_eq!(
+            evaluate_kms(&decrypt(), &allow_root(), &[]),
+            Ok(Decision::ImplicitDeny)
+        );
+        // A key policy naming the role allows without an identity policy.
+        let names_role = json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": ROLE},
+            "Action": ["kms:Decrypt"], "Resource": "*"}]});
+        assert_eq!(
+            evaluate_kms(&decrypt(), &names_role, &[]),
+            Ok(Decision::Allow)
+        );
+    }
+
+    #[test]
+    fn via_service_and_caller_account_restrict_the_delegation() {
+        // The default-key-policy-style statement for DynamoDB (KMS developer guide, kms:ViaService).
+        let key = json!({"Statement": [{"Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {
+                "kms:ViaService": ["ec2.us-west-2.amazonaws.com", "rds.us-west-2.amazonaws.com"],
+                "kms:CallerAccount": "111122223333"}}}]});
+        let identity =
+            json!({"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY}]});
+        let via_rds = decrypt().via("rds.us-west-2.amazonaws.com");
+        assert_eq!(
+            evaluate_kms(&via_rds, &key, &[&identity]),
+            Ok(Decision::Allow)
+        );
+        let via_s3 = decrypt().via("s3.us-west-2.amazonaws.com");
+        assert_eq!(
+            evaluate_kms(&via_s3, &key, &[&identity]),
+            Ok(Decision::ImplicitDeny)
+        );
+        assert_eq!(
+            evaluate_kms(&decrypt(), &key, &[&identity]),
+            Ok(Decision::ImplicitDeny),
+            "a direct call carries no kms:ViaService"
+        );
+        let other_account = Request::by_role(
+            "arn:aws:iam::444455556666:role/ExampleRole",
+            "kms:Decrypt",
+            KEY,
+        )
+        .via("rds.us-west-2.amazonaws.com");
+        assert_eq!(
+            evaluate_kms(&other_account, &key, &[&identity]),
+            Ok(Decision::ImplicitDeny)
+        );
+    }
+
+    #[test]
+    fn for_all_values_is_true_for_a_missing_key_so_null_must_guard_it() {
+        // KMS developer guide, kms:EncryptionContextKeys: "ForAllValues ... returns true
+        // if there are no encryption context keys in the request".
+        let loose = json!({"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY,
+            "Condition": {"ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["AppName", "FilePath"]}}}]});
+        let guarded = json!({"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY,
+            "Condition": {"ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["AppName", "FilePath"]},
+                          "Null": {"kms:EncryptionContextKeys": "false"}}}]});
+        let bare = decrypt();
+        assert_eq!(
+            evaluate_kms(&bare, &allow_root(), &[&loose]),
+            Ok(Decision::Allow)
+        );
+        assert_eq!(
+            evaluate_kms(&bare, &allow_root(), &[&guarded]),
+            Ok(Decision::ImplicitDeny)
+        );
+        let subset = decrypt().encryption_context(&[("AppName", "ExampleApp")]);
+        assert_eq!(
+            evaluate_kms(&subset, &allow_root(), &[&guarded]),
+            Ok(Decision::Allow)
+        );
+        let extra = decrypt().encryption_context(&[("AppName", "a"), ("Other", "b")]);
+        assert_eq!(
+            evaluate_kms(&extra, &allow_root(), &[&guarded]),
+            Ok(Decision::ImplicitDeny)
+        );
+        let any = json!({"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY,
+            "Condition": {"ForAnyValue:StringEquals": {"kms:EncryptionContextKeys": "AppName"}}}]});
+        assert_eq!(
+            evaluate_kms(&bare, &allow_root(), &[&any]),
+            Ok(Decision::ImplicitDeny)
+        );
+        assert_eq!(
+            evaluate_kms(&extra, &allow_root(), &[&any]),
+            Ok(Decision::Allow)
+        );
+    }
+
+    #[test]
+    fn values_are_ored_keys_and_operators_are_anded_and_if_exists_tolerates_absence() {
+        let st = |cond: Value| json!({"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*", "Condition": cond}]});
+        let both = st(
+            json!({"StringEquals": {"kms:EncryptionContext:Dept": ["IT", "HR"], "kms:ViaService": "s3.us-west-2.amazonaws.com"}}),
+        );
+        let it = decrypt()
+            .encryption_context(&[("Dept", "HR")])
+            .via("s3.us-west-2.amazonaws.com");
+        assert_eq!(
+            evaluate_kms(&it, &allow_root(), &[&both]),
+            Ok(Decision::Allow)
+        );
+        let direct = decrypt().encryption_context(&[("Dept", "HR")]);
+        assert_eq!(
+            evaluate_kms(&direct, &allow_root(), &[&both]),
+            Ok(Decision::ImplicitDeny)
+        );
+        let if_exists =
+            st(json!({"StringEqualsIfExists": {"kms:ViaService": "s3.us-west-2.amazonaws.com"}}));
+        assert_eq!(
+            evaluate_kms(&direct, &allow_root(), &[&if_exists]),
+            Ok(Decision::Allow)
+        );
+    }
+
+    #[test]
+    fn arn_and_string_wildcards_and_case_insensitive_actions() {
+        assert!(arn_like(
+            "arn:aws:logs:us-west-2:111122223333:log-group:*",
+            "arn:aws:logs:us-west-2:111122223333:log-group:/aws/lambda/f"
+        ));
+        assert!(!arn_like(
+            "arn:aws:logs:us-west-2:111122223333:log-group:*",
+            "arn:aws:logs:us-west-2:444455556666:log-group:/aws/lambda/f"
+        ));
+        assert!(arn_like(
+            "arn:aws:iam::*:role/ExampleRole",
+            "arn:aws:iam::111122223333:role/ExampleRole"
+        ));
+        assert!(glob("kms:reencrypt*", "kms:reencryptfrom"));
+        assert!(glob("a?c*", "abcdef") && !glob("a?c", "abcd"));
+        let lower =
+            json!({"Statement": [{"Effect": "Allow", "Action": "KMS:decrypt", "Resource": "*"}]});
+        assert_eq!(
+            evaluate_kms(&decrypt(), &allow_root(), &[&lower]),
+            Ok(Decision::Allow)
+        );
+    }
+
+    #[test]
+    fn what_it_does_not_model_is_an_error() {
+        let not_action = json!({"Statement": [{"Effect": "Allow", "NotAction": "kms:Decrypt", "Resource": "*"}]});
+        assert!(matches!(
+            evaluate_identity(&decrypt(), &[&not_action]),
+            Err(EvalError::Unsupported(_))
+        ));
+        let numeric = json!({"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*",
+            "Condition": {"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}}}]});
+        assert!(matches!(
+            evaluate_identity(&decrypt(), &[&numeric]),
+            Err(EvalError::Unsupported(_))
+        ));
+    }
+}

@@ -1,0 +1,329 @@
+//! Resolves the intrinsic functions of a synthesized template to concrete
+//! values for one account and region: `cargo xtask dev` provisions from it,
+//! and the access-evaluation tests read the policies through it.
+//!
+//! Physical names come from the typed resources (tables, functions, roles
+//! and log groups are named in this stack); the key's id and ARN are given,
+//! since AWS makes them.
+
+use crate::expr::Expr;
+use crate::resources::Properties;
+use crate::Template;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ResolveError {
+    #[error("no value for Ref {0}")]
+    NoRef(String),
+    #[error("no value for Fn::GetAtt {0}.{1}")]
+    NoAtt(String, String),
+    #[error("{0} is malformed: {1}")]
+    Malformed(&'static str, String),
+    #[error("{0} cannot be resolved here")]
+    Unsupported(String),
+}
+
+/// Where the template is resolved: account, region, partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub account: String,
+    pub region: String,
+    pub partition: String,
+    pub stack_name: String,
+}
+
+impl Place {
+    pub fn new(account: &str, region: &str) -> Self {
+        Place {
+            account: account.into(),
+            region: region.into(),
+            partition: "aws".into(),
+            stack_name: "local".into(),
+        }
+    }
+
+    /// `arn:<partition>:<service>:<region>:<account>:<rest>`.
+    pub fn arn(&self, service: &str, rest: &str) -> String {
+        format!(
+            "arn:{}:{service}:{}:{}:{rest}",
+            self.partition, self.region, self.account
+        )
+    }
+
+    /// IAM ARNs have no region.
+    pub fn iam_arn(&self, rest: &str) -> String {
+        format!("arn:{}:iam::{}:{rest}", self.partition, self.account)
+    }
+}
+
+/// Values of `Ref` and `Fn::GetAtt` for one template at one [`Place`].
+#[derive(Debug, Clone, Default)]
+pub struct Resolver {
+    refs: HashMap<String, String>,
+    atts: HashMap<(String, String), String>,
+}
+
+impl Resolver {
+    /// Every pseudo parameter, parameter (given in `params`, else its
+    /// default) and named resource of `t`, with the key's id and ARN as given.
+    pub fn new(
+        t: &Template,
+        place: &Place,
+        params: &BTreeMap<String, String>,
+        key_id: &str,
+        key_arn: &str,
+    ) -> Self {
+        let mut r = Resolver::default();
+        for (k, v) in [
+            ("AWS::Region", place.region.as_str()),
+            ("AWS::AccountId", place.account.as_str()),
+            ("AWS::Partition", place.partition.as_str()),
+            ("AWS::URLSuffix", "amazonaws.com"),
+            ("AWS::StackName", place.stack_name.as_str()),
+        ] {
+            r.refs.insert(k.into(), v.into());
+        }
+        for (id, p) in &t.parameters {
+            if let Some(v) = params.get(id) {
+                r.refs.insert(id.clone(), v.clone());
+            } else if let Some(Expr::Str(d)) = &p.default {
+                r.refs.insert(id.clone(), d.clone());
+            } else if let Some(Expr::Int(d)) = &p.default {
+                r.refs.insert(id.clone(), d.to_string());
+            }
+        }
+        for (id, res) in &t.resources {
+            let (reference, arn_att) = match &res.properties {
+                Properties::Table(tb) => (
+                    tb.table_name.clone(),
+                    Some(place.arn("dynamodb", &format!("table/{}", tb.table_name))),
+                ),
+                Properties::Function(f) => (
+                    f.function_name.clone(),
+                    Some(place.arn("lambda", &format!("function:{}", f.function_name))),
+                ),
+                Properties::KmsKey(_) => (key_id.to_string(), Some(key_arn.to_string())),
+                Properties::Role(role) => (
+                    role.role_name.clone(),
+                    Some(place.iam_arn(&format!("role/{}", role.role_name))),
+                ),
+                Properties::LogGroup(g) => (
+                    g.log_group_name.clone(),
+                    Some(place.arn("logs", &format!("log-group:{}:*", g.log_group_name))),
+                ),
+                // API Gateway ids and the rest: the logical id stands in.
+                _ => (id.clone(), None),
+            };
+            r.refs.insert(id.clone(), reference);
+            if let Some(a) = arn_att {
+                r.atts.insert((id.clone(), "Arn".into()), a);
+            }
+        }
+        r
+    }
+
+    /// Resolves every intrinsic inside a serialized value.
+    pub fn resolve(&self, v: &Value) -> Result<Value, ResolveError> {
+        Ok(match v {
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|i| self.resolve(i))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(m) if m.len() == 1 => {
+                let (k, arg) = m.iter().next().expect("one entry");
+                match k.as_str() {
+                    "Ref" => Value::String(
+                        self.lookup_ref(arg.as_str().ok_or_else(|| malformed("Ref", arg))?)?,
+                    ),
+                    "Fn::GetAtt" => match arg.as_array().map(Vec::as_slice) {
+                        Some([Value::String(res), Value::String(att)]) => {
+                            Value::String(self.lookup_att(res, att)?)
+                        }
+                        _ => return Err(malformed("Fn::GetAtt", arg)),
+                    },
+                    "Fn::Sub" => Value::String(match arg {
+                        Value::String(s) => self.sub(s, &HashMap::new())?,
+                        // [template, {name: value}]
+                        Value::Array(parts) => match parts.as_slice() {
+                            [Value::String(s), Value::Object(vars)] => {
+                                let mut local = HashMap::new();
+                                for (name, e) in vars {
+                                    local.insert(name.clone(), self.string_of(e)?);
+                                }
+                                self.sub(s, &local)?
+                            }
+                            _ => return Err(malformed("Fn::Sub", arg)),
+                        },
+                        _ => return Err(malformed("Fn::Sub", arg)),
+                    }),
+                    "Fn::Join" => match arg.as_array().map(Vec::as_slice) {
+                        Some([Value::String(sep), Value::Array(list)]) => {
+                            let strs = list
+                                .iter()
+                                .map(|i| self.string_of(i))
+                                .collect::<Result<Vec<_>, _>>()?;
+                            Value::String(strs.join(sep))
+                        }
+                        _ => return Err(malformed("Fn::Join", arg)),
+                    },
+                    "Fn::Split" => match arg.as_array().map(Vec::as_slice) {
+                        Some([Value::String(sep), value]) => Value::Array(
+                            self.string_of(value)?
+                                .split(sep.as_str())
+                                .map(|p| Value::String(p.to_string()))
+                                .collect(),
+                        ),
+                        _ => return Err(malformed("Fn::Split", arg)),
+                    },
+                    "Fn::Select" => match arg.as_array().map(Vec::as_slice) {
+                        Some([index, list]) => {
+                            let i = index
+                                .as_u64()
+                                .or_else(|| index.as_str().and_then(|s| s.parse().ok()))
+                                .ok_or_else(|| malformed("Fn::Select", arg))?;
+                            match self.resolve(list)? {
+                                Value::Array(items) => items
+                                    .get(i as usize)
+                                    .cloned()
+                                    .ok_or_else(|| malformed("Fn::Select", arg))?,
+                                _ => return Err(malformed("Fn::Select", arg)),
+                            }
+                        }
+                        _ => return Err(malformed("Fn::Select", arg)),
+                    },
+                    other if other.starts_with("Fn::") || other == "Condition" => {
+                        return Err(ResolveError::Unsupported(other.to_string()))
+                    }
+                    _ => self.resolve_map(m)?,
+                }
+            }
+            Value::Object(m) => self.resolve_map(m)?,
+            other => other.clone(),
+        })
+    }
+
+    /// Resolves an expression that must give a string.
+    pub fn string(&self, e: &impl serde::Serialize) -> Result<String, ResolveError> {
+        let v = serde_json::to_value(e)
+            .map_err(|e| ResolveError::Malformed("expression", e.to_string()))?;
+        self.string_of(&v)
+    }
+
+    /// Resolves any serializable expression to a JSON value.
+    pub fn value(&self, e: &impl serde::Serialize) -> Result<Value, ResolveError> {
+        let v = serde_json::to_value(e)
+            .map_err(|e| ResolveError::Malformed("expression", e.to_string()))?;
+        self.resolve(&v)
+    }
+
+    fn string_of(&self, v: &Value) -> Result<String, ResolveError> {
+        match self.resolve(v)? {
+            Value::String(s) => Ok(s),
+            Value::Number(n) => Ok(n.to_string()),
+            Value::Bool(b) => Ok(b.to_string()),
+            other => Err(ResolveError::Malformed("a string", other.to_string())),
+        }
+    }
+
+    fn resolve_map(&self, m: &serde_json::Map<String, Value>) -> Result<Value, ResolveError> {
+        Ok(Value::Object(
+            m.iter()
+                .map(|(k, v)| Ok((k.clone(), self.resolve(v)?)))
+                .collect::<Result<_, ResolveError>>()?,
+        ))
+    }
+
+    fn lookup_ref(&self, name: &str) -> Result<String, ResolveError> {
+        self.refs
+            .get(name)
+            .cloned()
+            .ok_or_else(|| ResolveError::NoRef(name.to_string()))
+    }
+
+    fn lookup_att(&self, res: &str, att: &str) -> Result<String, ResolveError> {
+        self.atts
+            .get(&(res.to_string(), att.to_string()))
+            .cloned()
+            .ok_or_else(|| ResolveError::NoAtt(res.to_string(), att.to_string()))
+    }
+
+    fn sub(&self, template: &str, local: &HashMap<String, String>) -> Result<String, ResolveError> {
+        let mut out = String::new();
+        let mut rest = template;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after
+                .find('}')
+                .ok_or_else(|| ResolveError::Malformed("Fn::Sub", template.to_string()))?;
+            let var = after[..end].trim();
+            if let Some(lit) = var.strip_prefix('!') {
+                out.push_str("${");
+                out.push_str(lit);
+                out.push('}');
+            } else if let Some(v) = local.get(var) {
+                out.push_str(v);
+            } else if let Some((res, att)) = var.split_once('.') {
+                out.push_str(&self.lookup_att(res, att)?);
+            } else {
+                out.push_str(&self.lookup_ref(var)?);
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
+fn malformed(what: &'static str, arg: &Value) -> ResolveError {
+    ResolveError::Malformed(what, arg.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn resolver() -> Resolver {
+        let t = crate::synth(&Default::default()).unwrap();
+        let params = BTreeMap::from([("UserPoolId".to_string(), "eu-west-1_Pool".to_string())]);
+        Resolver::new(
+            &t,
+            &Place::new("111122223333", "us-east-2"),
+            &params,
+            "kid",
+            "arn:aws:kms:us-east-2:111122223333:key/kid",
+        )
+    }
+
+    #[test]
+    fn refs_atts_and_subs_resolve_to_physical_values() {
+        let r = resolver();
+        assert_eq!(
+            r.resolve(&json!({"Fn::GetAtt": ["SessionsTable", "Arn"]}))
+                .unwrap(),
+            json!("arn:aws:dynamodb:us-east-2:111122223333:table/voice-learning-sessions")
+        );
+        assert_eq!(
+            r.resolve(&json!({"Fn::Sub": "${SessionsTable.Arn}/index/X in ${AWS::Region}"}))
+                .unwrap(),
+            json!("arn:aws:dynamodb:us-east-2:111122223333:table/voice-learning-sessions/index/X in us-east-2")
+        );
+        assert_eq!(
+            r.resolve(&json!({"Fn::Sub": ["a-${R}-${!Lit}", {"R": {"Fn::Select": [0, {"Fn::Split": ["_", {"Ref": "UserPoolId"}]}]}}]}))
+                .unwrap(),
+            json!("a-eu-west-1-${Lit}")
+        );
+        assert_eq!(
+            r.resolve(&json!({"Ref": "Nope"})),
+            Err(ResolveError::NoRef("Nope".into()))
+        );
+        assert_eq!(
+            r.resolve(&json!({"Fn::ImportValue": "x"})),
+            Err(ResolveError::Unsupported("Fn::ImportValue".into()))
+        );
+    }
+}
