@@ -1,4 +1,4 @@
-//! Flags shared by the commands that talk to AWS (DESIGN.md, "The xtask").
+//! Flags shared by the commands that talk to AWS.
 
 use clap::Args;
 

@@ -4,6 +4,7 @@
 mod build;
 mod cli;
 mod deploy;
+mod deployer_policy;
 mod dev;
 mod lint;
 mod synth;
@@ -38,6 +39,8 @@ enum Command {
     Diff(deploy::DiffArgs),
     /// Build, upload, plan with a change set, check safety rails, execute.
     Deploy(deploy::DeployArgs),
+    /// Print the IAM policy a deployer needs for this stack (JSON), scoped to its names.
+    DeployerPolicy(deployer_policy::DeployerPolicyArgs),
     /// Delete the stack (tables and key are retained).
     Destroy(deploy::DestroyArgs),
     /// Check the deployed resources match the design (names, PITR, TTL, SSE, rotation, routes, authorizer).
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         Command::Diff(a) => deploy::run_diff(a),
         Command::Deploy(a) => deploy::run_deploy(a),
         Command::Destroy(a) => deploy::run_destroy(a),
+        Command::DeployerPolicy(a) => deployer_policy::run(a),
         Command::Dev(a) => dev::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Bench(a) => synth::run_bench(a),

@@ -31,6 +31,7 @@ fn deploy_noop_code_change_diff_and_destroy() {
     let first = h
         .run(&[
             "deploy",
+            "--no-verify",
             "--artifacts-dir",
             v1_dir,
             "--user-pool-id",
@@ -140,7 +141,9 @@ fn deploy_noop_code_change_diff_and_destroy() {
     // Second deploy, nothing changed: "no changes", no upload, no change set.
     let objects_before = h.objects();
     let change_sets_before = h.change_sets(STACK);
-    let second = h.run(&["deploy", "--artifacts-dir", v1_dir]).ok();
+    let second = h
+        .run(&["deploy", "--no-verify", "--artifacts-dir", v1_dir])
+        .ok();
     eprintln!("no-op deploy took {:?}", second.elapsed);
     assert!(second.stdout.contains("no changes"), "{}", second.stdout);
     assert!(!second.stdout.contains("uploaded"), "{}", second.stdout);
@@ -208,7 +211,9 @@ fn deploy_noop_code_change_diff_and_destroy() {
     };
     let before_refresh = modified(&old_context_key);
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    let third = h.run(&["deploy", "--artifacts-dir", v2_dir, "--json"]).ok();
+    let third = h
+        .run(&["deploy", "--no-verify", "--artifacts-dir", v2_dir, "--json"])
+        .ok();
     assert!(
         modified(&old_context_key).secs() > before_refresh.secs(),
         "the replaced code (rollback target) was not refreshed"
@@ -273,6 +278,7 @@ fn deploy_noop_code_change_diff_and_destroy() {
     let again = h
         .run(&[
             "deploy",
+            "--no-verify",
             "--artifacts-dir",
             v1_dir,
             "--user-pool-id",
@@ -304,6 +310,7 @@ fn stages_are_separate_stacks_sharing_the_asset_bucket() {
     for stage in ["dev", "qa"] {
         h.run(&[
             "deploy",
+            "--no-verify",
             "--stage",
             stage,
             "--artifacts-dir",
@@ -344,6 +351,7 @@ fn templates_over_the_inline_limit_go_through_the_asset_bucket() {
     let run = h
         .run(&[
             "deploy",
+            "--no-verify",
             "--artifacts-dir",
             v1.to_str().unwrap(),
             "--template-file",

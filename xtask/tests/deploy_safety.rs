@@ -12,6 +12,7 @@ fn baseline(h: &Harness) -> String {
     let dir = v1.to_str().unwrap().to_string();
     h.run(&[
         "deploy",
+        "--no-verify",
         "--artifacts-dir",
         &dir,
         "--user-pool-id",
@@ -36,6 +37,7 @@ fn sessions_table_key_schema_change_is_refused_without_allow_replacement() {
     let run = h
         .run(&[
             "deploy",
+            "--no-verify",
             "--artifacts-dir",
             &dir,
             "--yes",
@@ -91,6 +93,7 @@ fn iam_widening_needs_yes_without_a_terminal_and_a_narrowing_does_not() {
     let run = h
         .run(&[
             "deploy",
+            "--no-verify",
             "--artifacts-dir",
             &dir,
             "--template-file",
@@ -121,6 +124,7 @@ fn iam_widening_needs_yes_without_a_terminal_and_a_narrowing_does_not() {
     let run = h
         .run(&[
             "deploy",
+            "--no-verify",
             "--artifacts-dir",
             &dir,
             "--template-file",
@@ -140,6 +144,7 @@ fn iam_widening_needs_yes_without_a_terminal_and_a_narrowing_does_not() {
     let run = h
         .run(&[
             "deploy",
+            "--no-verify",
             "--artifacts-dir",
             &dir,
             "--require-approval",

@@ -1,6 +1,7 @@
 //! `cargo xtask deploy`: validate → credentials → stack state → build →
 //! parameters → no-op check → asset bucket and uploads → change set → plan →
-//! data-safety guard → approval → execute with progress → outputs.
+//! data-safety guard → approval → execute with progress → outputs → smoke
+//! test (`verify`'s, skipped by `--no-verify`).
 //!
 //! Everything a user can get wrong locally (stage, parameter formats, the
 //! outputs file, a missing required parameter) is checked before anything
@@ -15,7 +16,7 @@ use super::ui::{self, Approval, Colour, Ui};
 use super::{DeployArgs, Deployed, RequireApproval};
 use crate::build::Arch;
 use anyhow::{anyhow, Context, Result};
-use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter};
+use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, StackStatus};
 use serde_json::{json, Value};
 use stack::module::ids;
 use std::collections::BTreeMap;
@@ -142,7 +143,12 @@ pub async fn run(args: DeployArgs) -> Result<ExitCode> {
     ] {
         explicit.insert(p.into(), "code/pending.zip".into());
     }
-    super::resolve_params(&template, &explicit, kept.as_ref(), false)?;
+    let early = super::resolve_params(&template, &explicit, kept.as_ref(), false)?;
+    let reserved: i64 = early
+        .get(ids::P_RESERVED_CONCURRENCY)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    super::concurrency::check_account(&aws, &names.functions(), reserved).await?;
     let arch = args.params.arch.unwrap_or_else(|| {
         match kept
             .as_ref()
@@ -219,6 +225,11 @@ pub async fn run(args: DeployArgs) -> Result<ExitCode> {
         .as_ref()
         .is_none_or(|d| d.status == "REVIEW_IN_PROGRESS")
         || recreate_after_rollback;
+    // What the failed first create's rollback kept (its tables would block
+    // the create): removed with approval, before anything else changes.
+    if let Some(d) = deployed.as_ref().filter(|_| recreate_after_rollback) {
+        super::retained::before_recreate(&aws, &mut ui, &d.stack_id, &stack_name, args.yes).await?;
+    }
     if create {
         let taken = existing_tables(&aws, &template).await?;
         if !taken.is_empty() {
@@ -492,6 +503,9 @@ pub async fn run(args: DeployArgs) -> Result<ExitCode> {
             &outcome.final_status,
             &aws.region,
         ));
+        if create && outcome.final_status == StackStatus::RollbackComplete.as_str() {
+            super::retained::after_failed_create(&aws, &mut ui, &stack_id, args.yes).await;
+        }
         if args.json {
             Ui::print_json(&json!({
                 "stack": stack_name, "result": "failed", "finalStatus": outcome.final_status,
@@ -519,6 +533,10 @@ pub async fn run(args: DeployArgs) -> Result<ExitCode> {
         ),
     ));
     finish_outputs(&mut ui, args.outputs_file.as_deref(), &stack_name, &outputs)?;
+    // 13. What was deployed answers a real request (exit 1 when not).
+    if !args.no_verify {
+        crate::verify::smoke::after_deploy(&aws.conf, &names, &mut ui, args.json).await?;
+    }
     if args.json {
         Ui::print_json(&json!({
             "stack": stack_name, "result": "deployed", "finalStatus": outcome.final_status,

@@ -191,6 +191,7 @@ pub async fn ensure_bucket(aws: &Aws, bucket: &str) -> Result<bool> {
     aws.s3
         .put_bucket_encryption()
         .bucket(bucket)
+        .expected_bucket_owner(&aws.account)
         .server_side_encryption_configuration(
             ServerSideEncryptionConfiguration::builder()
                 .rules(
@@ -211,6 +212,7 @@ pub async fn ensure_bucket(aws: &Aws, bucket: &str) -> Result<bool> {
     aws.s3
         .put_public_access_block()
         .bucket(bucket)
+        .expected_bucket_owner(&aws.account)
         .public_access_block_configuration(
             PublicAccessBlockConfiguration::builder()
                 .block_public_acls(true)
@@ -232,6 +234,7 @@ pub async fn ensure_bucket(aws: &Aws, bucket: &str) -> Result<bool> {
         aws.s3
             .put_bucket_policy()
             .bucket(bucket)
+            .expected_bucket_owner(&aws.account)
             .policy(tls_only_policy(partition(&aws.region), bucket).to_string())
             .send()
             .await
@@ -240,6 +243,7 @@ pub async fn ensure_bucket(aws: &Aws, bucket: &str) -> Result<bool> {
     aws.s3
         .put_bucket_lifecycle_configuration()
         .bucket(bucket)
+        .expected_bucket_owner(&aws.account)
         .lifecycle_configuration(
             BucketLifecycleConfiguration::builder()
                 .rules(
@@ -295,7 +299,14 @@ pub fn tls_only_policy(partition: &str, bucket: &str) -> serde_json::Value {
 
 /// True when the object is already in the bucket.
 pub async fn exists(aws: &Aws, bucket: &str, key: &str) -> Result<bool> {
-    match aws.s3.head_object().bucket(bucket).key(key).send().await {
+    match aws
+        .s3
+        .head_object()
+        .bucket(bucket)
+        .expected_bucket_owner(&aws.account)
+        .key(key)
+        .send()
+        .await {
         Ok(_) => Ok(true),
         Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(404) || is_not_found(&e) => Ok(false),
         Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(403) => Err(anyhow!(
@@ -319,6 +330,7 @@ pub async fn upload_if_missing(
     aws.s3
         .put_object()
         .bucket(bucket)
+        .expected_bucket_owner(&aws.account)
         .key(key)
         .content_type(content_type)
         .server_side_encryption(ServerSideEncryption::Aes256)
@@ -338,8 +350,10 @@ pub async fn refresh(aws: &Aws, bucket: &str, key: &str) -> Result<bool> {
     aws.s3
         .copy_object()
         .bucket(bucket)
+        .expected_bucket_owner(&aws.account)
         .key(key)
         .copy_source(format!("{bucket}/{key}"))
+        .expected_source_bucket_owner(&aws.account)
         .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
         .content_type("application/zip")
         .server_side_encryption(ServerSideEncryption::Aes256)

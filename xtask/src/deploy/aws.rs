@@ -128,7 +128,7 @@ pub async fn connect(args: &AwsArgs) -> Result<Aws> {
         region: region.clone(),
         endpoint_url: args.endpoint_url.clone(),
     };
-    let sts = aws_sdk_sts::Client::new(&conf);
+    let sts: aws_sdk_sts::Client = crate::recorded_client!(aws_sdk_sts, &conf);
     let identity = sts.get_caller_identity().send().await.map_err(|e| {
         explain(
             e,
@@ -149,13 +149,16 @@ pub async fn connect(args: &AwsArgs) -> Result<Aws> {
         // Emulators and proxies serve buckets under the path, not as subdomains.
         s3conf = s3conf.force_path_style(true);
     }
+    if let Some(i) = super::record::interceptor() {
+        s3conf.push_interceptor(i);
+    }
     Ok(Aws {
         account,
         region,
         endpoint_url: args.endpoint_url.clone(),
-        cfn: aws_sdk_cloudformation::Client::new(&conf),
+        cfn: crate::recorded_client!(aws_sdk_cloudformation, &conf),
         s3: aws_sdk_s3::Client::from_conf(s3conf.build()),
-        dynamodb: aws_sdk_dynamodb::Client::new(&conf),
+        dynamodb: crate::recorded_client!(aws_sdk_dynamodb, &conf),
         conf,
     })
 }
@@ -272,6 +275,36 @@ where
     }
 }
 
+/// True when waiting and asking again may succeed, by the SDK's own
+/// classification: throttling and transient error codes (the lists the SDK's
+/// retry classifier uses), a retryable modeled error, a 5xx, a timeout, an
+/// I/O failure or a dispatch error the connector marked retryable. Access,
+/// validation and credential errors are not: waiting does not fix them.
+pub fn is_transient<E>(e: &SdkError<E, aws_sdk_cloudformation::config::http::HttpResponse>) -> bool
+where
+    E: aws_smithy_types::retry::ProvideErrorKind,
+{
+    use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
+    use aws_smithy_types::retry::{ErrorKind, ProvideErrorKind};
+    match e {
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
+        SdkError::DispatchFailure(d) => {
+            d.is_io() || d.is_timeout() || d.as_other().is_some_and(|k| k != ErrorKind::ClientError)
+        }
+        SdkError::ServiceError(s) => {
+            let err = s.err();
+            let code = ProvideErrorKind::code(err).unwrap_or_default();
+            THROTTLING_ERRORS.contains(&code)
+                || TRANSIENT_ERRORS.contains(&code)
+                || err
+                    .retryable_error_kind()
+                    .is_some_and(|k| k != ErrorKind::ClientError)
+                || s.raw().status().is_server_error()
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,6 +376,46 @@ mod tests {
         }
         let e = no_credentials("", "the SSO session has expired").to_string();
         assert!(e.contains("(the SSO session has expired)"), "{e}");
+    }
+
+    #[test]
+    fn transient_errors_are_told_apart_from_ones_waiting_cannot_fix() {
+        use aws_sdk_sts::error::ConnectorError;
+        let with_status = |code: &str, status: u16| {
+            let meta = ErrorMetadata::builder().code(code).build();
+            SdkError::service_error(
+                GetCallerIdentityError::generic(meta),
+                HttpResponse::new(status.try_into().unwrap(), SdkBody::empty()),
+            )
+        };
+        for (code, status) in [
+            ("Throttling", 400),
+            ("ThrottlingException", 400),
+            ("RequestLimitExceeded", 400),
+            ("RequestTimeout", 400),
+            ("InternalFailure", 500),
+            ("ServiceUnavailable", 503),
+        ] {
+            assert!(is_transient(&with_status(code, status)), "{code}");
+        }
+        for (code, status) in [
+            ("AccessDenied", 403),
+            ("ValidationError", 400),
+            ("ExpiredToken", 403),
+        ] {
+            assert!(!is_transient(&with_status(code, status)), "{code}");
+        }
+        let timeout: SdkError<GetCallerIdentityError, HttpResponse> =
+            SdkError::timeout_error("timed out");
+        assert!(is_transient(&timeout));
+        let io: SdkError<GetCallerIdentityError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::io("connection reset".into()));
+        assert!(is_transient(&io));
+        // How a credentials failure surfaces: an unclassified dispatch error.
+        let creds: SdkError<GetCallerIdentityError, HttpResponse> = SdkError::dispatch_failure(
+            ConnectorError::other("no credentials in the chain".into(), None),
+        );
+        assert!(!is_transient(&creds));
     }
 
     #[test]

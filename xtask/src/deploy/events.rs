@@ -8,14 +8,22 @@
 //! creation cancelled" noise that follows), keeps watching through the
 //! rollback, and returns the final status. Events are our own serde types,
 //! shaped like the API's JSON, so recorded sequences replay in tests.
+//!
+//! CloudFormation keeps working whether or not we can reach it, so a poll
+//! that fails transiently (throttling, 5xx, timeouts, connection errors: see
+//! [`crate::deploy::aws::is_transient`]) is retried with capped exponential
+//! backoff, and only a long outage or an error that waiting cannot fix
+//! (access denied, validation) stops the watch, with a message that the
+//! operation may still be running and how to check it. The clock is a
+//! parameter ([`Clock`]) so tests replay outages without waiting.
 
 use crate::deploy::ui::{Colour, Ui};
-use anyhow::Result;
+use anyhow::{anyhow, Result};
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -120,7 +128,90 @@ impl Poll {
 
 /// Where polls come from: CloudFormation, or a recorded sequence in tests.
 pub trait StackSource {
-    async fn poll(&mut self) -> Result<Poll>;
+    async fn poll(&mut self) -> Result<Poll, PollError>;
+    /// `--stack-name … --region …` for the AWS CLI commands the messages suggest.
+    fn cli_args(&self) -> String;
+}
+
+/// Why a poll failed, and whether waiting may help.
+#[derive(Debug)]
+pub enum PollError {
+    /// Throttling, 5xx, timeouts, connection trouble: ask again later.
+    Transient(anyhow::Error),
+    /// Access denied, validation, credentials: asking again will not help.
+    Fatal(anyhow::Error),
+}
+
+impl PollError {
+    /// Classifies an SDK error and words it as one sentence.
+    pub fn from_sdk<E>(
+        e: aws_sdk_cloudformation::error::SdkError<
+            E,
+            aws_sdk_cloudformation::config::http::HttpResponse,
+        >,
+        doing: &str,
+        target: &crate::deploy::aws::Target,
+    ) -> Self
+    where
+        E: aws_sdk_cloudformation::error::ProvideErrorMetadata
+            + aws_smithy_types::retry::ProvideErrorKind
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
+    {
+        let transient = crate::deploy::aws::is_transient(&e);
+        let err = crate::deploy::aws::explain(e, doing, target);
+        if transient {
+            PollError::Transient(err)
+        } else {
+            PollError::Fatal(err)
+        }
+    }
+}
+
+/// How often to poll, how to back off while CloudFormation does not answer,
+/// and how long to keep trying.
+#[derive(Debug, Clone, Copy)]
+pub struct Pacing {
+    /// Between successful polls.
+    pub interval: Duration,
+    /// The first wait after a failed poll; doubled after each further failure.
+    pub backoff_first: Duration,
+    pub backoff_max: Duration,
+    /// Without a single successful poll for this long, stop watching.
+    pub give_up_after: Duration,
+}
+
+impl Pacing {
+    pub fn new(interval: Duration) -> Self {
+        Pacing {
+            interval,
+            backoff_first: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(20),
+            give_up_after: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Time for [`watch_with`]: the real one, or a fake that never waits (tests).
+pub trait Clock {
+    fn now(&self) -> Instant;
+    async fn sleep(&mut self, d: Duration);
+}
+
+/// The real clock.
+pub struct TokioClock;
+
+impl Clock for TokioClock {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+    async fn sleep(&mut self, d: Duration) {
+        if !d.is_zero() {
+            tokio::time::sleep(d).await;
+        }
+    }
 }
 
 /// What the operation was, to judge its final status.
@@ -180,6 +271,9 @@ impl Progress {
             .filter(|e| !self.seen.contains(&e.event_id))
             .cloned()
             .collect();
+        // Oldest first; events in the same millisecond keep their real order
+        // (the sort is stable, so undo the page's newest-first order first).
+        fresh.reverse();
         fresh.sort_by(|a, b| a.epoch().total_cmp(&b.epoch()));
         for e in &fresh {
             self.seen.insert(e.event_id.clone());
@@ -255,10 +349,73 @@ pub async fn watch<S: StackSource>(
     op: Operation,
     interval: Duration,
 ) -> Result<Outcome> {
+    watch_with(
+        src,
+        ui,
+        progress,
+        op,
+        Pacing::new(interval),
+        &mut TokioClock,
+    )
+    .await
+}
+
+/// [`watch`] with the pacing and the clock given.
+pub async fn watch_with<S: StackSource, C: Clock>(
+    src: &mut S,
+    ui: &mut Ui,
+    progress: &mut Progress,
+    op: Operation,
+    pacing: Pacing,
+    clock: &mut C,
+) -> Result<Outcome> {
     let mut announced_failure = false;
     let mut polls = 0u32;
+    let mut last_ok = clock.now();
+    let mut backoff = pacing.backoff_first;
+    let mut told_outage = false;
+    let mut in_outage = false;
     loop {
-        let poll = src.poll().await?;
+        let poll = match src.poll().await {
+            Ok(p) => p,
+            Err(PollError::Fatal(e)) => {
+                return Err(anyhow!(
+                    "{e:#}\nStopped watching; the stack operation itself was not stopped and may still be running in CloudFormation. \
+                     Check it with `aws cloudformation describe-stacks {args} --query 'Stacks[0].StackStatus'` and deploy again once it has finished.",
+                    args = src.cli_args()
+                ));
+            }
+            Err(PollError::Transient(e)) => {
+                let silent = clock.now().saturating_duration_since(last_ok);
+                if silent >= pacing.give_up_after {
+                    return Err(anyhow!(
+                        "CloudFormation has not answered for {} minutes (last error: {e:#}). Stopped watching; the stack operation may still be running. \
+                         Check it with `aws cloudformation describe-stacks {args} --query 'Stacks[0].StackStatus'` (events: `aws cloudformation describe-stack-events {args}`) \
+                         and deploy again once it has finished.",
+                        silent.as_secs() / 60,
+                        args = src.cli_args()
+                    ));
+                }
+                if !told_outage {
+                    told_outage = true;
+                    ui.warn(&format!(
+                        "could not read the stack's progress ({e:#}).\n  The stack operation is still running in CloudFormation; polling again with backoff. \
+                         Watch it yourself with `aws cloudformation describe-stack-events {}`.",
+                        src.cli_args()
+                    ));
+                }
+                in_outage = true;
+                clock.sleep(backoff).await;
+                backoff = (backoff * 2).min(pacing.backoff_max);
+                continue;
+            }
+        };
+        last_ok = clock.now();
+        backoff = pacing.backoff_first;
+        if in_outage {
+            in_outage = false;
+            ui.line("  (CloudFormation answers again)");
+        }
         for e in progress.new_events(&poll.events.stack_events) {
             let l = progress.render(&e, ui);
             ui.line(&l);
@@ -311,9 +468,7 @@ pub async fn watch<S: StackSource>(
                 root_cause: progress.root_cause().cloned(),
             });
         }
-        if !interval.is_zero() {
-            tokio::time::sleep(interval).await;
-        }
+        clock.sleep(pacing.interval).await;
     }
 }
 
@@ -322,7 +477,8 @@ pub fn explain_status(stack_name: &str, status: &str, region: &str) -> String {
     match status {
         "ROLLBACK_COMPLETE" => format!(
             "The create failed and was rolled back: {stack_name} is now ROLLBACK_COMPLETE, which cannot be updated. \
-             Fix the cause above and run `cargo xtask deploy` again: it deletes the rolled-back stack first."
+             Fix the cause above and run `cargo xtask deploy` again: it deletes the rolled-back stack first \
+             (and offers to remove the empty tables and the key the rollback kept)."
         ),
         "UPDATE_ROLLBACK_COMPLETE" => format!(
             "The update failed and was rolled back: {stack_name} is back to its previous state (UPDATE_ROLLBACK_COMPLETE). \
@@ -395,9 +551,24 @@ impl CfnSource {
 }
 
 impl StackSource for CfnSource {
-    async fn poll(&mut self) -> Result<Poll> {
+    fn cli_args(&self) -> String {
+        // The stack id, not the name: it still answers once the stack is deleted.
+        let mut a = format!(
+            "--stack-name {} --region {}",
+            self.stack_id, self.target.region
+        );
+        if let Some(u) = &self.target.endpoint_url {
+            a.push_str(&format!(" --endpoint-url {u}"));
+        }
+        a
+    }
+
+    async fn poll(&mut self) -> Result<Poll, PollError> {
         let mut poll = Poll::default();
         let mut token: Option<String> = None;
+        // Marked known only once the whole poll succeeded: a poll that fails
+        // half-way must not hide its events' pages from the next one.
+        let mut fetched: Vec<String> = vec![];
         for _ in 0..5 {
             let r = self
                 .cfn
@@ -409,13 +580,7 @@ impl StackSource for CfnSource {
             let page = match r {
                 Ok(p) => p,
                 Err(e) if crate::deploy::aws::is_not_found(&e) => break,
-                Err(e) => {
-                    return Err(crate::deploy::aws::explain(
-                        e,
-                        "reading stack events",
-                        &self.target,
-                    ))
-                }
+                Err(e) => return Err(PollError::from_sdk(e, "reading stack events", &self.target)),
             };
             let events: Vec<StackEvent> = page
                 .stack_events()
@@ -423,7 +588,7 @@ impl StackSource for CfnSource {
                 .map(StackEvent::from_sdk)
                 .collect();
             let reached_known = events.iter().any(|e| self.known.contains(&e.event_id));
-            self.known.extend(events.iter().map(|e| e.event_id.clone()));
+            fetched.extend(events.iter().map(|e| e.event_id.clone()));
             poll.events.stack_events.extend(events);
             token = page.next_token().map(str::to_string);
             if reached_known || token.is_none() {
@@ -451,13 +616,14 @@ impl StackSource for CfnSource {
             }
             Err(e) if crate::deploy::aws::is_not_found(&e) => {}
             Err(e) => {
-                return Err(crate::deploy::aws::explain(
+                return Err(PollError::from_sdk(
                     e,
                     "reading the stack status",
                     &self.target,
                 ))
             }
         }
+        self.known.extend(fetched);
         Ok(poll)
     }
 }
@@ -483,11 +649,14 @@ pub mod tests {
     }
 
     impl StackSource for Replay {
-        async fn poll(&mut self) -> Result<Poll> {
+        async fn poll(&mut self) -> Result<Poll, PollError> {
             if let Some(p) = self.polls.next() {
                 self.last = p;
             }
             Ok(self.last.clone())
+        }
+        fn cli_args(&self) -> String {
+            "--stack-name S --region eu-west-1".into()
         }
     }
 
@@ -633,6 +802,283 @@ pub mod tests {
         assert!(out.success, "{out:?}");
         assert!(text.contains("DELETE_SKIPPED"), "{text}");
         assert!(text.contains("SessionsTable"), "{text}");
+    }
+
+    // ------------------------------------------------ polling through outages
+
+    use aws_sdk_cloudformation::config::http::HttpResponse;
+    use aws_sdk_cloudformation::error::{ConnectorError, ErrorMetadata, SdkError};
+    use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsError;
+    use aws_smithy_types::body::SdkBody;
+    use std::collections::VecDeque;
+
+    /// Never waits: sleeping only moves its time on, and is recorded.
+    struct FakeClock {
+        start: Instant,
+        elapsed: Duration,
+        sleeps: Vec<Duration>,
+    }
+
+    impl FakeClock {
+        fn new() -> Self {
+            FakeClock {
+                start: Instant::now(),
+                elapsed: Duration::ZERO,
+                sleeps: vec![],
+            }
+        }
+    }
+
+    impl Clock for FakeClock {
+        fn now(&self) -> Instant {
+            self.start + self.elapsed
+        }
+        async fn sleep(&mut self, d: Duration) {
+            self.elapsed += d;
+            if !d.is_zero() {
+                self.sleeps.push(d);
+            }
+        }
+    }
+
+    type MakeError = fn() -> PollError;
+
+    /// A recording with failed polls injected: each `Some` in the script is
+    /// a failed poll, each `None` the next recorded page; after the script,
+    /// `then` (an endless outage) or the recording.
+    struct Flaky {
+        replay: Replay,
+        script: VecDeque<Option<MakeError>>,
+        then: Option<MakeError>,
+        polls: usize,
+    }
+
+    impl StackSource for Flaky {
+        async fn poll(&mut self) -> Result<Poll, PollError> {
+            self.polls += 1;
+            match self.script.pop_front() {
+                Some(Some(fail)) => Err(fail()),
+                Some(None) => self.replay.poll().await,
+                None => match self.then {
+                    Some(fail) => Err(fail()),
+                    None => self.replay.poll().await,
+                },
+            }
+        }
+        fn cli_args(&self) -> String {
+            self.replay.cli_args()
+        }
+    }
+
+    fn target() -> crate::deploy::aws::Target {
+        crate::deploy::aws::Target {
+            region: "eu-west-1".into(),
+            endpoint_url: None,
+        }
+    }
+
+    /// A service error as the SDK returns it, classified as the live source does.
+    fn service(code: &str, status: u16) -> PollError {
+        let meta = ErrorMetadata::builder()
+            .code(code)
+            .message("from the service")
+            .build();
+        let e = SdkError::service_error(
+            DescribeStackEventsError::generic(meta),
+            HttpResponse::new(status.try_into().unwrap(), SdkBody::empty()),
+        );
+        PollError::from_sdk(e, "reading stack events", &target())
+    }
+    fn throttled() -> PollError {
+        service("Throttling", 400)
+    }
+    fn unavailable() -> PollError {
+        service("ServiceUnavailable", 503)
+    }
+    fn timed_out() -> PollError {
+        let e: SdkError<DescribeStackEventsError, HttpResponse> =
+            SdkError::timeout_error("operation attempt timed out");
+        PollError::from_sdk(e, "reading stack events", &target())
+    }
+    fn connection_reset() -> PollError {
+        let e: SdkError<DescribeStackEventsError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::io("connection reset by peer".into()));
+        PollError::from_sdk(e, "reading stack events", &target())
+    }
+    fn access_denied() -> PollError {
+        service("AccessDenied", 403)
+    }
+    fn validation() -> PollError {
+        service("ValidationError", 400)
+    }
+
+    fn run_flaky(
+        name: &str,
+        op: Operation,
+        script: Vec<Option<MakeError>>,
+        then: Option<MakeError>,
+    ) -> (Result<Outcome>, String, FakeClock, usize) {
+        let (rec, replay) = load(name);
+        let since = DateTime::from_str(&rec.started_at, Format::DateTime)
+            .unwrap()
+            .as_secs_f64();
+        let mut progress = Progress::new(&rec.before.stack_events, since, Some(3));
+        let buf = Rc::new(RefCell::new(Vec::new()));
+        let mut ui = Ui::capture(buf.clone());
+        let mut src = Flaky {
+            replay,
+            script: script.into(),
+            then,
+            polls: 0,
+        };
+        let mut clock = FakeClock::new();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let outcome = rt.block_on(watch_with(
+            &mut src,
+            &mut ui,
+            &mut progress,
+            op,
+            Pacing::new(Duration::from_secs(2)),
+            &mut clock,
+        ));
+        let text = String::from_utf8(buf.borrow().clone()).unwrap();
+        (outcome, text, clock, src.polls)
+    }
+
+    #[test]
+    fn transient_errors_between_pages_do_not_change_the_recorded_outcome() {
+        let (plain, plain_text) = run("events-create-failed-rollback.json", Operation::Create);
+        let s = Some(throttled as MakeError);
+        let (out, text, clock, _) = run_flaky(
+            "events-create-failed-rollback.json",
+            Operation::Create,
+            vec![
+                s,
+                None,
+                Some(unavailable),
+                Some(timed_out),
+                Some(connection_reset),
+                None,
+                s,
+                s,
+                None,
+            ],
+            None,
+        );
+        let out = out.expect("transient errors are waited out");
+        assert_eq!(out.final_status, plain.final_status);
+        assert_eq!(out.final_status, "ROLLBACK_COMPLETE");
+        assert!(!out.success);
+        assert_eq!(
+            out.root_cause.map(|c| c.logical_resource_id),
+            plain.root_cause.map(|c| c.logical_resource_id)
+        );
+        // Told once that the operation goes on, with the command to watch it.
+        assert_eq!(
+            text.matches("still running in CloudFormation").count(),
+            1,
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "aws cloudformation describe-stack-events --stack-name S --region eu-west-1"
+            ),
+            "{text}"
+        );
+        // Apart from the outage notes, exactly the plain replay's output.
+        let without_notes: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                !l.starts_with("warning: ")
+                    && !l.contains("still running in CloudFormation")
+                    && !l.contains("CloudFormation answers again")
+            })
+            .collect();
+        assert_eq!(
+            without_notes,
+            plain_text.lines().collect::<Vec<_>>(),
+            "{text}"
+        );
+        // Backoff doubles while failing and starts over after a success; the
+        // regular 2 s interval follows each successful poll but the last
+        // (the recording has four pages).
+        let secs: Vec<u64> = clock.sleeps.iter().map(|d| d.as_secs()).collect();
+        assert_eq!(secs, vec![1, 2, 1, 2, 4, 2, 1, 2, 2], "{secs:?}");
+        assert!(!text.contains("Stopped watching"), "{text}");
+    }
+
+    #[test]
+    fn throttling_during_a_successful_create_still_ends_in_success() {
+        let t = Some(throttled as MakeError);
+        let (out, text, _, _) = run_flaky(
+            "events-create-success.json",
+            Operation::Create,
+            vec![t, t, t, None, t, None, t],
+            None,
+        );
+        let out = out.unwrap();
+        assert!(out.success, "{out:?}");
+        assert_eq!(out.final_status, "CREATE_COMPLETE");
+        assert!(text.contains("CloudFormation answers again"), "{text}");
+    }
+
+    #[test]
+    fn a_long_outage_stops_with_how_to_check_and_claims_no_failure() {
+        let (out, text, clock, polls) = run_flaky(
+            "events-create-success.json",
+            Operation::Create,
+            vec![None],
+            Some(throttled),
+        );
+        let err = format!("{:#}", out.unwrap_err());
+        assert!(err.contains("has not answered for 10 minutes"), "{err}");
+        assert!(err.contains("may still be running"), "{err}");
+        assert!(
+            err.contains("aws cloudformation describe-stacks --stack-name S --region eu-west-1"),
+            "{err}"
+        );
+        assert!(err.contains("Throttling"), "{err}");
+        assert!(!err.to_lowercase().contains("deploy failed"), "{err}");
+        assert!(!text.contains("✗"), "{text}");
+        // Capped at 20 s; at least 10 minutes of (fake) time went by.
+        let max = clock.sleeps.iter().max().unwrap();
+        assert_eq!(*max, Duration::from_secs(20));
+        assert_eq!(
+            &clock.sleeps[1..6],
+            &[1, 2, 4, 8, 16].map(Duration::from_secs)
+        );
+        assert!(
+            clock.elapsed >= Duration::from_secs(600),
+            "{:?}",
+            clock.elapsed
+        );
+        assert!(polls < 40, "{polls}");
+    }
+
+    #[test]
+    fn a_non_transient_error_stops_at_once_with_its_sentence() {
+        for (fail, sentence) in [
+            (
+                access_denied as MakeError,
+                "Access denied while reading stack events",
+            ),
+            (validation, "reading stack events failed: ValidationError"),
+        ] {
+            let (out, _, clock, polls) = run_flaky(
+                "events-create-success.json",
+                Operation::Create,
+                vec![None, Some(fail), None, None, None],
+                None,
+            );
+            let err = format!("{:#}", out.unwrap_err());
+            assert!(err.starts_with(sentence), "{err}");
+            assert!(err.contains("may still be running"), "{err}");
+            assert_eq!(polls, 2, "no poll after the error");
+            // Only the regular interval after the first poll: no backoff.
+            assert_eq!(clock.sleeps, vec![Duration::from_secs(2)]);
+        }
     }
 
     #[test]

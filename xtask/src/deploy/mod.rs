@@ -1,5 +1,5 @@
 //! `cargo xtask diff | deploy | destroy`: CloudFormation deploys with safety
-//! rails, no bootstrap stack, no Node.js (issue 4).
+//! rails, no bootstrap stack, no Node.js.
 //!
 //! - [`aws`]: configuration from the standard chain, the early credentials
 //!   check, SDK errors as one sentence.
@@ -7,7 +7,10 @@
 //! - [`plan`]: the change set model and the plan printout.
 //! - [`iam_diff`]: IAM statement changes and the widening rule.
 //! - [`replacement`]: replacement detection and the data-safety guard.
-//! - [`events`]: live progress from stack events, failure and rollback.
+//! - [`events`]: live progress from stack events, failure and rollback;
+//!   polling that rides out throttling and outages.
+//! - [`retained`]: what a failed first create's rollback kept (tables, key)
+//!   and removing what is empty.
 //! - [`apply`]: the deploy flow; [`diff`]; [`destroy`].
 //!
 //! Exit codes: 0 done (or nothing to do); 1 failed, refused or cancelled,
@@ -31,12 +34,15 @@
 pub mod apply;
 pub mod assets;
 pub mod aws;
+pub mod concurrency;
 pub mod destroy;
 pub mod diff;
 pub mod events;
 pub mod iam_diff;
 pub mod plan;
+pub mod record;
 pub mod replacement;
+pub mod retained;
 pub mod ui;
 
 use crate::build::Arch;
@@ -63,6 +69,10 @@ pub struct ParamArgs {
     /// E-mail address for alarm notifications ("" for none).
     #[arg(long)]
     pub alarm_email: Option<String>,
+    /// Reserve N concurrent executions for each function (0 = none, the default; at most 450).
+    /// Checked against the account's limit before planning.
+    #[arg(long, value_name = "N")]
+    pub reserved_concurrency: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
@@ -128,6 +138,10 @@ pub struct DeployArgs {
     /// Deploy this template file (JSON) instead of the synthesized one.
     #[arg(long, hide = true, value_name = "FILE")]
     pub template_file: Option<PathBuf>,
+    /// Skip the smoke test after a successful deploy (a real create / add_turn /
+    /// get_context / delete through both functions; `cargo xtask verify` runs it too).
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -227,6 +241,9 @@ pub fn valid_email(e: &str) -> bool {
     }
 }
 
+/// The template's `ReservedConcurrency` MaxValue.
+pub const MAX_RESERVED_CONCURRENCY: u32 = 450;
+
 /// Checks the parameter flags before anything talks to AWS.
 pub fn validate_param_flags(p: &ParamArgs) -> Result<()> {
     if let Some(id) = &p.user_pool_id {
@@ -240,6 +257,13 @@ pub fn validate_param_flags(p: &ParamArgs) -> Result<()> {
         if !valid_client_id(id) {
             return Err(anyhow!(
                 "--user-pool-client-id `{id}` is not a Cognito app client id (letters and digits, at most 128); copy it from the user pool's App clients page."
+            ));
+        }
+    }
+    if let Some(n) = p.reserved_concurrency {
+        if n > MAX_RESERVED_CONCURRENCY {
+            return Err(anyhow!(
+                "--reserved-concurrency {n} is more than {MAX_RESERVED_CONCURRENCY}: with Lambda's default limit of 1,000 concurrent executions and 100 kept unreserved, two functions can reserve at most {MAX_RESERVED_CONCURRENCY} each; use 0 for none."
             ));
         }
     }
@@ -411,6 +435,9 @@ pub fn explicit_params(p: &ParamArgs) -> BTreeMap<String, String> {
     }
     if let Some(v) = &p.alarm_email {
         m.insert(ids::P_ALARM_EMAIL.to_string(), v.clone());
+    }
+    if let Some(n) = p.reserved_concurrency {
+        m.insert(ids::P_RESERVED_CONCURRENCY.to_string(), n.to_string());
     }
     m
 }
