@@ -1,9 +1,19 @@
-//! The `moto` AWS emulator, run as a child process on a free loopback port.
+//! AWS emulators run as child processes on free loopback ports.
 //!
-//! Used by the test suites (functions, xtask) and by `cargo xtask dev`. The
-//! emulator is installed into the project-local venv `.venv/` from the pinned
-//! `requirements.txt` on first use; a file lock keeps concurrent test binaries
-//! from installing it twice at the same time.
+//! - [`MotoServer`]: the `moto` emulator, used by the test suites (functions,
+//!   xtask) and by `cargo xtask dev`. Installed into the project-local venv
+//!   `.venv/` from the pinned `requirements.txt` on first use.
+//! - [`ministack::MiniStack`]: MiniStack, which runs CloudFormation, the
+//!   functions and API Gateway for the deploy-then-call test. Its pins
+//!   conflict with checkov's, so it has its own venv, `.venv-ministack/`
+//!   ([`Venv::ministack`]).
+//!
+//! A file lock keeps concurrent test binaries from installing a venv twice at
+//! the same time. Every server runs in its own process group under a
+//! watchdog that ends it when its stdin closes, i.e. when the process that
+//! started it exits for any reason.
+
+pub mod ministack;
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read};
@@ -18,6 +28,12 @@ use std::time::{Duration, Instant};
 pub enum EmulatorError {
     #[error("Python 3 was not found (tried `python3`). Install Python 3.9 or newer (e.g. `apt install python3 python3-venv`) and run again.")]
     PythonMissing,
+    #[error("{venv} needs Python {needed} or newer, but it was made with Python {found}. Install a newer `python3` (e.g. from your package manager or python.org), delete {venv} and run again.")]
+    PythonTooOld {
+        venv: PathBuf,
+        needed: String,
+        found: String,
+    },
     #[error("creating the venv at {path} failed: {detail}. Check that the `venv` module is installed (`apt install python3-venv`).")]
     VenvFailed { path: PathBuf, detail: String },
     #[error("installing the pinned Python tools from {requirements} failed (pip said: {detail}). Check your network access to PyPI and run again.")]
@@ -25,8 +41,12 @@ pub enum EmulatorError {
         requirements: PathBuf,
         detail: String,
     },
-    #[error("the moto server did not start within {0:?}: {1}")]
-    StartTimeout(Duration, String),
+    #[error("the {server} server did not start within {after:?}: {detail}")]
+    StartTimeout {
+        server: &'static str,
+        after: Duration,
+        detail: String,
+    },
     #[error("I/O error while {doing}: {source}")]
     Io {
         doing: String,
@@ -35,7 +55,7 @@ pub enum EmulatorError {
     },
 }
 
-fn io(doing: impl Into<String>) -> impl FnOnce(std::io::Error) -> EmulatorError {
+pub(crate) fn io(doing: impl Into<String>) -> impl FnOnce(std::io::Error) -> EmulatorError {
     let doing = doing.into();
     move |source| EmulatorError::Io { doing, source }
 }
@@ -56,6 +76,8 @@ pub struct Venv {
     pub requirements: PathBuf,
     /// Pins of every transitive package (`pip install -c`), when present.
     pub constraints: PathBuf,
+    /// The oldest Python (major, minor) the pinned tools support.
+    pub min_python: (u32, u32),
 }
 
 impl Default for Venv {
@@ -65,11 +87,25 @@ impl Default for Venv {
             dir: root.join(".venv"),
             requirements: root.join("requirements.txt"),
             constraints: root.join("requirements.lock"),
+            min_python: (3, 9),
         }
     }
 }
 
 impl Venv {
+    /// MiniStack's own venv, `.venv-ministack/`, from `requirements-ministack.txt`
+    /// and `.lock`: MiniStack pins botocore exactly, to a version checkov's
+    /// pinned boto3 excludes, so the two cannot share `.venv/`.
+    pub fn ministack() -> Self {
+        let root = workspace_root();
+        Venv {
+            dir: root.join(".venv-ministack"),
+            requirements: root.join("requirements-ministack.txt"),
+            constraints: root.join("requirements-ministack.lock"),
+            min_python: (3, 10),
+        }
+    }
+
     pub fn bin(&self, tool: &str) -> PathBuf {
         self.dir.join("bin").join(tool)
     }
@@ -140,6 +176,7 @@ impl Venv {
                 });
             }
         }
+        self.check_python_version()?;
         progress(&format!(
             "installing pinned tools from {} (first use only; takes a minute or two)",
             self.requirements.display()
@@ -185,6 +222,27 @@ impl Venv {
         std::fs::write(self.dir.join(".requirements.stamp"), self.wanted()?)
             .map_err(io("writing the venv stamp"))?;
         Ok(())
+    }
+
+    /// An old Python would make pip fail with a resolver message that does
+    /// not say what to install; say it here instead.
+    fn check_python_version(&self) -> Result<(), EmulatorError> {
+        let out = Command::new(self.bin("python"))
+            .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+            .output()
+            .map_err(io("running the venv's python"))?;
+        let found = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let version = found
+            .split_once('.')
+            .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)));
+        match version {
+            Some(v) if v >= self.min_python => Ok(()),
+            _ => Err(EmulatorError::PythonTooOld {
+                venv: self.dir.clone(),
+                needed: format!("{}.{}", self.min_python.0, self.min_python.1),
+                found,
+            }),
+        }
     }
 }
 
@@ -310,8 +368,7 @@ server.serve_forever()
 /// or panics leaves no process behind.
 #[derive(Debug)]
 pub struct MotoServer {
-    child: Child,
-    port: u16,
+    server: ServerProcess,
     /// Started with a state file: dropping it saves the state first.
     persistent: bool,
 }
@@ -344,17 +401,6 @@ impl MotoServer {
         venv.ensure(&mut |line| eprintln!("{line}"))?;
         // 0: moto binds a free port itself and reports it (see WATCHDOG).
         let requested = opts.port.unwrap_or(0);
-        let log = match &opts.log_file {
-            Some(p) => {
-                Stdio::from(File::create(p).map_err(io(format!("creating {}", p.display())))?)
-            }
-            None => Stdio::null(),
-        };
-        // moto runs under a watchdog: it exits as soon as its stdin closes,
-        // i.e. when this process exits for any reason (even a panic or
-        // SIGKILL), so no emulator is ever left behind. It gets its own
-        // process group, so a Ctrl-C in the terminal reaches only the parent,
-        // which then stops it in order.
         let mut cmd = Command::new(venv.bin("python"));
         cmd.args([
             "-c",
@@ -365,148 +411,46 @@ impl MotoServer {
             &requested.to_string(),
         ])
         .env("MOTO_ALLOW_NONEXISTENT_REGION", "true")
-        .env_remove("MOTO_DEV_STATE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .process_group(0);
+        .env_remove("MOTO_DEV_STATE");
         if let Some(state) = state_file {
             cmd.env("MOTO_DEV_STATE", state);
         }
-        let child = cmd.spawn().map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => EmulatorError::PythonMissing,
-            _ => EmulatorError::Io {
-                doing: "starting moto_server".into(),
-                source: e,
-            },
-        })?;
-        let mut server = MotoServer {
-            child,
-            port: requested,
+        let mut server = ServerProcess::spawn("moto", cmd, opts.log_file.as_deref(), requested)?;
+        server.wait_listening(Duration::from_secs(30))?;
+        Ok(MotoServer {
+            server,
             persistent: state_file.is_some(),
-        };
-        server.port = server.read_port(Duration::from_secs(60))?;
-        server.wait_ready(Duration::from_secs(30))?;
-        Ok(server)
-    }
-
-    /// The port moto reports once it is bound (`PORT <n>` on its stdout).
-    fn read_port(&mut self, timeout: Duration) -> Result<u16, EmulatorError> {
-        let stdout = self.child.stdout.take().expect("stdout is piped");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let first = lines.next().and_then(Result::ok);
-            let _ = tx.send(first);
-            // Keep draining so moto never blocks on a full pipe.
-            for _ in lines {}
-        });
-        let start = Instant::now();
-        loop {
-            match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(Some(line)) => {
-                    return line
-                        .strip_prefix("PORT ")
-                        .and_then(|p| p.trim().parse().ok())
-                        .ok_or_else(|| {
-                            EmulatorError::StartTimeout(
-                                start.elapsed(),
-                                format!("unexpected first line from moto: {line:?}"),
-                            )
-                        })
-                }
-                Ok(None) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                    let status = self.child.wait().map_err(io("waiting for moto"))?;
-                    return Err(EmulatorError::StartTimeout(
-                        start.elapsed(),
-                        format!("moto exited with {status} before listening (is port {} free? see its log)", self.port),
-                    ));
-                }
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) if start.elapsed() > timeout => {
-                    self.stop();
-                    return Err(EmulatorError::StartTimeout(
-                        timeout,
-                        "moto did not report its port".into(),
-                    ));
-                }
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-            }
-        }
+        })
     }
 
     /// Stops the server in order: closes its stdin (it saves its state first
     /// when started with [`MotoServer::start_persistent`]) and waits up to
     /// `timeout` for it to exit, then kills it. True when it exited by itself.
     pub fn shutdown(&mut self, timeout: Duration) -> bool {
-        drop(self.child.stdin.take());
-        let start = Instant::now();
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(_)) => return true,
-                Ok(None) if start.elapsed() < timeout => {
-                    std::thread::sleep(Duration::from_millis(20))
-                }
-                _ => {
-                    self.stop();
-                    return false;
-                }
-            }
-        }
-    }
-
-    fn wait_ready(&mut self, timeout: Duration) -> Result<(), EmulatorError> {
-        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
-        let start = Instant::now();
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(EmulatorError::StartTimeout(
-                    start.elapsed(),
-                    format!(
-                        "moto_server exited with {status}; is port {} free?",
-                        self.port
-                    ),
-                ));
-            }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return Ok(());
-            }
-            if start.elapsed() > timeout {
-                return Err(EmulatorError::StartTimeout(
-                    timeout,
-                    "no answer on its port".into(),
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.server.shutdown(timeout)
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.server.port
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.server.pid()
     }
 
     /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL` / `--endpoint-url`.
     pub fn endpoint_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.server.endpoint_url()
     }
 
     /// Environment for an AWS SDK client (or a child process) pointed at this server.
     pub fn client_env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("AWS_ENDPOINT_URL", self.endpoint_url()),
-            ("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID.into()),
-            ("AWS_SECRET_ACCESS_KEY", TEST_SECRET_ACCESS_KEY.into()),
-            ("AWS_REGION", TEST_REGION.into()),
-        ]
+        self.server.client_env()
     }
 
     /// Stops the server now (also done on drop).
     pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.server.stop();
     }
 }
 
@@ -518,5 +462,228 @@ impl Drop for MotoServer {
         } else {
             self.stop();
         }
+    }
+}
+
+/// A Python server process shared by the emulators: started in its own
+/// process group with stdin piped (its watchdog exits when stdin closes),
+/// reporting the port it bound as `PORT <n>` on the first line of stdout.
+/// Its owner decides how to stop it (in order, or the whole group); dropping
+/// it kills it, so a failed start leaves nothing behind.
+#[derive(Debug)]
+pub(crate) struct ServerProcess {
+    child: Child,
+    port: u16,
+    /// For messages: "moto", "MiniStack".
+    name: &'static str,
+}
+
+impl ServerProcess {
+    /// Spawns `cmd` and waits (up to a minute) for the port it reports.
+    /// `requested` is the port asked for (0: any), for error messages.
+    pub(crate) fn spawn(
+        name: &'static str,
+        mut cmd: Command,
+        log_file: Option<&Path>,
+        requested: u16,
+    ) -> Result<Self, EmulatorError> {
+        let log = match log_file {
+            Some(p) => {
+                Stdio::from(File::create(p).map_err(io(format!("creating {}", p.display())))?)
+            }
+            None => Stdio::null(),
+        };
+        // The watchdog ends the server as soon as its stdin closes, i.e. when
+        // this process exits for any reason (even a panic or SIGKILL), so no
+        // emulator is ever left behind. Its own process group means a Ctrl-C
+        // in the terminal reaches only the parent, which then stops it in
+        // order, and lets everything the server started be stopped with it.
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .process_group(0);
+        let child = cmd.spawn().map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => EmulatorError::PythonMissing,
+            _ => EmulatorError::Io {
+                doing: format!("starting the {name} server"),
+                source: e,
+            },
+        })?;
+        let mut server = ServerProcess {
+            child,
+            port: requested,
+            name,
+        };
+        server.port = server.read_port(Duration::from_secs(60))?;
+        Ok(server)
+    }
+
+    fn start_error(&self, after: Duration, detail: impl Into<String>) -> EmulatorError {
+        EmulatorError::StartTimeout {
+            server: self.name,
+            after,
+            detail: detail.into(),
+        }
+    }
+
+    /// The port the server reports once it is bound (`PORT <n>` on its stdout).
+    fn read_port(&mut self, timeout: Duration) -> Result<u16, EmulatorError> {
+        let stdout = self.child.stdout.take().expect("stdout is piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let first = lines.next().and_then(Result::ok);
+            let _ = tx.send(first);
+            // Keep draining so the server never blocks on a full pipe.
+            for _ in lines {}
+        });
+        let start = Instant::now();
+        loop {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(Some(line)) => {
+                    return line
+                        .strip_prefix("PORT ")
+                        .and_then(|p| p.trim().parse().ok())
+                        .ok_or_else(|| {
+                            self.start_error(
+                                start.elapsed(),
+                                format!("unexpected first line from {}: {line:?}", self.name),
+                            )
+                        })
+                }
+                Ok(None) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    let status = self.child.wait().map_err(io("waiting for the server"))?;
+                    let port = match self.port {
+                        0 => String::new(),
+                        p => format!("is port {p} free? "),
+                    };
+                    return Err(self.start_error(
+                        start.elapsed(),
+                        format!(
+                            "{} exited with {status} before listening ({port}see its log)",
+                            self.name
+                        ),
+                    ));
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) if start.elapsed() > timeout => {
+                    self.stop();
+                    return Err(
+                        self.start_error(timeout, format!("{} did not report its port", self.name))
+                    );
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            }
+        }
+    }
+
+    /// Waits until the port accepts connections (for a server that binds
+    /// only when it is ready to serve).
+    pub(crate) fn wait_listening(&mut self, timeout: Duration) -> Result<(), EmulatorError> {
+        self.wait_until(timeout, |addr| {
+            TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+        })
+    }
+
+    /// Polls `ready` (with the server's address) until it is true, failing
+    /// early when the server exits.
+    pub(crate) fn wait_until(
+        &mut self,
+        timeout: Duration,
+        mut ready: impl FnMut(SocketAddr) -> bool,
+    ) -> Result<(), EmulatorError> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(self.start_error(
+                    start.elapsed(),
+                    format!("{} exited with {status} (see its log)", self.name),
+                ));
+            }
+            if ready(addr) {
+                return Ok(());
+            }
+            if start.elapsed() > timeout {
+                self.stop();
+                return Err(self.start_error(timeout, "it did not become ready on its port"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Closes the server's stdin (its watchdog then stops it in order) and
+    /// waits up to `timeout` for it to exit, then kills it. True when it
+    /// exited by itself.
+    pub(crate) fn shutdown(&mut self, timeout: Duration) -> bool {
+        let exited = self.close_stdin_and_wait(timeout);
+        if !exited {
+            self.stop();
+        }
+        exited
+    }
+
+    /// Closes the server's stdin and waits up to `timeout` for it to exit.
+    /// True when it did.
+    pub(crate) fn close_stdin_and_wait(&mut self, timeout: Duration) -> bool {
+        drop(self.child.stdin.take());
+        let start = Instant::now();
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(_)) => return true,
+                Ok(None) if start.elapsed() < timeout => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                _ => return false,
+            }
+        }
+    }
+
+    /// Kills the server now and reaps it.
+    pub(crate) fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Kills every process in the server's process group (what it started
+    /// too), then the server itself. Safe only before the server is reaped:
+    /// until then its pid, which is the group's id, cannot be reused.
+    pub(crate) fn stop_group(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            // std has no killpg and this workspace forbids unsafe code: the
+            // kill(1) utility does it.
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", self.child.id())])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+        self.stop();
+    }
+
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub(crate) fn endpoint_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub(crate) fn client_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint_url()),
+            ("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID.into()),
+            ("AWS_SECRET_ACCESS_KEY", TEST_SECRET_ACCESS_KEY.into()),
+            ("AWS_REGION", TEST_REGION.into()),
+        ]
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
