@@ -964,3 +964,159 @@ fn forge(token: &str) -> String {
     parts[1] = b64.encode(claims.to_string());
     parts.join(".")
 }
+
+/// A zip holding a `bootstrap` shell script (enough for a create that never
+/// gets to run it).
+fn script_zip(path: &Path) {
+    let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+    z.start_file("bootstrap", opts).unwrap();
+    z.write_all(b"#!/bin/sh\nexit 1\n").unwrap();
+    z.finish().unwrap();
+}
+
+/// A first create that fails half-way, after CloudFormation has created the
+/// key and the tables: the rollback keeps those (DeletionPolicy Retain:
+/// DELETE_SKIPPED). Without a terminal and
+/// without `--yes` deploy lists them, prints the commands and changes
+/// nothing, also on the retry; with good zips and `--yes` it removes the
+/// empty tables, schedules the key's deletion and creates the stack, with no
+/// manual AWS command.
+#[test]
+fn a_failed_first_create_is_cleaned_up_and_retried() {
+    let e = E2e::start();
+    let zips = e.dir.join("zips");
+    std::fs::create_dir_all(&zips).unwrap();
+    for f in [SESSION_FN, CONTEXT_FN] {
+        script_zip(&zips.join(format!("{f}.zip")));
+    }
+    // The failing template: the stack's own, plus a resource IAM refuses (a
+    // role whose trust policy uses NotPrincipal), created once the key and
+    // both tables exist. MiniStack's CloudFormation accepts
+    // every input the real stack can be given, so the failure comes from
+    // the template (the hidden test-only `--template-file`).
+    let mut failing = deploy_support::template();
+    failing["Resources"]["AlwaysFails"] = json!({
+        "Type": "AWS::IAM::Role",
+        "DependsOn": ["DataKey", "SessionsTable", "UserProfilesTable"],
+        "Properties": {
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "NotPrincipal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+            }
+        }
+    });
+    let failing_file = e.dir.join("failing.json");
+    std::fs::write(&failing_file, failing.to_string()).unwrap();
+    let deploy = |template: Option<&Path>, extra: &[&str]| {
+        let mut args = vec![
+            "deploy",
+            "--no-verify",
+            "--arch",
+            ARCH,
+            "--artifacts-dir",
+            zips.to_str().unwrap(),
+            "--user-pool-id",
+            "us-east-1_Pool",
+            "--user-pool-client-id",
+            "client",
+            "--require-approval",
+            "never",
+        ];
+        if let Some(t) = template {
+            args.extend(["--template-file", t.to_str().unwrap()]);
+        }
+        args.extend_from_slice(extra);
+        e.run(&args)
+    };
+    let tables = || -> Vec<String> {
+        let mut t: Vec<String> = e
+            .block_on(e.dynamodb().list_tables().send())
+            .unwrap()
+            .table_names()
+            .iter()
+            .filter(|n| n.starts_with("voice-learning-"))
+            .cloned()
+            .collect();
+        t.sort();
+        t
+    };
+    let key_states = || -> Vec<String> {
+        let kms = e.kms();
+        let keys = e.block_on(kms.list_keys().send()).unwrap();
+        let mut states = vec![];
+        for k in keys.keys() {
+            let d = e
+                .block_on(kms.describe_key().key_id(k.key_id().unwrap()).send())
+                .unwrap();
+            let m = d.key_metadata().unwrap();
+            if m.description().unwrap_or_default().contains(STACK) {
+                states.push(format!("{:?}", m.key_state().unwrap()));
+            }
+        }
+        states
+    };
+    let stack_status = || {
+        e.block_on(e.cfn().describe_stacks().stack_name(STACK).send())
+            .ok()
+            .and_then(|o| {
+                o.stacks()
+                    .first()
+                    .and_then(|s| s.stack_status().map(|x| x.as_str().to_string()))
+            })
+    };
+    let both = vec![
+        "voice-learning-sessions".to_string(),
+        "voice-learning-user-profiles".to_string(),
+    ];
+
+    // 1. The failed create: the rollback keeps the tables and the key, and
+    //    without a terminal or --yes nothing is removed.
+    let first = deploy(Some(&failing_file), &[]);
+    let text = format!("{}{}", first.stdout, first.stderr);
+    assert_eq!(first.code, 1, "{text}");
+    assert_eq!(
+        stack_status().as_deref(),
+        Some("ROLLBACK_COMPLETE"),
+        "{text}"
+    );
+    assert!(text.contains("DELETE_SKIPPED"), "{text}");
+    assert!(text.contains("there is no terminal to ask"), "{text}");
+    assert!(
+        text.contains("aws dynamodb delete-table --table-name voice-learning-sessions"),
+        "{text}"
+    );
+    assert_eq!(tables(), both, "nothing removed without approval");
+    assert_eq!(key_states(), ["Enabled"]);
+
+    // 2. The retry without approval refuses before changing anything.
+    let second = deploy(Some(&failing_file), &[]);
+    let text = format!("{}{}", second.stdout, second.stderr);
+    assert_eq!(second.code, 1, "{text}");
+    assert!(text.contains("rerun with --yes"), "{text}");
+    assert_eq!(stack_status().as_deref(), Some("ROLLBACK_COMPLETE"));
+    assert_eq!(tables(), both);
+    assert_eq!(key_states(), ["Enabled"]);
+
+    // 3. The stack's own template and --yes: cleans up and creates the stack.
+    let third = deploy(None, &["--yes"]);
+    let text = format!("{}{}", third.stdout, third.stderr);
+    assert_eq!(third.code, 0, "{text}");
+    assert!(
+        text.contains("deleted the empty table voice-learning-sessions"),
+        "{text}"
+    );
+    assert_eq!(stack_status().as_deref(), Some("CREATE_COMPLETE"), "{text}");
+    assert_eq!(tables(), both, "the new stack's tables");
+    let mut states = key_states();
+    states.sort();
+    assert_eq!(
+        states,
+        ["Enabled", "PendingDeletion"],
+        "the old key scheduled for deletion, the new one in use"
+    );
+    eprintln!(
+        "failed create {:?}, refused retry {:?}, cleanup + create {:?}",
+        first.elapsed, second.elapsed, third.elapsed
+    );
+}
