@@ -7,16 +7,16 @@
 //! outputs file, a missing required parameter) is checked before anything
 //! in the account changes.
 
-use super::assets::{self, Asset};
+use super::assets;
 use super::aws::{self, Aws};
 use super::events::{self, CfnSource, Operation, Progress};
 use super::plan::{self, ChangeSetDescription, Plan};
 use super::replacement;
 use super::ui::{self, Approval, Colour, Ui};
 use super::{DeployArgs, Deployed, RequireApproval};
-use crate::build::Arch;
 use anyhow::{anyhow, Context, Result};
 use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, StackStatus};
+use lambda_package::Arch;
 use serde_json::{json, Value};
 use stack::module::ids;
 use std::collections::BTreeMap;
@@ -149,27 +149,27 @@ pub async fn run(args: DeployArgs) -> Result<ExitCode> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     super::concurrency::check_account(&aws, &names.functions(), reserved).await?;
-    let arch = args.params.arch.unwrap_or_else(|| {
-        match kept
-            .as_ref()
+    let arch = args.params.arch.map(Arch::from).unwrap_or_else(|| {
+        kept.as_ref()
             .and_then(|k| k.get(ids::P_ARCHITECTURE))
-            .map(String::as_str)
-        {
-            Some("x86_64") => Arch::X86_64,
-            _ => Arch::Arm64,
-        }
+            .and_then(|a| Arch::from_lambda_name(a))
+            .unwrap_or_default()
     });
     explicit.insert(ids::P_ARCHITECTURE.into(), arch.lambda_name().into());
 
     // 5. Build (or take the given artifacts).
     let artifacts = match &args.artifacts_dir {
-        Some(dir) => assets::artifacts_in(dir)?,
+        Some(dir) => lambda_package::artifacts_in(dir)?,
         None => {
             ui.line(&format!(
                 "building both functions for {} …",
                 arch.lambda_name()
             ));
-            crate::build::build_all(arch)?
+            let a = lambda_package::build_all(arch, &mut |l| eprintln!("{l}"))?;
+            for line in lambda_package::artifact::summary_lines(&a) {
+                println!("{line}");
+            }
+            a
         }
     };
     let assets = assets::from_artifacts(&artifacts)?;
@@ -256,7 +256,7 @@ pub async fn run(args: DeployArgs) -> Result<ExitCode> {
                 "uploaded {} → s3://{bucket}/{} ({})",
                 a.function,
                 a.key,
-                size(a)
+                lambda_package::format_size(a.size)
             ));
             uploaded.push(a.key.clone());
         } else {
@@ -267,8 +267,11 @@ pub async fn run(args: DeployArgs) -> Result<ExitCode> {
         }
     }
     let body = serde_json::to_string(&template)?;
-    let template_url = if body.len() > assets::INLINE_TEMPLATE_LIMIT {
-        let key = format!("templates/{}.json", sha256_hex(body.as_bytes()));
+    let template_url = if body.len() > stack::validate::MAX_INLINE_TEMPLATE_BYTES {
+        let key = format!(
+            "templates/{}.json",
+            lambda_package::sha256_hex(body.as_bytes())
+        );
         assets::upload_if_missing(
             &aws,
             &bucket,
@@ -280,7 +283,7 @@ pub async fn run(args: DeployArgs) -> Result<ExitCode> {
         ui.line(&format!(
             "template is {} bytes (over the {} inline limit): sent via s3://{bucket}/{key}",
             body.len(),
-            assets::INLINE_TEMPLATE_LIMIT
+            stack::validate::MAX_INLINE_TEMPLATE_BYTES
         ));
         Some(assets::template_url(&aws, &bucket, &key))
     } else {
@@ -575,22 +578,6 @@ async fn existing_tables(aws: &Aws, template: &Value) -> Result<Vec<String>> {
         }
     }
     Ok(taken)
-}
-
-fn size(a: &Asset) -> String {
-    if a.size >= 1 << 20 {
-        format!("{:.1} MiB", a.size as f64 / (1 << 20) as f64)
-    } else {
-        format!("{:.1} KiB", a.size as f64 / 1024.0)
-    }
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn outputs_json(outputs: &[(String, String)]) -> Value {

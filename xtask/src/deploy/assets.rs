@@ -12,9 +12,8 @@
 //! target) in place, so code in use never reaches that age: only code no
 //! deploy has used for a year expires.
 
-use crate::build::Artifact;
 use crate::deploy::aws::{explain, is_not_found, Aws};
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint,
@@ -22,12 +21,10 @@ use aws_sdk_s3::types::{
     LifecycleRuleFilter, PublicAccessBlockConfiguration, ServerSideEncryption,
     ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
 };
-use sha2::{Digest, Sha256};
+use lambda_package::Artifact;
 use stack::module::ids;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-/// Templates larger than this go through the bucket (CloudFormation's TemplateBody limit).
-pub const INLINE_TEMPLATE_LIMIT: usize = 51_200;
 /// Days after which the lifecycle rule deletes an object.
 pub const OBJECT_EXPIRY_DAYS: i32 = 365;
 
@@ -54,13 +51,6 @@ pub fn code_key(sha256: &str) -> String {
     format!("code/{sha256}.zip")
 }
 
-fn sha256_file(path: &Path) -> Result<(String, u64)> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let digest = Sha256::digest(&bytes);
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    Ok((hex, bytes.len() as u64))
-}
-
 /// The template parameter of each function (by its base name, without the stage suffix).
 fn parameter_of(function: &str) -> Option<&'static str> {
     let base = stack::Names::new(None).expect("default names");
@@ -83,22 +73,14 @@ pub fn from_artifacts(artifacts: &[Artifact]) -> Result<Vec<Asset>> {
                 a.function_name
             )
         })?;
-        // The build (and `artifacts_in`) hash each zip once; hash here only when they did not.
-        let (sha256, size) = if a.sha256.len() == 64 {
-            let size = std::fs::metadata(&a.zip)
-                .with_context(|| format!("reading {}", a.zip.display()))?
-                .len();
-            (a.sha256.to_ascii_lowercase(), size)
-        } else {
-            sha256_file(&a.zip)?
-        };
+        let sha256 = a.sha256.to_ascii_lowercase();
         out.push(Asset {
             function: a.function_name.clone(),
             parameter,
             zip: a.zip.clone(),
             key: code_key(&sha256),
             sha256,
-            size,
+            size: a.size,
         });
     }
     for f in stack::Names::new(None).expect("default names").functions() {
@@ -107,31 +89,6 @@ pub fn from_artifacts(artifacts: &[Artifact]) -> Result<Vec<Asset>> {
         }
     }
     Ok(out)
-}
-
-/// Artifacts already built into `dir` (`<dir>/<function name>.zip`), e.g. `target/lambda`.
-pub fn artifacts_in(dir: &Path) -> Result<Vec<Artifact>> {
-    let names = stack::Names::new(None).expect("default names");
-    names
-        .functions()
-        .iter()
-        .map(|f| {
-            let zip = dir.join(format!("{f}.zip"));
-            if !zip.is_file() {
-                return Err(anyhow!(
-                    "{} does not exist: build the functions first (`cargo xtask build`) or point --artifacts-dir at the directory holding {f}.zip.",
-                    zip.display()
-                ));
-            }
-            let (sha256, _) = sha256_file(&zip)?;
-            Ok(Artifact {
-                function_name: f.to_string(),
-                bootstrap: dir.join(f).join("bootstrap"),
-                zip,
-                sha256,
-            })
-        })
-        .collect()
 }
 
 /// Creates the bucket if needed and (re)applies its settings.
@@ -396,18 +353,15 @@ mod tests {
         for (i, f) in names.functions().iter().enumerate() {
             std::fs::write(dir.join(format!("{f}.zip")), format!("zip {i}")).unwrap();
         }
-        let assets = from_artifacts(&artifacts_in(&dir).unwrap()).unwrap();
+        let assets = from_artifacts(&lambda_package::artifacts_in(&dir).unwrap()).unwrap();
         assert_eq!(assets[0].parameter, ids::P_SESSION_PERSISTENCE_CODE_KEY);
         assert_eq!(assets[1].parameter, ids::P_CONTEXT_MANAGER_CODE_KEY);
         // sha256("zip 0")
-        let expected: String = Sha256::digest(b"zip 0")
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let expected = lambda_package::sha256_hex(b"zip 0");
         assert_eq!(assets[0].key, format!("code/{expected}.zip"));
         assert_ne!(assets[0].key, assets[1].key);
         std::fs::remove_file(dir.join(format!("{}.zip", names.context_manager_function))).unwrap();
-        let err = artifacts_in(&dir).unwrap_err().to_string();
+        let err = lambda_package::artifacts_in(&dir).unwrap_err().to_string();
         assert!(err.contains("cargo xtask build"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }

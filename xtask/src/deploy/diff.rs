@@ -423,7 +423,10 @@ pub async fn run(args: DiffArgs) -> Result<ExitCode> {
             .join("lambda")
     });
     let mut code_note = None;
-    match assets::artifacts_in(&dir).and_then(|a| assets::from_artifacts(&a)) {
+    match lambda_package::artifacts_in(&dir)
+        .map_err(anyhow::Error::from)
+        .and_then(|a| assets::from_artifacts(&a))
+    {
         Ok(list) => {
             for a in list {
                 explicit.insert(a.parameter.into(), a.key);

@@ -425,7 +425,10 @@ pub fn resolve_params(
 pub fn explicit_params(p: &ParamArgs) -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();
     if let Some(a) = p.arch {
-        m.insert(ids::P_ARCHITECTURE.to_string(), a.lambda_name().to_string());
+        m.insert(
+            ids::P_ARCHITECTURE.to_string(),
+            lambda_package::Arch::from(a).lambda_name().to_string(),
+        );
     }
     if let Some(v) = &p.user_pool_id {
         m.insert(ids::P_USER_POOL_ID.to_string(), v.clone());

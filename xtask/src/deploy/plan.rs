@@ -410,7 +410,7 @@ mod tests {
 
     fn fixture(name: &str) -> ChangeSetDescription {
         let path = format!(
-            "{}/tests/fixtures/deploy/{name}",
+            "{}/../cfn-plan/tests/fixtures/{name}",
             env!("CARGO_MANIFEST_DIR")
         );
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()

@@ -273,7 +273,7 @@ mod tests {
 
     fn fixture(name: &str) -> ChangeSetDescription {
         let path = format!(
-            "{}/tests/fixtures/deploy/{name}",
+            "{}/../cfn-plan/tests/fixtures/{name}",
             env!("CARGO_MANIFEST_DIR")
         );
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));

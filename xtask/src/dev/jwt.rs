@@ -8,7 +8,6 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -78,7 +77,9 @@ impl SigningKey {
         let n = public.modulus().big_endian_without_leading_zero().to_vec();
         let e = public.exponent().big_endian_without_leading_zero().to_vec();
         let encoding = EncodingKey::from_rsa_pem(pem("PRIVATE KEY", der).as_bytes())?;
-        let kid = crate::build::hex(&Sha256::digest([n.as_slice(), e.as_slice()].concat())[..8]);
+        let kid = lambda_package::hex(
+            &lambda_package::digest::sha256(&[n.as_slice(), e.as_slice()].concat())[..8],
+        );
         Ok(SigningKey {
             encoding,
             kid,

@@ -206,7 +206,7 @@ async fn function_commands(
         "building the functions ({})",
         if opts.release { "release" } else { "debug" }
     ));
-    let std_cmd = crate::build::cargo_build_command(opts.release, None, false);
+    let std_cmd = lambda_package::cargo::cargo_build_command(opts.release, None, false);
     let mut cmd = tokio::process::Command::from(std_cmd);
     cmd.stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
@@ -219,7 +219,7 @@ async fn function_commands(
     if !out.status.success() {
         bail!("building the functions failed; cargo's messages are above");
     }
-    let exes = crate::build::parse_artifacts(&String::from_utf8_lossy(&out.stdout));
+    let exes = lambda_package::cargo::parse_artifacts(&String::from_utf8_lossy(&out.stdout));
     m.functions
         .iter()
         .map(|f| {

@@ -143,7 +143,7 @@ impl LocalModel {
             let Properties::Function(f) = &res.properties else {
                 unreachable!("resources_of_type")
             };
-            let bin = crate::build::FUNCTION_BINS
+            let bin = lambda_package::cargo::FUNCTION_BINS
                 .iter()
                 .find(|(_, fid)| *fid == id)
                 .map(|(bin, _)| *bin)

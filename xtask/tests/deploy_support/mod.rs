@@ -6,7 +6,6 @@
 #![allow(dead_code)] // each test file uses a different part of the harness
 
 use emulator::{MotoOptions, MotoServer};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -67,10 +66,7 @@ impl Run {
 }
 
 pub fn sha256_hex(path: &Path) -> String {
-    Sha256::digest(std::fs::read(path).unwrap())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    lambda_package::sha256_hex(&std::fs::read(path).unwrap())
 }
 
 impl Harness {

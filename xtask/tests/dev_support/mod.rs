@@ -253,39 +253,8 @@ pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body:
     }
 }
 
-/// True while a process with this pid exists (and is not a zombie).
-pub fn alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => {
-            let state = stat
-                .rsplit_once(')')
-                .map(|(_, r)| r.trim_start())
-                .unwrap_or("");
-            !state.starts_with('Z') && !state.starts_with('X')
-        }
-        Err(_) => false,
-    }
-}
-
-/// Pids of the processes whose parent is `pid`.
-pub fn children_of(pid: u32) -> Vec<u32> {
-    let mut out = vec![];
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) {
-            let ppid = stat
-                .rsplit_once(')')
-                .and_then(|(_, r)| r.split_whitespace().nth(1))
-                .and_then(|s| s.parse::<u32>().ok());
-            if ppid == Some(pid) {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
+#[allow(unused_imports)] // each test file uses a different part
+pub use emulator::{alive, children_of};
 
 /// Signs `claims` with the dev's own signing key (kid from its JWKS).
 pub fn sign_with_dev_key(dev: &Dev, claims: &Value) -> String {

@@ -17,6 +17,7 @@ fn python_too_old_is_a_clear_message() {
         requirements: dir.join("requirements.txt"),
         constraints: dir.join("requirements.lock"),
         min_python: (3, 10),
+        ..emulator::Venv::default()
     };
     std::fs::write(&venv.requirements, "ministack==1.5.33\n").unwrap();
     let err = venv.ensure(&mut |_| {}).unwrap_err();

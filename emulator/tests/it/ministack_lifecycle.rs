@@ -14,14 +14,6 @@ fn get(port: u16, path: &str) -> String {
     out
 }
 
-/// True while the process exists and is not a zombie.
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        let state = stat.rsplit_once(')').map(|(_, r)| r.trim_start());
-        !state.is_some_and(|s| s.starts_with('Z') || s.starts_with('X'))
-    })
-}
-
 #[test]
 fn two_instances_answer_and_stop_with_their_data() {
     let t = Instant::now();
@@ -36,7 +28,10 @@ fn two_instances_answer_and_stop_with_their_data() {
     }
     let (pid, dir) = (a.pid(), a.data_dir().to_path_buf());
     drop(a);
-    assert!(!alive(pid), "MiniStack {pid} still runs after drop");
+    assert!(
+        !emulator::alive(pid),
+        "MiniStack {pid} still runs after drop"
+    );
     assert!(!dir.exists(), "{} is left behind", dir.display());
     // The other one is unaffected.
     assert!(get(b.port(), "/_ministack/health").starts_with("HTTP/1.1 200"));

@@ -4,10 +4,10 @@
 fn python_missing_is_a_clear_message() {
     let dir = std::env::temp_dir().join(format!("emulator-no-python-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    // This test binary runs alone in its process: no other test sees the PATH.
-    std::env::set_var("PATH", &dir);
+    // An interpreter that does not exist, as on a machine without Python.
     let venv = emulator::Venv {
         dir: dir.join("venv"),
+        python3: dir.join("no-python3"),
         ..emulator::Venv::default()
     };
     let err = venv.ensure(&mut |_| {}).unwrap_err();

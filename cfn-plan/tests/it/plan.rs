@@ -1,0 +1,152 @@
+//! The plan: IAM, resources, parameters and data risks from a recorded
+//! change set and two templates.
+
+use crate::{change_set, template};
+use cfn_plan::params::{param_changes, resolve, ParamChange, UNSET};
+use cfn_plan::{ChangeSet, Plan};
+use serde_json::json;
+use stack::module::ids;
+use std::collections::BTreeMap;
+
+/// The plan `xtask`'s printout tests render too: a widening, a key schema
+/// change (replacement), a code change.
+pub fn widening_and_replacement() -> Plan {
+    let old = template();
+    let mut new = old.clone();
+    new["Resources"]["SessionPersistenceRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+        ["Statement"][0]["Action"]
+        .as_array_mut()
+        .unwrap()
+        .push("dynamodb:Scan".into());
+    new["Resources"]["SessionsTable"]["Properties"]["KeySchema"] =
+        json!([{"AttributeName": "userId", "KeyType": "HASH"}]);
+    let params = param_changes(
+        &BTreeMap::from([(
+            "SessionPersistenceCodeKey".to_string(),
+            "code/a.zip".to_string(),
+        )]),
+        &BTreeMap::from([(
+            "SessionPersistenceCodeKey".to_string(),
+            "code/b.zip".to_string(),
+        )]),
+    );
+    Plan::new(
+        "VoiceLearningAssistantStack",
+        change_set("changeset-table-replacement.json"),
+        &old,
+        &new,
+        params,
+    )
+}
+
+#[test]
+fn the_plan_has_iam_widening_replacements_parameters_and_data_risks() {
+    let plan = widening_and_replacement();
+    assert!(plan.widens_iam());
+    assert!(plan.iam.iter().any(|c| c.widening
+        && c.label() == "+ (widening)"
+        && c.stmt.actions.contains(&"dynamodb:Scan".to_string())));
+    assert_eq!(plan.risks.len(), 1);
+    assert!(plan.risks[0]
+        .to_string()
+        .starts_with("replace SessionsTable"));
+    let replaced = |id: &str| {
+        let rc = plan
+            .change_set
+            .resource_changes()
+            .find(|r| r.logical_resource_id == id)
+            .unwrap();
+        (rc.targets(), plan.replaced(rc))
+    };
+    assert_eq!(replaced("SessionsTable").1.as_deref(), Some("replace"));
+    assert_eq!(
+        replaced("SessionPersistenceFunction"),
+        (vec!["Code".to_string()], None)
+    );
+    assert_eq!(
+        plan.params,
+        vec![ParamChange {
+            name: "SessionPersistenceCodeKey".into(),
+            old: Some("code/a.zip".into()),
+            new: "code/b.zip".into()
+        }]
+    );
+    let j = plan.to_json();
+    assert_eq!(j["iamWidening"], true);
+    assert_eq!(j["resources"][0]["action"], "Modify");
+}
+
+#[test]
+fn without_resource_changes_in_the_change_set_the_template_comparison_is_kept() {
+    let old = template();
+    let mut new = old.clone();
+    new["Resources"]["SessionPersistenceFunction"]["Properties"]["MemorySize"] = json!(512);
+    let plan = Plan::new("S", ChangeSet::default(), &old, &new, vec![]);
+    assert_eq!(plan.template_changes.len(), 1);
+    assert_eq!(
+        plan.template_changes[0].changes[0].path,
+        ".Properties.MemorySize"
+    );
+    let same = Plan::new("S", ChangeSet::default(), &old, &old, vec![]);
+    assert!(same.template_changes.is_empty());
+}
+
+#[test]
+fn param_changes_lists_only_differences() {
+    let old = BTreeMap::from([
+        ("A".to_string(), "1".to_string()),
+        ("B".to_string(), "2".to_string()),
+    ]);
+    let new = BTreeMap::from([
+        ("A".to_string(), "1".to_string()),
+        ("B".to_string(), "3".to_string()),
+        ("C".to_string(), "x".to_string()),
+    ]);
+    let c = param_changes(&old, &new);
+    assert_eq!(c.len(), 2);
+    assert_eq!(
+        c[0],
+        ParamChange {
+            name: "B".into(),
+            old: Some("2".into()),
+            new: "3".into()
+        }
+    );
+    assert_eq!(c[1].old, None);
+}
+
+#[test]
+fn params_come_from_flags_then_the_stack_then_defaults() {
+    let t = template();
+    let mut explicit = BTreeMap::from([
+        (ids::P_CODE_BUCKET.to_string(), "b".to_string()),
+        (
+            ids::P_SESSION_PERSISTENCE_CODE_KEY.to_string(),
+            "code/a.zip".to_string(),
+        ),
+        (
+            ids::P_CONTEXT_MANAGER_CODE_KEY.to_string(),
+            "code/b.zip".to_string(),
+        ),
+    ]);
+    let err = resolve(&t, &explicit, None, false).unwrap_err().to_string();
+    assert!(
+        err.contains("--user-pool-id") && err.contains("first deploy"),
+        "{err}"
+    );
+    let lenient = resolve(&t, &explicit, None, true).unwrap();
+    assert_eq!(lenient[ids::P_USER_POOL_ID], UNSET);
+
+    explicit.insert(ids::P_USER_POOL_ID.into(), "us-east-1_New".into());
+    let deployed = BTreeMap::from([
+        (ids::P_USER_POOL_ID.to_string(), "us-east-1_Old".to_string()),
+        (ids::P_USER_POOL_CLIENT_ID.to_string(), "client".to_string()),
+        (ids::P_RESERVED_CONCURRENCY.to_string(), "7".to_string()),
+    ]);
+    let p = resolve(&t, &explicit, Some(&deployed), false).unwrap();
+    assert_eq!(p[ids::P_USER_POOL_ID], "us-east-1_New");
+    assert_eq!(p[ids::P_USER_POOL_CLIENT_ID], "client");
+    assert_eq!(p[ids::P_RESERVED_CONCURRENCY], "7");
+    assert_eq!(p[ids::P_ARCHITECTURE], "arm64");
+    assert_eq!(p[ids::P_ALARM_EMAIL], "");
+}

@@ -1,0 +1,95 @@
+# moto's server under a watchdog, for `emulator::MotoServer` (see `WATCHDOG` in lib.rs).
+import os, sys, threading, signal
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+STATE = os.environ.get('MOTO_DEV_STATE')
+
+def _backends():
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.kms.models import kms_backends
+    return {'dynamodb': dynamodb_backends, 'kms': kms_backends}
+
+def _load_private_key(der):
+    from cryptography.hazmat.primitives import serialization as ser
+    return ser.load_der_private_key(der, None)
+
+def _pickling():
+    # moto keeps a private key object on every KMS key; pickle it as DER.
+    import copyreg
+    from cryptography.hazmat.primitives import serialization as ser
+    from cryptography.hazmat.bindings._rust import openssl as o
+    def red(k):
+        der = k.private_bytes(ser.Encoding.DER, ser.PrivateFormat.PKCS8, ser.NoEncryption())
+        return (_load_private_key, (der,))
+    for t in (o.rsa.RSAPrivateKey, o.ec.ECPrivateKey):
+        copyreg.pickle(t, red)
+
+def _dump():
+    import pickle, moto
+    _pickling()
+    for _ in range(5):
+        try:
+            snap = {}
+            for name, bd in _backends().items():
+                for acct in list(bd.keys()):
+                    for region in list(bd[acct].keys()):
+                        snap[(name, acct, region)] = bd[acct][region]
+            data = pickle.dumps({'moto': moto.__version__, 'backends': snap})
+            break
+        except RuntimeError:
+            continue  # a dict changed size under us: try again
+    else:
+        sys.stderr.write('moto state not saved\n')
+        return
+    with open(STATE + '.tmp', 'wb') as f:
+        f.write(data)
+    os.replace(STATE + '.tmp', STATE)
+    sys.stderr.write('moto state saved to ' + STATE + '\n')
+
+def _load():
+    import pickle, moto
+    _pickling()
+    try:
+        with open(STATE, 'rb') as f:
+            data = pickle.load(f)
+        if data.get('moto') != moto.__version__:
+            raise ValueError('saved by moto ' + str(data.get('moto')))
+        bds = _backends()
+        for (name, acct, region), be in data['backends'].items():
+            bds[name][acct][region] = be
+        sys.stderr.write('moto state loaded from ' + STATE + '\n')
+    except Exception as e:
+        sys.stderr.write('moto state in ' + STATE + ' not loaded (' + repr(e) + '); starting empty\n')
+        os.replace(STATE, STATE + '.bad')
+
+def _exit(*_):
+    try:
+        if STATE:
+            _dump()
+    except BaseException as e:
+        sys.stderr.write('moto state not saved: ' + repr(e) + '\n')
+    finally:
+        sys.stderr.flush()
+        os._exit(0)
+
+def _watch():
+    sys.stdin.read()
+    _exit()
+
+if STATE and os.path.exists(STATE):
+    _load()
+signal.signal(signal.SIGTERM, _exit)
+threading.Thread(target=_watch, daemon=True).start()
+# Serve like `moto_server`, but bind first and report the bound port on
+# stdout: with port 0 the OS picks a free one, so there is no window in which
+# another process could take it.
+from moto.server import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import make_server
+host = sys.argv[sys.argv.index('-H') + 1]
+port = int(sys.argv[sys.argv.index('-p') + 1])
+app = DomainDispatcherApplication(create_backend_app)
+app.debug = True
+server = make_server(host, port, app, threaded=True)
+os.environ['MOTO_PORT'] = str(server.port)
+sys.stdout.write('PORT %d\n' % server.port)
+sys.stdout.flush()
+server.serve_forever()
