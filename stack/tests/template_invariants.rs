@@ -485,3 +485,40 @@ fn roles_grant_exactly_the_actions_the_functions_perform() {
         "${SessionsTable.Arn}/index/UserSessionIndex"
     );
 }
+
+#[test]
+fn dashboard_widgets_use_metrics_published_with_their_dimensions() {
+    // DynamoDB publishes ThrottledRequests and SystemErrors per TableName
+    // *and* Operation: a TableName-only metric of those is always empty
+    // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/metrics-dimensions.html).
+    let t = template();
+    let (_, dash) = resources_of(&t, "AWS::CloudWatch::Dashboard")
+        .next()
+        .expect("a dashboard");
+    let body: serde_json::Value = serde_json::from_str(
+        dash["Properties"]["DashboardBody"]["Fn::Sub"]
+            .as_str()
+            .expect("a Fn::Sub body"),
+    )
+    .expect("the body is JSON");
+    let mut per_table = BTreeSet::new();
+    for w in body["widgets"].as_array().unwrap() {
+        for m in w["properties"]["metrics"].as_array().unwrap() {
+            let m = m.as_array().unwrap();
+            if m[0] == "AWS/DynamoDB" {
+                assert_eq!(m[2], "TableName", "{m:?}");
+                let name = m[1].as_str().unwrap().to_string();
+                assert!(
+                    !["ThrottledRequests", "SystemErrors"].contains(&name.as_str()),
+                    "{name} has no TableName-only series"
+                );
+                per_table.insert(name);
+            } else if let Some(e) = m[0].get("expression") {
+                assert!(e.as_str().unwrap().contains("Operation,TableName"), "{e}");
+            }
+        }
+    }
+    for expected in ["ReadThrottleEvents", "WriteThrottleEvents"] {
+        assert!(per_table.contains(expected), "{per_table:?}");
+    }
+}
