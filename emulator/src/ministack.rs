@@ -27,7 +27,9 @@
 //! `http://127.0.0.1:PORT/_aws/execute-api/{apiId}/{stage}/...`
 //! ([`MiniStack::execute_api_url`]).
 
-use crate::{io, EmulatorError, ServerProcess, Venv};
+use crate::error::{io, EmulatorError};
+use crate::server::{ServerProcess, TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY};
+use crate::venv::Venv;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -193,11 +195,11 @@ fn configure_env(cmd: &mut Command, data_dir: &Path) {
         // The host the gateway fetches a Cognito pool's JWKS from (itself):
         // `localhost` may resolve to ::1, where nothing listens.
         .env("MINISTACK_HOST", "127.0.0.1")
-        .env("MINISTACK_REGION", crate::TEST_REGION)
-        .env("AWS_ACCESS_KEY_ID", crate::TEST_ACCESS_KEY_ID)
-        .env("AWS_SECRET_ACCESS_KEY", crate::TEST_SECRET_ACCESS_KEY)
-        .env("AWS_REGION", crate::TEST_REGION)
-        .env("AWS_DEFAULT_REGION", crate::TEST_REGION)
+        .env("MINISTACK_REGION", TEST_REGION)
+        .env("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", TEST_SECRET_ACCESS_KEY)
+        .env("AWS_REGION", TEST_REGION)
+        .env("AWS_DEFAULT_REGION", TEST_REGION)
         .env("LAMBDA_EXECUTOR", "local")
         .env("IOT_MTLS_ENABLED", "0")
         .env("SFTP_ENABLED", "0")

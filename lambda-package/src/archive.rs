@@ -16,9 +16,9 @@ pub fn reproducible_zip(binary: &[u8]) -> Result<Vec<u8>, PackageError> {
         .unix_permissions(0o755)
         .last_modified_time(zip::DateTime::default());
     w.start_file("bootstrap", opts)?;
-    w.write_all(binary).map_err(|source| PackageError::Io {
+    w.write_all(binary).map_err(|err| PackageError::Io {
         doing: "zipping the bootstrap".into(),
-        source,
+        err,
     })?;
     Ok(w.finish()?.into_inner())
 }

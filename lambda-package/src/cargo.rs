@@ -91,7 +91,7 @@ pub fn parse_artifacts(stdout: &str) -> BTreeMap<String, PathBuf> {
 pub fn run_cargo_build(mut cmd: Command) -> Result<BTreeMap<String, PathBuf>, PackageError> {
     let io = |doing: &str| {
         let doing = doing.to_string();
-        move |source| PackageError::Io { doing, source }
+        move |err| PackageError::Io { doing, err }
     };
     let mut child = cmd
         .stdout(Stdio::piped())
@@ -144,9 +144,9 @@ pub fn target_dir() -> Result<PathBuf, PackageError> {
     let out = cargo()
         .args(["metadata", "--no-deps", "--format-version", "1"])
         .output()
-        .map_err(|source| PackageError::Io {
+        .map_err(|err| PackageError::Io {
             doing: "running cargo metadata".into(),
-            source,
+            err,
         })?;
     if !out.status.success() {
         return Err(PackageError::Message(format!(

@@ -7,22 +7,23 @@ pub enum PackageError {
     /// A sentence for the user (a missing target, a binary Lambda cannot run, ...).
     #[error("{0}")]
     Message(String),
-    #[error("{doing}: {source}")]
-    Io {
-        doing: String,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The I/O error's text is part of the message (no `source`, so a chain prints it once).
+    #[error("{doing}: {err}")]
+    Io { doing: String, err: std::io::Error },
     #[error(transparent)]
     Stack(#[from] stack::StackError),
-    #[error("writing the zip: {0}")]
-    Zip(#[from] zip::result::ZipError),
+}
+
+impl From<zip::result::ZipError> for PackageError {
+    fn from(e: zip::result::ZipError) -> Self {
+        PackageError::Message(format!("writing the zip: {e}"))
+    }
 }
 
 impl PackageError {
     /// An I/O error on `path`, saying what was being done.
     pub fn io(doing: &str, path: &Path) -> impl FnOnce(std::io::Error) -> PackageError {
         let doing = format!("{doing} {}", path.display());
-        move |source| PackageError::Io { doing, source }
+        move |err| PackageError::Io { doing, err }
     }
 }

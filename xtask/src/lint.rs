@@ -5,18 +5,13 @@
 //! findings all count); checkov reports 0 failed checks. Skips live only in
 //! each resource's own Metadata, with a reason (see README).
 
-use crate::synth::{render, workspace_root, Format};
+use crate::flags::{self, Format};
+use crate::synth::render;
 use anyhow::{bail, Context, Result};
+use emulator::workspace_root;
 use std::process::{Command, ExitCode};
 
-#[derive(Debug, clap::Args)]
-pub struct LintArgs {
-    /// Lint the template of this stage instead of the default one.
-    #[arg(long)]
-    pub stage: Option<String>,
-}
-
-pub fn run(args: LintArgs) -> Result<ExitCode> {
+pub fn run(args: flags::Lint) -> Result<ExitCode> {
     let venv = emulator::Venv::default();
     venv.ensure(&mut |line| eprintln!("{line}"))?;
     let dir = workspace_root().join("target/lint");
@@ -63,7 +58,7 @@ fn cfn_lint(venv: &emulator::Venv, path: &std::path::Path) -> Result<usize> {
     Ok(findings.len())
 }
 
-pub struct CheckovSummary {
+struct CheckovSummary {
     pub passed: u64,
     pub failed: u64,
     pub skipped: u64,

@@ -1,70 +1,134 @@
-//! `cargo xtask`: builds, checks, deploys and runs the voice-learning session
-//! module. This file only parses flags and calls one module per command.
+//! `cargo xtask`: builds, checks, deploys and runs the voice-learning
+//! session module. A thin CLI: flags (`flags`) become the libraries' option
+//! structs (`options`), the libraries do the work, and this crate prints
+//! (`ui`, `render`) and picks the exit code.
 
-mod build;
-mod cli;
-mod deploy;
-mod deployer_policy;
+mod bench;
 mod dev;
+mod flags;
 mod lint;
+mod options;
+mod render;
 mod synth;
 mod test;
-mod verify;
+mod ui;
 
-use clap::{Parser, Subcommand};
+use anyhow::{Context, Result};
+use clap::Parser;
+use deploy::report::Report;
+use flags::Command;
 use std::process::ExitCode;
+use ui::{Prompt, Terminal};
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "cargo xtask",
-    about = "Build, check, deploy and run the voice-learning session module",
-    version
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
+/// The async runtime of every command that talks to AWS or runs `dev`.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Print or write the CloudFormation template; --check fails when templates/ is stale.
-    Synth(synth::SynthArgs),
-    /// Run cfn-lint and checkov (pinned, in .venv/) on the synthesized template.
-    Lint(lint::LintArgs),
-    /// The one test command: fmt, clippy, all tests, synth --check, lint.
-    Test(test::TestArgs),
-    /// Release-build both functions into target/lambda/<name>/bootstrap and reproducible zips.
-    Build(build::BuildArgs),
-    /// Compare the local template, parameters and code with the deployed stack.
-    Diff(deploy::DiffArgs),
-    /// Build, upload, plan with a change set, check safety rails, execute.
-    Deploy(deploy::DeployArgs),
-    /// Print the IAM policy a deployer needs for this stack (JSON), scoped to its names.
-    DeployerPolicy(deployer_policy::DeployerPolicyArgs),
-    /// Delete the stack (tables and key are retained).
-    Destroy(deploy::DestroyArgs),
-    /// Check the deployed resources match the design (names, PITR, TTL, SSE, rotation, routes, authorizer).
-    Verify(verify::VerifyArgs),
-    /// Run the whole module locally: emulator, functions, HTTP API with JWT checks.
-    Dev(dev::DevArgs),
-    /// Benchmarks: `bench synth`, `bench functions`.
-    Bench(synth::BenchArgs),
+/// Runs an engine future. Ctrl-C at a prompt exits 130 at once: the
+/// prompt's thread still blocks on stdin, and dropping the runtime would wait for it.
+fn block_on<T>(f: impl std::future::Future<Output = deploy::Result<T>>) -> Result<T> {
+    let rt = runtime()?;
+    match rt.block_on(f) {
+        Err(e @ deploy::Error::Interrupted(_)) => {
+            eprintln!("\n{e}");
+            std::process::exit(130)
+        }
+        r => Ok(r?),
+    }
+}
+
+fn exit(ok: bool) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn build(args: flags::Build) -> Result<ExitCode> {
+    let artifacts = lambda_package::build_all(args.arch.into(), &mut |l| eprintln!("{l}"))?;
+    for line in lambda_package::artifact::summary_lines(&artifacts) {
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn deploy(args: flags::Deploy) -> Result<ExitCode> {
+    let mut term = Terminal::new(args.json);
+    let opts = args.into();
+    let outcome = block_on(deploy::apply::run(&opts, &mut term, &mut Prompt))?;
+    Ok(exit(outcome != deploy::apply::Outcome::Cancelled))
+}
+
+fn diff(args: flags::Diff) -> Result<ExitCode> {
+    let mut term = Terminal::new(args.json);
+    let (fail, json) = (args.fail, args.json);
+    let rep = block_on(deploy::diff::run(&args.into()))?;
+    for line in render::diff(&rep) {
+        term.line(line);
+    }
+    if json {
+        term.result(rep.to_json());
+    }
+    Ok(exit(!(fail && rep.has_differences())))
+}
+
+fn destroy(args: flags::Destroy) -> Result<ExitCode> {
+    let mut term = Terminal::new(args.json);
+    let opts = args.into();
+    let done = block_on(deploy::destroy::run(&opts, &mut term, &mut Prompt))?;
+    Ok(exit(done != deploy::destroy::Destroyed::Cancelled))
+}
+
+fn verify(args: flags::Verify) -> Result<ExitCode> {
+    let json = args.json;
+    let checks = block_on(deploy::verify::run(&args.into()))?;
+    let summary = deploy::verify::check::Summary::of(&checks);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "ok": summary.passed(), "summary": summary, "checks": checks,
+            }))?
+        );
+    } else {
+        for c in &checks {
+            println!("{:<12} {:<52} {}", c.outcome.label(), c.name, c.detail);
+        }
+        for line in summary.lines() {
+            println!("{line}");
+        }
+    }
+    Ok(exit(summary.passed()))
+}
+
+fn deployer_policy(args: flags::DeployerPolicy) -> Result<ExitCode> {
+    use deploy::deployer_policy::{account_and_region, policy};
+    let aws = args.aws.into();
+    let (account, region) = block_on(account_and_region(&aws, args.account.as_deref()))?;
+    let doc = policy(args.stage.stage.as_deref(), &account, &region)?;
+    println!("{}", serde_json::to_string_pretty(&doc)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
+    let result = match flags::Xtask::parse().command {
         Command::Synth(a) => synth::run(a),
         Command::Lint(a) => lint::run(a),
         Command::Test(a) => test::run(a),
-        Command::Build(a) => build::run(a),
-        Command::Diff(a) => deploy::run_diff(a),
-        Command::Deploy(a) => deploy::run_deploy(a),
-        Command::Destroy(a) => deploy::run_destroy(a),
-        Command::DeployerPolicy(a) => deployer_policy::run(a),
+        Command::Build(a) => build(a),
+        Command::Diff(a) => diff(a),
+        Command::Deploy(a) => deploy(a),
+        Command::Destroy(a) => destroy(a),
+        Command::DeployerPolicy(a) => deployer_policy(a),
         Command::Dev(a) => dev::run(a),
-        Command::Verify(a) => verify::run(a),
-        Command::Bench(a) => synth::run_bench(a),
+        Command::Verify(a) => verify(a),
+        Command::Bench(a) => bench::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,20 +1,14 @@
 //! `cargo xtask test`: the one test command. fmt check, clippy with
 //! `-D warnings`, every workspace test, `synth --check`, `lint`.
 
+use crate::flags;
 use anyhow::{Context, Result};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
-#[derive(Debug, clap::Args)]
-pub struct TestArgs {
-    /// Skip cfn-lint and checkov (they need the Python venv).
-    #[arg(long)]
-    pub no_lint: bool,
-}
-
 fn cargo() -> Command {
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    c.current_dir(crate::synth::workspace_root());
+    c.current_dir(emulator::workspace_root());
     c
 }
 
@@ -30,7 +24,7 @@ fn step(name: &str, mut cmd: Command) -> Result<bool> {
     Ok(status.success())
 }
 
-pub fn run(args: TestArgs) -> Result<ExitCode> {
+pub fn run(args: flags::Test) -> Result<ExitCode> {
     let mut steps: Vec<(&str, Command)> = Vec::new();
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);

@@ -1,0 +1,216 @@
+//! `deployer-policy`: the IAM policy a person or CI role needs to
+//! run `deploy`, `diff`, `verify` and `destroy` for this stack, printed as
+//! JSON. CloudFormation creates the stack's resources with the caller's own
+//! permissions (no service role), so the policy covers both the tool's calls
+//! and what CloudFormation does on its behalf.
+//!
+//! Every resource is named from the same typed stack model synth writes, so
+//! the policy is scoped to this stack's (and stage's) names wherever IAM
+//! allows; the exceptions are the actions IAM cannot scope
+//! (`kms:CreateKey`, `lambda:GetAccountSettings`, the API Gateway log
+//! delivery actions, `sts:GetCallerIdentity`) and the API and key, whose ids
+//! AWS chooses at creation (scoped to the account and region).
+//! Service authorization reference:
+//! <https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html>.
+
+use crate::assets::{bucket_name, partition};
+use crate::error::{failed, Result};
+use crate::options::AwsOptions;
+use serde_json::{json, Value};
+use stack::resources::Properties;
+
+/// The account and region to scope the policy to: the given ones, else the
+/// credentials' account and the configured region.
+pub async fn account_and_region(
+    aws: &AwsOptions,
+    account: Option<&str>,
+) -> Result<(String, String)> {
+    let (account, region) = match (account, &aws.region) {
+        (Some(a), Some(r)) => (a.to_string(), r.clone()),
+        _ => {
+            let c = crate::aws::connect(aws).await.map_err(|e| {
+                e.context("finding the account and region (or pass --account and --region)")
+            })?;
+            (account.map(str::to_string).unwrap_or(c.account), c.region)
+        }
+    };
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(failed!(
+            "--account `{account}` is not an AWS account id (12 digits)."
+        ));
+    }
+    Ok((account, region))
+}
+
+/// The deployer's policy for the stack of `stage` in `account` and `region`.
+pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value> {
+    let names = stack::Names::new(stage)?;
+    let t = stack::synth(&stack::StackOptions {
+        stage: stage.map(str::to_string),
+    })?;
+    let p = partition(region);
+    let arn = |service: &str, rest: &str| format!("arn:{p}:{service}:{region}:{account}:{rest}");
+    let mut tables = vec![];
+    let mut roles = vec![];
+    let mut functions = vec![];
+    let mut log_groups = vec![];
+    let mut alarms = vec![];
+    let mut topics = vec![];
+    let mut dashboards = vec![];
+    let mut aliases = vec![];
+    for (_, r) in &t.resources {
+        match &r.properties {
+            Properties::Table(tb) => {
+                let a = arn("dynamodb", &format!("table/{}", tb.table_name));
+                tables.push(json!(format!("{a}/index/*")));
+                tables.push(json!(a));
+            }
+            Properties::Role(role) => roles.push(json!(format!(
+                "arn:{p}:iam::{account}:role/{}",
+                role.role_name
+            ))),
+            Properties::Function(f) => functions.push(json!(arn(
+                "lambda",
+                &format!("function:{}", f.function_name)
+            ))),
+            Properties::LogGroup(g) => {
+                log_groups.push(json!(arn(
+                    "logs",
+                    &format!("log-group:{}", g.log_group_name)
+                )));
+                log_groups.push(json!(arn(
+                    "logs",
+                    &format!("log-group:{}:*", g.log_group_name)
+                )));
+            }
+            Properties::Alarm(a) => {
+                alarms.push(json!(arn("cloudwatch", &format!("alarm:{}", a.alarm_name))))
+            }
+            Properties::Topic(tp) => topics.push(json!(arn("sns", &tp.topic_name))),
+            Properties::Dashboard(d) => dashboards.push(json!(format!(
+                "arn:{p}:cloudwatch::{account}:dashboard/{}",
+                d.dashboard_name
+            ))),
+            Properties::KmsAlias(a) => {
+                if let stack::expr::Expr::Str(name) = &a.alias_name {
+                    aliases.push(json!(arn("kms", name)));
+                }
+            }
+            _ => {}
+        }
+    }
+    let bucket = bucket_name(account, region);
+    let stack_arn = arn("cloudformation", &format!("stack/{}/*", names.stack));
+    let any_key = arn("kms", "key/*");
+    let via = |services: &[&str]| -> Value {
+        services
+            .iter()
+            .map(|s| json!(format!("{s}.{region}.amazonaws.com")))
+            .collect()
+    };
+    let st = |sid: &str, actions: &[&str], resources: Value| {
+        let mut actions: Vec<&str> = actions.to_vec();
+        actions.sort_unstable();
+        json!({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources})
+    };
+    let mut pass_role = st(
+        "PassTheFunctionRolesToLambda",
+        &["iam:PassRole"],
+        json!(roles),
+    );
+    pass_role["Condition"] =
+        json!({"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}});
+    let mut key_via = st(
+        "UseTheKeyThroughTheServicesThatEncryptWithIt",
+        &[
+            "kms:CreateGrant",
+            "kms:Decrypt",
+            "kms:DescribeKey",
+            "kms:Encrypt",
+            "kms:GenerateDataKey",
+            "kms:GenerateDataKeyWithoutPlaintext",
+        ],
+        json!([any_key]),
+    );
+    key_via["Condition"] =
+        json!({"StringEquals": {"kms:ViaService": via(&["dynamodb", "lambda", "logs", "sns"])}});
+    Ok(json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            st("WhoAmIAndAccountSettings", &["sts:GetCallerIdentity", "lambda:GetAccountSettings", "kms:CreateKey", "kms:ListAliases"], json!("*")),
+            st("TheStackAndItsChangeSets", &[
+                "cloudformation:ContinueUpdateRollback", "cloudformation:CreateChangeSet",
+                "cloudformation:DeleteChangeSet", "cloudformation:DeleteStack",
+                "cloudformation:DescribeChangeSet", "cloudformation:DescribeStackEvents",
+                "cloudformation:DescribeStackResource", "cloudformation:DescribeStackResources",
+                "cloudformation:DescribeStacks", "cloudformation:ExecuteChangeSet",
+                "cloudformation:GetTemplate", "cloudformation:ListStackResources",
+            ], json!([stack_arn, arn("cloudformation", &format!("changeSet/{}-*/*", names.stack))])),
+            st("TheAssetBucket", &[
+                "s3:CreateBucket", "s3:GetObject", "s3:ListBucket",
+                "s3:PutBucketPolicy", "s3:PutBucketPublicAccessBlock",
+                "s3:PutEncryptionConfiguration", "s3:PutLifecycleConfiguration", "s3:PutObject",
+            ], json!([format!("arn:{p}:s3:::{bucket}"), format!("arn:{p}:s3:::{bucket}/*")])),
+            st("TheFunctionRoles", &[
+                "iam:CreateRole", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:GetRole",
+                "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies",
+                "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole",
+                "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription",
+            ], json!(roles)),
+            pass_role,
+            st("TheKeyAndItsAlias", &[
+                "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey",
+                "kms:EnableKeyRotation", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
+                "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion",
+                "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription",
+            ], json!(std::iter::once(json!(any_key)).chain(aliases.iter().cloned()).collect::<Vec<_>>())),
+            key_via,
+            st("TheTables", &[
+                "dynamodb:CreateTable", "dynamodb:DeleteTable", "dynamodb:DescribeContinuousBackups",
+                "dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive", "dynamodb:ListTagsOfResource",
+                "dynamodb:Scan", "dynamodb:TagResource", "dynamodb:UntagResource",
+                "dynamodb:UpdateContinuousBackups", "dynamodb:UpdateTable", "dynamodb:UpdateTimeToLive",
+            ], json!(tables)),
+            st("TheFunctions", &[
+                "lambda:AddPermission", "lambda:CreateFunction", "lambda:DeleteFunction",
+                "lambda:DeleteFunctionConcurrency", "lambda:GetFunction",
+                "lambda:GetFunctionConcurrency", "lambda:GetFunctionConfiguration",
+                "lambda:GetPolicy", "lambda:InvokeFunction", "lambda:ListTags",
+                "lambda:PutFunctionConcurrency", "lambda:RemovePermission", "lambda:TagResource",
+                "lambda:UntagResource", "lambda:UpdateFunctionCode",
+                "lambda:UpdateFunctionConfiguration",
+            ], json!(functions)),
+            st("TheLogGroups", &[
+                "logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:DeleteLogGroup",
+                "logs:DeleteRetentionPolicy", "logs:DescribeLogGroups", "logs:DisassociateKmsKey",
+                "logs:FilterLogEvents", "logs:ListTagsForResource", "logs:PutRetentionPolicy",
+                "logs:TagResource", "logs:UntagResource",
+            ], json!(log_groups)),
+            // API Gateway's access-log delivery: IAM does not scope these
+            // (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html).
+            st("ApiAccessLogDelivery", &[
+                "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups",
+                "logs:DescribeResourcePolicies", "logs:GetLogDelivery", "logs:ListLogDeliveries",
+                "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
+            ], json!("*")),
+            st("TheHttpApi", &[
+                "apigateway:DELETE", "apigateway:GET", "apigateway:PATCH",
+                "apigateway:POST", "apigateway:PUT",
+            ], json!([
+                format!("arn:{p}:apigateway:{region}::/apis"),
+                format!("arn:{p}:apigateway:{region}::/apis/*"),
+                format!("arn:{p}:apigateway:{region}::/tags/*"),
+            ])),
+            st("TheDashboard", &["cloudwatch:DeleteDashboards", "cloudwatch:GetDashboard", "cloudwatch:PutDashboard"], json!(dashboards)),
+            st("TheAlarms", &[
+                "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms",
+                "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource",
+            ], json!(alarms)),
+            st("TheAlarmTopic", &[
+                "sns:CreateTopic", "sns:DeleteTopic", "sns:GetSubscriptionAttributes",
+                "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic", "sns:SetTopicAttributes",
+                "sns:Subscribe", "sns:TagResource", "sns:Unsubscribe",
+            ], json!(topics)),
+        ]
+    }))
+}

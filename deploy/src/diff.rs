@@ -1,0 +1,76 @@
+//! `diff`: the local template, parameters and code hashes against the
+//! deployed stack (GetTemplate and the stack's parameters), without a
+//! change set.
+
+use crate::assets;
+use crate::aws;
+use crate::error::{Error, Result};
+use crate::options::{self, DiffOptions};
+use crate::stack_state::{deployed_template, describe_stack};
+use aws_sdk_cloudformation::types::StackStatus;
+use cfn_plan::diff_report::{report, DiffReport};
+use cfn_plan::params;
+use serde_json::Value;
+use stack::module::ids;
+
+/// Compares the local template, parameters and code with the deployed stack.
+pub async fn run(opts: &DiffOptions) -> Result<DiffReport> {
+    let names = options::names(opts.stage.as_deref())?;
+    opts.params.validate()?;
+    let template = options::template(opts.stage.as_deref(), opts.template.as_ref())?;
+    let aws = aws::connect(&opts.aws).await?;
+    let deployed = describe_stack(&aws, &names.stack)
+        .await?
+        .filter(|d| d.status != StackStatus::ReviewInProgress);
+    let old_template = match &deployed {
+        Some(_) => deployed_template(&aws, &names.stack).await?,
+        None => Value::Null,
+    };
+    let kept = deployed.as_ref().map(|d| d.params.clone());
+
+    let mut explicit = opts.params.explicit();
+    explicit.insert(
+        ids::P_CODE_BUCKET.into(),
+        assets::bucket_name(&aws.account, &aws.region),
+    );
+    let dir = &opts.artifacts_dir;
+    let mut code_note = None;
+    match lambda_package::artifacts_in(dir)
+        .map_err(Error::from)
+        .and_then(|a| assets::from_artifacts(&a))
+    {
+        Ok(list) => {
+            for a in list {
+                explicit.insert(a.parameter.into(), a.key);
+            }
+        }
+        Err(_) => {
+            code_note = Some(format!(
+                "no built zips in {} (run `cargo xtask build`): code is not compared",
+                dir.display()
+            ));
+        }
+    }
+    let mut new_params = params::resolve(&template, &explicit, kept.as_ref(), true)?;
+    if code_note.is_some() {
+        // Without local zips, assume the deployed code (or mark it unknown).
+        for p in [
+            ids::P_SESSION_PERSISTENCE_CODE_KEY,
+            ids::P_CONTEXT_MANAGER_CODE_KEY,
+        ] {
+            if let Some(v) = kept.as_ref().and_then(|k| k.get(p)) {
+                new_params.insert(p.into(), v.clone());
+            }
+        }
+    }
+    let mut rep = report(
+        &names.stack,
+        &old_template,
+        &template,
+        &kept.clone().unwrap_or_default(),
+        &new_params,
+        deployed.is_some(),
+    );
+    rep.code_note = code_note;
+    Ok(rep)
+}

@@ -1,0 +1,258 @@
+//! What each command is asked to do: plain structs the CLI fills from its
+//! flags, and the checks of everything a user can get wrong locally, run
+//! before anything talks to AWS.
+
+use crate::error::{fail, Result};
+use lambda_package::Arch;
+use stack::module::ids;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Where requests go; each `None` comes from the standard AWS configuration.
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    /// An AWS-compatible endpoint for every service (e.g. a local emulator).
+    pub endpoint_url: Option<String>,
+    /// Fixed credentials (access key id, secret) instead of the standard
+    /// chain: an emulator's, for tests that run the engine in process.
+    pub static_credentials: Option<(String, String)>,
+}
+
+/// Template parameters a user sets; each is kept from the deployed stack when not given.
+#[derive(Debug, Clone, Default)]
+pub struct ParamOptions {
+    pub arch: Option<Arch>,
+    pub user_pool_id: Option<String>,
+    pub user_pool_client_id: Option<String>,
+    /// "" for none.
+    pub alarm_email: Option<String>,
+    pub reserved_concurrency: Option<u32>,
+}
+
+/// When to ask before executing the change set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RequireApproval {
+    Never,
+    /// When IAM permissions widen (like CDK).
+    #[default]
+    Broadening,
+    AnyChange,
+}
+
+/// The function zips to deploy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Artifacts {
+    /// Release-build them (`lambda-package`).
+    Build,
+    /// Take `<dir>/<function name>.zip`, e.g. an earlier `cargo xtask build`.
+    Dir(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct DeployOptions {
+    pub aws: AwsOptions,
+    pub stage: Option<String>,
+    pub params: ParamOptions,
+    pub require_approval: RequireApproval,
+    /// Approve without asking.
+    pub yes: bool,
+    pub allow_replacement: bool,
+    /// Write the outputs here as `{"<stack>": {"<key>": "<value>"}}`.
+    pub outputs_file: Option<PathBuf>,
+    pub artifacts: Artifacts,
+    /// The template to deploy instead of the synthesized one (JSON).
+    pub template: Option<serde_json::Value>,
+    /// Run the smoke test after a successful change.
+    pub smoke: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct DiffOptions {
+    pub aws: AwsOptions,
+    pub stage: Option<String>,
+    pub params: ParamOptions,
+    /// Where the built zips are.
+    pub artifacts_dir: PathBuf,
+    /// The template to compare instead of the synthesized one (JSON).
+    pub template: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DestroyOptions {
+    pub aws: AwsOptions,
+    pub stage: Option<String>,
+    /// Delete without asking.
+    pub yes: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    pub aws: AwsOptions,
+    pub stage: Option<String>,
+    /// Run the smoke test (real invocations).
+    pub smoke: bool,
+}
+
+/// The stack's names for the stage, with the stage validated first.
+pub fn names(stage: Option<&str>) -> Result<stack::Names> {
+    Ok(stack::Names::new(stage)?)
+}
+
+/// The template to deploy: the given one, else the one synthesized for the stage.
+pub fn template(
+    stage: Option<&str>,
+    given: Option<&serde_json::Value>,
+) -> Result<serde_json::Value> {
+    match given {
+        Some(t) => Ok(t.clone()),
+        None => Ok(stack::synth(&stack::StackOptions {
+            stage: stage.map(str::to_string),
+        })?
+        .to_json_value()),
+    }
+}
+
+/// A plausible region name (`us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-north-1`).
+pub fn valid_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_lowercase()))
+}
+
+/// `us-east-1_AbC123xyz`: a region, `_`, then letters and digits.
+pub fn valid_user_pool_id(id: &str) -> bool {
+    match id.split_once('_') {
+        Some((region, rest)) => {
+            valid_region(region)
+                && !rest.is_empty()
+                && rest.chars().all(|c| c.is_ascii_alphanumeric())
+                && id.len() <= 55
+        }
+        None => false,
+    }
+}
+
+/// Letters, digits (and `+`, `_`), at most 128 characters.
+pub fn valid_client_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '_')
+}
+
+/// Empty, or something@domain.tld without spaces.
+pub fn valid_email(e: &str) -> bool {
+    if e.is_empty() {
+        return true;
+    }
+    match e.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !e.chars().any(char::is_whitespace)
+                && !domain.contains('@')
+                && domain
+                    .split_once('.')
+                    .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty())
+        }
+        None => false,
+    }
+}
+
+/// The template's `ReservedConcurrency` MaxValue.
+pub const MAX_RESERVED_CONCURRENCY: u32 = 450;
+
+impl ParamOptions {
+    /// Checks the parameter values before anything talks to AWS.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(id) = &self.user_pool_id {
+            if !valid_user_pool_id(id) {
+                return Err(fail(format!(
+                    "--user-pool-id `{id}` is not a Cognito user pool id: it looks like us-east-1_AbC123xyz (region, underscore, letters and digits); copy it from the Cognito console or `aws cognito-idp list-user-pools`."
+                )));
+            }
+        }
+        if let Some(id) = &self.user_pool_client_id {
+            if !valid_client_id(id) {
+                return Err(fail(format!(
+                    "--user-pool-client-id `{id}` is not a Cognito app client id (letters and digits, at most 128); copy it from the user pool's App clients page."
+                )));
+            }
+        }
+        if let Some(n) = self.reserved_concurrency {
+            if n > MAX_RESERVED_CONCURRENCY {
+                return Err(fail(format!(
+                    "--reserved-concurrency {n} is more than {MAX_RESERVED_CONCURRENCY}: with Lambda's default limit of 1,000 concurrent executions and 100 kept unreserved, two functions can reserve at most {MAX_RESERVED_CONCURRENCY} each; use 0 for none."
+                )));
+            }
+        }
+        if let Some(e) = &self.alarm_email {
+            if !valid_email(e) {
+                return Err(fail(format!(
+                    "--alarm-email `{e}` is not an e-mail address (use \"\" for no alarm e-mails)."
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The given values as template parameters.
+    pub fn explicit(&self) -> BTreeMap<String, String> {
+        let mut m = BTreeMap::new();
+        let mut set = |k: &str, v: Option<String>| {
+            if let Some(v) = v {
+                m.insert(k.to_string(), v);
+            }
+        };
+        set(
+            ids::P_ARCHITECTURE,
+            self.arch.map(|a| a.lambda_name().to_string()),
+        );
+        set(ids::P_USER_POOL_ID, self.user_pool_id.clone());
+        set(ids::P_USER_POOL_CLIENT_ID, self.user_pool_client_id.clone());
+        set(ids::P_ALARM_EMAIL, self.alarm_email.clone());
+        set(
+            ids::P_RESERVED_CONCURRENCY,
+            self.reserved_concurrency.map(|n| n.to_string()),
+        );
+        m
+    }
+}
+
+/// Fails unless `path` can be written (it is created and removed again if it did not exist).
+pub fn check_writable(path: &Path) -> Result<()> {
+    let existed = path.exists();
+    if path.is_dir() {
+        return Err(fail(format!(
+            "--outputs-file {} is a directory: give a file path.",
+            path.display()
+        )));
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| {
+            fail(format!(
+                "--outputs-file {} cannot be written ({e}): choose a path in an existing, writable directory.",
+                path.display()
+            ))
+        })?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}

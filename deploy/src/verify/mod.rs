@@ -1,0 +1,90 @@
+//! `verify`: after a deploy, checks that what runs in the account
+//! is what the design says, starting from the stack itself:
+//!
+//! - [`resources`]: the stack's resources (ListStackResources): every physical id
+//!   the other checks use (table names, the key, the API id, function names);
+//! - [`key`]: the stack's KMS key (customer managed, enabled, rotation on);
+//! - [`tables`]: key schema and index, SSE with *the stack's* key, TTL, PITR;
+//! - [`functions`]: runtime, environment, environment encrypted with the key;
+//! - [`api`]: the stack's HTTP API (by its physical id), routes behind the
+//!   JWT authorizer;
+//! - [`smoke`]: a real request through both functions (`lambda:Invoke` with
+//!   an API Gateway payload-2.0 event), also run by `deploy`.
+//!
+//! Every check has one of four outcomes ([`Outcome`]): ok, FAIL, pending (AWS
+//! is still turning a setting on: re-run later) and cannot check (the caller
+//! may not call that describe action). Every expectation comes from the same
+//! typed stack model synth uses, so verify cannot drift from the template.
+
+pub mod api;
+pub mod check;
+pub mod functions;
+pub mod key;
+pub mod resources;
+pub mod smoke;
+pub mod tables;
+
+use crate::aws;
+use crate::error::Result;
+use crate::options::VerifyOptions;
+use aws_config::SdkConfig;
+use check::Check;
+
+/// Connects (the credentials check first), then runs every check.
+pub async fn run(opts: &VerifyOptions) -> Result<Vec<Check>> {
+    if let Some(s) = &opts.stage {
+        stack::names::validate_stage(s)?;
+    }
+    let aws = aws::connect(&opts.aws).await?;
+    verify(&aws.conf, opts.stage.as_deref(), opts.smoke).await
+}
+
+/// Runs every check against the account `conf` points at.
+pub async fn verify(conf: &SdkConfig, stage: Option<&str>, smoke: bool) -> Result<Vec<Check>> {
+    let names = stack::Names::new(stage)?;
+    let template = stack::synth(&stack::StackOptions {
+        stage: stage.map(str::to_string),
+    })?;
+    let mut checks = Vec::new();
+    let cfn = aws_sdk_cloudformation::Client::new(conf);
+    let deployed = match resources::read(&cfn, &names.stack).await {
+        Ok(r) => {
+            checks.push(Check::ok(
+                format!("stack {}", names.stack),
+                format!("{} resources", r.count()),
+            ));
+            r
+        }
+        // Nothing else can be located without the stack's physical ids.
+        Err(c) => return Ok(vec![c]),
+    };
+
+    let kms = aws_sdk_kms::Client::new(conf);
+    let (stack_key, key_checks) = key::verify_stack_key(&kms, &deployed).await;
+    checks.extend(key_checks);
+
+    let ddb = aws_sdk_dynamodb::Client::new(conf);
+    for (logical, model) in tables::modelled(&template) {
+        match deployed.physical_id(logical) {
+            Some(name) => checks
+                .extend(tables::verify_table(&ddb, &kms, name, model, stack_key.as_ref()).await),
+            None => checks.push(Check::fail(
+                format!("table {}", model.table_name),
+                format!("the stack has no {logical} resource"),
+            )),
+        }
+    }
+
+    let lambda = aws_sdk_lambda::Client::new(conf);
+    checks
+        .extend(functions::verify_functions(&lambda, &names, &deployed, stack_key.as_ref()).await);
+
+    let apigw = aws_sdk_apigatewayv2::Client::new(conf);
+    checks.extend(api::verify_api(&apigw, &deployed, &template).await);
+
+    if smoke {
+        let targets = smoke::Targets::from_stack(&names, Some(&deployed));
+        checks.extend(smoke::run(conf, &targets).await);
+    }
+    Ok(checks)
+}

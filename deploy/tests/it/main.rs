@@ -1,0 +1,17 @@
+//! The deploy engine's integration tests, one binary: errors, options, the
+//! asset bucket, recorded stack events and outages, what a failed create
+//! kept, the safety rails and the deployer policy on moto, and `verify` on
+//! recorded answers and on resources `dev` provisions.
+
+mod apply;
+mod assets;
+mod aws;
+mod concurrency;
+mod events;
+mod ministack;
+mod options;
+mod policy;
+mod retained;
+mod safety;
+mod support;
+mod verify;

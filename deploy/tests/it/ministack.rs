@@ -1,0 +1,199 @@
+//! On MiniStack, in process: a first create that fails half-way, after
+//! CloudFormation has made the key and the tables, leaves them behind
+//! (DeletionPolicy Retain); nothing is removed without approval, and with
+//! it the retry cleans up and creates the stack.
+
+use deploy::options::{Artifacts, AwsOptions, DeployOptions, ParamOptions, RequireApproval};
+use deploy::report::{Approval, Captured};
+use emulator::ministack::MiniStack;
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Instant;
+use testkit::account::{Account, STACK};
+
+/// MiniStack and an account in it.
+struct MiniStackAccount {
+    ms: MiniStack,
+    account: Account,
+    dir: PathBuf,
+}
+
+impl MiniStackAccount {
+    fn start() -> Self {
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("deploy-ministack-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let ms = MiniStack::start(Default::default()).expect("MiniStack starts");
+        let account = Account::new(&ms.endpoint_url());
+        MiniStackAccount { ms, account, dir }
+    }
+}
+
+impl Drop for MiniStackAccount {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A first create that fails half-way, after CloudFormation has created the
+/// key and the tables: the rollback keeps those (DeletionPolicy Retain:
+/// DELETE_SKIPPED). Without a terminal and
+/// without `--yes` deploy lists them, prints the commands and changes
+/// nothing, also on the retry; with good zips and `--yes` it removes the
+/// empty tables, schedules the key's deletion and creates the stack, with no
+/// manual AWS command.
+#[test]
+fn a_failed_first_create_is_cleaned_up_and_retried() {
+    let e = MiniStackAccount::start();
+    // A `bootstrap` shell script: enough for a create that never gets to run it.
+    let zips = testkit::account::zips(
+        &e.dir.join("zips"),
+        "#!/bin/sh\nexit 1\n",
+        "#!/bin/sh\nexit 1\n",
+    );
+    // The failing template: the stack's own, plus a resource IAM refuses (a
+    // role whose trust policy uses NotPrincipal), created once the key and
+    // both tables exist. MiniStack's CloudFormation accepts
+    // every input the real stack can be given, so the failure comes from
+    // the template, deployed in process.
+    let mut failing = crate::support::template();
+    failing["Resources"]["AlwaysFails"] = json!({
+        "Type": "AWS::IAM::Role",
+        "DependsOn": ["DataKey", "SessionsTable", "UserProfilesTable"],
+        "Properties": {
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "NotPrincipal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+            }
+        }
+    });
+    let deploy = |template: Option<&serde_json::Value>, yes: bool| {
+        let opts = DeployOptions {
+            aws: AwsOptions {
+                region: Some(emulator::TEST_REGION.into()),
+                profile: None,
+                endpoint_url: Some(e.ms.endpoint_url()),
+                static_credentials: Some((
+                    emulator::TEST_ACCESS_KEY_ID.into(),
+                    emulator::TEST_SECRET_ACCESS_KEY.into(),
+                )),
+            },
+            stage: None,
+            params: ParamOptions {
+                arch: lambda_package::Arch::host(),
+                user_pool_id: Some("us-east-1_Pool".into()),
+                user_pool_client_id: Some("client".into()),
+                ..ParamOptions::default()
+            },
+            require_approval: RequireApproval::Never,
+            yes,
+            allow_replacement: false,
+            outputs_file: None,
+            artifacts: Artifacts::Dir(zips.clone()),
+            template: template.cloned(),
+            smoke: false,
+        };
+        let mut report = Captured::default();
+        let mut nobody = |_: &str| Approval::NoTerminal;
+        let t = Instant::now();
+        let r = e
+            .account
+            .block_on(deploy::apply::run(&opts, &mut report, &mut nobody));
+        let text = match &r {
+            Ok(_) => report.text(),
+            Err(err) => format!("{}{err}\n", report.text()),
+        };
+        (r.is_ok(), text, t.elapsed())
+    };
+    let tables = || -> Vec<String> {
+        let mut t: Vec<String> = e
+            .account
+            .block_on(e.account.dynamodb().list_tables().send())
+            .unwrap()
+            .table_names()
+            .iter()
+            .filter(|n| n.starts_with("voice-learning-"))
+            .cloned()
+            .collect();
+        t.sort();
+        t
+    };
+    let key_states = || -> Vec<String> {
+        let kms = e.account.kms();
+        let keys = e.account.block_on(kms.list_keys().send()).unwrap();
+        let mut states = vec![];
+        for k in keys.keys() {
+            let d = e
+                .account
+                .block_on(kms.describe_key().key_id(k.key_id().unwrap()).send())
+                .unwrap();
+            let m = d.key_metadata().unwrap();
+            if m.description().unwrap_or_default().contains(STACK) {
+                states.push(format!("{:?}", m.key_state().unwrap()));
+            }
+        }
+        states
+    };
+    let stack_status = || {
+        e.account
+            .block_on(e.account.cfn().describe_stacks().stack_name(STACK).send())
+            .ok()
+            .and_then(|o| {
+                o.stacks()
+                    .first()
+                    .and_then(|s| s.stack_status().map(|x| x.as_str().to_string()))
+            })
+    };
+    let both = vec![
+        "voice-learning-sessions".to_string(),
+        "voice-learning-user-profiles".to_string(),
+    ];
+
+    // 1. The failed create: the rollback keeps the tables and the key, and
+    //    without a terminal or --yes nothing is removed.
+    let (ok, text, first) = deploy(Some(&failing), false);
+    assert!(!ok, "{text}");
+    assert_eq!(
+        stack_status().as_deref(),
+        Some("ROLLBACK_COMPLETE"),
+        "{text}"
+    );
+    assert!(text.contains("DELETE_SKIPPED"), "{text}");
+    assert!(text.contains("there is no terminal to ask"), "{text}");
+    assert!(
+        text.contains("aws dynamodb delete-table --table-name voice-learning-sessions"),
+        "{text}"
+    );
+    assert_eq!(tables(), both, "nothing removed without approval");
+    assert_eq!(key_states(), ["Enabled"]);
+
+    // 2. The retry without approval refuses before changing anything.
+    let (ok, text, second) = deploy(Some(&failing), false);
+    assert!(!ok, "{text}");
+    assert!(text.contains("rerun with --yes"), "{text}");
+    assert_eq!(stack_status().as_deref(), Some("ROLLBACK_COMPLETE"));
+    assert_eq!(tables(), both);
+    assert_eq!(key_states(), ["Enabled"]);
+
+    // 3. The stack's own template and --yes: cleans up and creates the stack.
+    let (ok, text, third) = deploy(None, true);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("deleted the empty table voice-learning-sessions"),
+        "{text}"
+    );
+    assert_eq!(stack_status().as_deref(), Some("CREATE_COMPLETE"), "{text}");
+    assert_eq!(tables(), both, "the new stack's tables");
+    let mut states = key_states();
+    states.sort();
+    assert_eq!(
+        states,
+        ["Enabled", "PendingDeletion"],
+        "the old key scheduled for deletion, the new one in use"
+    );
+    eprintln!(
+        "failed create {:?}, refused retry {:?}, cleanup + create {:?}",
+        first, second, third
+    );
+}

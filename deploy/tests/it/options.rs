@@ -1,0 +1,48 @@
+//! Everything a user can get wrong locally is refused before AWS is asked.
+
+use deploy::options::{check_writable, valid_client_id, valid_email, valid_user_pool_id};
+use std::path::Path;
+
+#[test]
+fn user_pool_ids() {
+    assert!(valid_user_pool_id("us-east-1_AbC123xyz"));
+    assert!(valid_user_pool_id("eu-west-2_x"));
+    for bad in [
+        "",
+        "us-east-1",
+        "us-east-1_",
+        "AbC123",
+        "us-east-1_Ab-C",
+        "not a pool",
+        "us-east-1_ab_c",
+        "x_abc",
+    ] {
+        assert!(!valid_user_pool_id(bad), "{bad}");
+    }
+}
+
+#[test]
+fn emails_and_client_ids() {
+    assert!(valid_email("") && valid_email("ops@example.com"));
+    assert!(
+        !valid_email("ops")
+            && !valid_email("a b@c.d")
+            && !valid_email("@c.d")
+            && !valid_email("a@b")
+    );
+    assert!(valid_client_id("4tq9s1abcdefghijk2"));
+    assert!(!valid_client_id("") && !valid_client_id("a-b") && !valid_client_id(&"a".repeat(129)));
+}
+
+#[test]
+fn outputs_file_must_be_writable() {
+    assert!(check_writable(Path::new("/nonexistent-dir/x.json")).is_err());
+    let dir = std::env::temp_dir();
+    assert!(check_writable(&dir)
+        .unwrap_err()
+        .to_string()
+        .contains("is a directory"));
+    let p = dir.join(format!("xtask-outputs-{}.json", std::process::id()));
+    check_writable(&p).unwrap();
+    assert!(!p.exists(), "the probe file is removed again");
+}

@@ -1,0 +1,198 @@
+//! The project-local Python venvs the emulators (and `lint`) run from,
+//! installed from pinned requirements on first use, under a file lock.
+
+use crate::error::{io, EmulatorError};
+use std::fs::OpenOptions;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The workspace root: the directory holding `requirements.txt`.
+pub fn workspace_root() -> PathBuf {
+    // CARGO_MANIFEST_DIR of this crate is <root>/emulator.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("emulator crate lives inside the workspace")
+        .to_path_buf()
+}
+
+/// The project-local venv and the pinned requirements it is built from.
+#[derive(Debug, Clone)]
+pub struct Venv {
+    pub dir: PathBuf,
+    pub requirements: PathBuf,
+    /// Pins of every transitive package (`pip install -c`), when present.
+    pub constraints: PathBuf,
+    /// The oldest Python (major, minor) the pinned tools support.
+    pub min_python: (u32, u32),
+    /// The interpreter that creates the venv (`python3` on the PATH).
+    pub python3: PathBuf,
+}
+
+impl Default for Venv {
+    fn default() -> Self {
+        let root = workspace_root();
+        Venv {
+            dir: root.join(".venv"),
+            requirements: root.join("requirements.txt"),
+            constraints: root.join("requirements.lock"),
+            min_python: (3, 9),
+            python3: PathBuf::from("python3"),
+        }
+    }
+}
+
+impl Venv {
+    /// MiniStack's own venv, `.venv-ministack/`, from `requirements-ministack.txt`
+    /// and `.lock`: MiniStack pins botocore exactly, to a version checkov's
+    /// pinned boto3 excludes, so the two cannot share `.venv/`.
+    pub fn ministack() -> Self {
+        let root = workspace_root();
+        Venv {
+            dir: root.join(".venv-ministack"),
+            requirements: root.join("requirements-ministack.txt"),
+            constraints: root.join("requirements-ministack.lock"),
+            min_python: (3, 10),
+            python3: PathBuf::from("python3"),
+        }
+    }
+
+    pub fn bin(&self, tool: &str) -> PathBuf {
+        self.dir.join("bin").join(tool)
+    }
+
+    /// What the venv must have been installed from: the requirements and,
+    /// when present, the lock of their transitive pins.
+    fn wanted(&self) -> Result<Vec<u8>, EmulatorError> {
+        let mut wanted =
+            std::fs::read(&self.requirements).map_err(io("reading requirements.txt"))?;
+        if let Ok(lock) = std::fs::read(&self.constraints) {
+            wanted.extend(lock);
+        }
+        Ok(wanted)
+    }
+
+    /// True when the venv holds a complete install of the current requirements.
+    pub fn is_current(&self) -> bool {
+        let stamp = self.dir.join(".requirements.stamp");
+        match (std::fs::read(&stamp), self.wanted()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        }
+    }
+
+    /// Creates the venv and installs the pinned requirements unless they are
+    /// already installed. `progress` receives one line per step (pip's own
+    /// output is shown through it too, so a slow first install is visible).
+    pub fn ensure(&self, progress: &mut dyn FnMut(&str)) -> Result<(), EmulatorError> {
+        if self.is_current() {
+            return Ok(());
+        }
+        std::fs::create_dir_all(self.dir.parent().unwrap_or(Path::new(".")))
+            .map_err(io("creating the venv parent directory"))?;
+        let lock_path = self.dir.with_extension("lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io(format!("opening {}", lock_path.display())))?;
+        lock.lock().map_err(io("locking the venv"))?;
+        let result = self.install_locked(progress);
+        let _ = lock.unlock();
+        result
+    }
+
+    fn install_locked(&self, progress: &mut dyn FnMut(&str)) -> Result<(), EmulatorError> {
+        if self.is_current() {
+            return Ok(()); // another process installed it while we waited
+        }
+        if !self.bin("python").exists() {
+            progress(&format!("creating Python venv at {}", self.dir.display()));
+            let out = Command::new(&self.python3)
+                .args(["-m", "venv"])
+                .arg(&self.dir)
+                .output()
+                .map_err(|e| match e.kind() {
+                    std::io::ErrorKind::NotFound => EmulatorError::PythonMissing,
+                    _ => EmulatorError::Io {
+                        doing: "running python3".into(),
+                        source: e,
+                    },
+                })?;
+            if !out.status.success() {
+                return Err(EmulatorError::VenvFailed {
+                    path: self.dir.clone(),
+                    detail: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                });
+            }
+        }
+        self.check_python_version()?;
+        progress(&format!(
+            "installing pinned tools from {} (first use only; takes a minute or two)",
+            self.requirements.display()
+        ));
+        let mut pip = Command::new(self.bin("pip"));
+        pip.args([
+            "install",
+            "--disable-pip-version-check",
+            "--progress-bar",
+            "off",
+            "-r",
+        ])
+        .arg(&self.requirements);
+        if self.constraints.exists() {
+            pip.arg("-c").arg(&self.constraints);
+        }
+        let mut child = pip
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(io("running pip"))?;
+        let stdout = child.stdout.take().expect("piped");
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("Collecting")
+                || line.starts_with("Installing")
+                || line.starts_with("Successfully")
+            {
+                progress(&format!("  pip: {line}"));
+            }
+        }
+        let mut stderr = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            let _ = e.read_to_string(&mut stderr);
+        }
+        let status = child.wait().map_err(io("waiting for pip"))?;
+        if !status.success() {
+            let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
+            return Err(EmulatorError::PipFailed {
+                requirements: self.requirements.clone(),
+                detail: tail.into_iter().rev().collect::<Vec<_>>().join(" | "),
+            });
+        }
+        std::fs::write(self.dir.join(".requirements.stamp"), self.wanted()?)
+            .map_err(io("writing the venv stamp"))?;
+        Ok(())
+    }
+
+    /// An old Python would make pip fail with a resolver message that does
+    /// not say what to install; say it here instead.
+    fn check_python_version(&self) -> Result<(), EmulatorError> {
+        let out = Command::new(self.bin("python"))
+            .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+            .output()
+            .map_err(io("running the venv's python"))?;
+        let found = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let version = found
+            .split_once('.')
+            .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)));
+        match version {
+            Some(v) if v >= self.min_python => Ok(()),
+            _ => Err(EmulatorError::PythonTooOld {
+                venv: self.dir.clone(),
+                needed: format!("{}.{}", self.min_python.0, self.min_python.1),
+                found,
+            }),
+        }
+    }
+}

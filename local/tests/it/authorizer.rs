@@ -1,0 +1,220 @@
+//! The local HTTP API's JWT authorizer, routes and events, with the
+//! stand-in function (so the function's view of the request is visible,
+//! and invocations are counted).
+
+use crate::support::{data_dir, fixture, sign_with_dev_key, Dev};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use serde_json::json;
+use testkit::http::{claims_of, now};
+
+fn foreign_key_pem() -> Vec<u8> {
+    use aws_lc_rs::encoding::AsDer;
+    let kp = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+    let der = kp.as_der().unwrap();
+    let b64 = STANDARD.encode(der.as_ref());
+    let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
+    for c in b64.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(c).unwrap());
+        pem.push('\n');
+    }
+    pem.push_str("-----END PRIVATE KEY-----\n");
+    pem.into_bytes()
+}
+
+#[test]
+fn authorizer_routes_and_events() {
+    let dev = Dev::start(fixture(&data_dir("authz")));
+    let good = dev.token("alice");
+    let claims = claims_of(&good);
+    let (iss, aud) = (
+        claims["iss"].as_str().unwrap(),
+        claims["aud"].as_str().unwrap(),
+    );
+    assert!(
+        iss.starts_with("https://cognito-idp.us-east-1.amazonaws.com/"),
+        "{iss}"
+    );
+    assert_eq!(claims["token_use"], "id");
+    assert_eq!(claims["sub"], "alice");
+
+    // A good token reaches the function, with the claims in the event.
+    let body = json!({"action": "create", "session": {"currentTopic": "JavaScript Basics", "mode": "tutor"}});
+    let r = dev.post("/sessions", Some(&good), &body);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.header("apigw-requestid").is_some());
+    let seen = r.json();
+    assert_eq!(seen["function"], "voice-learning-session-persistence");
+    assert_eq!(seen["routeKey"], "POST /sessions");
+    assert_eq!(seen["claims"]["sub"], "alice");
+    assert_eq!(seen["claims"]["aud"], aud);
+    assert!(
+        seen["claims"]["exp"].is_string(),
+        "claims are strings, as API Gateway sends them"
+    );
+    assert_eq!(seen["body"], body);
+    // The environment comes from the template, resolved to local names and key.
+    assert_eq!(seen["env"]["SESSIONS_TABLE"], "voice-learning-sessions");
+    assert_eq!(
+        seen["env"]["USER_PROFILES_TABLE"],
+        "voice-learning-user-profiles"
+    );
+    let key = seen["env"]["KMS_KEY_ID"].as_str().unwrap();
+    assert!(
+        key.starts_with("arn:aws:kms:us-east-1:123456789012:key/"),
+        "{key}"
+    );
+    assert!(seen["env"]["AWS_ENDPOINT_URL"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://127.0.0.1:"));
+    assert_eq!(
+        seen["invocation"]["functionArn"],
+        "arn:aws:lambda:us-east-1:123456789012:function:voice-learning-session-persistence"
+    );
+    let deadline: u64 = seen["invocation"]["deadlineMs"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        deadline > now() * 1000 && deadline <= (now() + 12) * 1000,
+        "{deadline}"
+    );
+    let r = dev.post("/context", Some(&good), &json!({"action": "get_context"}));
+    assert_eq!(r.json()["function"], "voice-learning-context-manager");
+    // Without "Bearer " the token is accepted too (API Gateway strips it when present).
+    let r = dev.request("POST", "/sessions", &[("Authorization", &good)], "{}");
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // An access token: client_id instead of aud.
+    let access = sign_with_dev_key(
+        &dev,
+        &json!({"sub": "bob", "iss": iss, "client_id": aud, "token_use": "access", "scope": "aws.cognito.signin.user.admin", "exp": now() + 600}),
+    );
+    let r = dev.post("/sessions", Some(&access), &json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["claims"]["sub"], "bob");
+
+    // Every bad token: 401 from the gateway, and the function never ran.
+    let before = dev.invocations();
+    let parts: Vec<&str> = good.split('.').collect();
+    let alg_none = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
+        parts[1]
+    );
+    let mut foreign_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    foreign_header.kid = jsonwebtoken::decode_header(&good).unwrap().kid;
+    let bad_signature = jsonwebtoken::encode(
+        &foreign_header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_rsa_pem(&foreign_key_pem()).unwrap(),
+    )
+    .unwrap();
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(br#"{"sub":"mallory"}"#),
+        parts[2]
+    );
+    let hs256 = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(b"secret"),
+    )
+    .unwrap();
+    let signed = |c: serde_json::Value| sign_with_dev_key(&dev, &c);
+    let cases: Vec<(&str, Option<String>)> = vec![
+        ("no token", None),
+        ("empty", Some(String::new())),
+        ("malformed", Some("not-a-jwt".into())),
+        ("malformed parts", Some("a.b.c".into())),
+        ("bad signature", Some(bad_signature)),
+        ("tampered payload", Some(tampered)),
+        ("alg none", Some(alg_none)),
+        ("HS256", Some(hs256)),
+        (
+            "expired",
+            Some(signed(
+                json!({"sub": "alice", "iss": iss, "aud": aud, "token_use": "id", "exp": now() - 120}),
+            )),
+        ),
+        (
+            "wrong audience",
+            Some(signed(
+                json!({"sub": "alice", "iss": iss, "aud": "someone-else", "token_use": "id", "exp": now() + 600}),
+            )),
+        ),
+        (
+            "wrong issuer",
+            Some(signed(
+                json!({"sub": "alice", "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other", "aud": aud, "token_use": "id", "exp": now() + 600}),
+            )),
+        ),
+        (
+            "no token_use",
+            Some(signed(
+                json!({"sub": "alice", "iss": iss, "aud": aud, "exp": now() + 600}),
+            )),
+        ),
+        (
+            "refresh token_use",
+            Some(signed(
+                json!({"sub": "alice", "iss": iss, "aud": aud, "token_use": "refresh", "exp": now() + 600}),
+            )),
+        ),
+        (
+            "access token with aud only",
+            Some(signed(
+                json!({"sub": "alice", "iss": iss, "aud": aud, "token_use": "access", "exp": now() + 600}),
+            )),
+        ),
+        (
+            "no exp",
+            Some(signed(
+                json!({"sub": "alice", "iss": iss, "aud": aud, "token_use": "id"}),
+            )),
+        ),
+    ];
+    for (name, token) in &cases {
+        for path in ["/sessions", "/context"] {
+            let r = match token {
+                None => dev.request("POST", path, &[("Content-Type", "application/json")], "{}"),
+                Some(t) => dev.request(
+                    "POST",
+                    path,
+                    &[("Authorization", &format!("Bearer {t}"))],
+                    "{}",
+                ),
+            };
+            assert_eq!(r.status, 401, "{name} on {path}: {}", r.body);
+            assert_eq!(r.json(), json!({"message": "Unauthorized"}), "{name}");
+            assert!(
+                r.header("www-authenticate")
+                    .is_some_and(|h| h.contains("invalid_token")),
+                "{name}"
+            );
+        }
+    }
+    let stats = dev.stats();
+    assert_eq!(
+        dev.invocations(),
+        before,
+        "a rejected request reached a function: {stats}"
+    );
+    assert!(stats["unauthorized"].as_u64().unwrap() >= 2 * cases.len() as u64);
+
+    // Routes come from the model: anything else is API Gateway's 404.
+    for (method, path) in [("GET", "/sessions"), ("POST", "/nope"), ("PUT", "/context")] {
+        let r = dev.request(
+            method,
+            path,
+            &[("Authorization", &format!("Bearer {good}"))],
+            "",
+        );
+        assert_eq!(r.status, 404, "{method} {path}");
+        assert_eq!(r.json(), json!({"message": "Not Found"}));
+    }
+    assert_eq!(dev.invocations(), before);
+}

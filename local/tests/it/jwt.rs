@@ -1,0 +1,119 @@
+//! The local signing key, dev tokens and the JWT authorizer's Cognito rules.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use local::jwt::{now_secs, parse_ttl, Authorizer, SigningKey};
+use local::model::JwtSpec;
+use serde_json::json;
+
+#[test]
+fn token_lifetimes_are_bounded_and_never_overflow() {
+    assert_eq!(parse_ttl("1h").unwrap(), 3600);
+    assert_eq!(parse_ttl("90").unwrap(), 90);
+    for bad in [
+        "0s",
+        "999999999999999d",
+        "18446744073709551615",
+        "367d",
+        "1w",
+        "h",
+    ] {
+        assert!(parse_ttl(bad).is_err(), "{bad} accepted");
+    }
+}
+
+fn setup() -> (SigningKey, Authorizer) {
+    let dir = std::env::temp_dir().join(format!("xtask-jwt-test-{}", std::process::id()));
+    let key = SigningKey::load_or_create(&dir).unwrap();
+    let again = SigningKey::load_or_create(&dir).unwrap();
+    assert_eq!(key.kid, again.kid, "the key is kept");
+    let _ = std::fs::remove_dir_all(&dir);
+    let spec = JwtSpec {
+        logical_id: "A".into(),
+        issuer: "https://issuer".into(),
+        audience: vec!["client".into()],
+        identity_header: "authorization".into(),
+    };
+    let auth = Authorizer::new(&spec, &key.jwks()).unwrap();
+    (key, auth)
+}
+
+#[test]
+fn cognito_rules() {
+    let (key, auth) = setup();
+    let good = key
+        .id_token("https://issuer", "client", "alice", 60)
+        .unwrap();
+    let claims = auth.authorize(Some(&format!("Bearer {good}"))).unwrap();
+    assert_eq!(claims["sub"], "alice");
+    assert!(
+        auth.authorize(Some(&good)).is_ok(),
+        "the Bearer prefix is optional"
+    );
+    let now = now_secs();
+    let access = key
+        .sign(&json!({"sub": "a", "iss": "https://issuer", "client_id": "client", "token_use": "access", "exp": now + 60}))
+        .unwrap();
+    assert!(auth.authorize(Some(&access)).is_ok());
+    for (claims, why) in [
+        (
+            json!({"sub": "a", "iss": "https://issuer", "aud": "client", "token_use": "id", "exp": now - 5}),
+            "expired",
+        ),
+        (
+            json!({"sub": "a", "iss": "https://other", "aud": "client", "token_use": "id", "exp": now + 60}),
+            "issuer",
+        ),
+        (
+            json!({"sub": "a", "iss": "https://issuer", "aud": "other", "token_use": "id", "exp": now + 60}),
+            "aud",
+        ),
+        (
+            json!({"sub": "a", "iss": "https://issuer", "aud": "client", "token_use": "refresh", "exp": now + 60}),
+            "token_use",
+        ),
+        (
+            json!({"sub": "a", "iss": "https://issuer", "aud": "client", "exp": now + 60}),
+            "token_use",
+        ),
+        (
+            json!({"sub": "a", "iss": "https://issuer", "client_id": "client", "token_use": "id", "exp": now + 60}),
+            "aud",
+        ),
+        (
+            json!({"sub": "a", "iss": "https://issuer", "aud": "client", "token_use": "id"}),
+            "exp",
+        ),
+    ] {
+        let t = key.sign(&claims).unwrap();
+        let e = auth.authorize(Some(&t)).unwrap_err();
+        assert!(e.0.contains(why), "{why}: {e:?}");
+    }
+    assert!(auth.authorize(None).is_err());
+    assert!(auth.authorize(Some("Basic abc")).is_err());
+    assert!(auth.authorize(Some("not.a.jwt")).is_err());
+    // alg none: a valid payload with no signature.
+    let parts: Vec<&str> = good.split('.').collect();
+    let none = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
+        parts[1]
+    );
+    assert!(auth.authorize(Some(&none)).is_err());
+    // A tampered payload fails the signature.
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(br#"{"sub":"mallory"}"#),
+        parts[2]
+    );
+    assert!(auth.authorize(Some(&tampered)).is_err());
+}
+
+#[test]
+fn ttls() {
+    assert_eq!(parse_ttl("1h").unwrap(), 3600);
+    assert_eq!(parse_ttl("90").unwrap(), 90);
+    assert_eq!(parse_ttl("2d").unwrap(), 172_800);
+    assert!(parse_ttl("1y").is_err() && parse_ttl("0s").is_err() && parse_ttl("h").is_err());
+}

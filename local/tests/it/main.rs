@@ -1,0 +1,14 @@
+//! The local cloud's integration tests, one binary: the model, the
+//! Runtime API (crashes, timeouts, init errors, scale-out), the gateway and
+//! its JWT authorizer, start and stop with saved data, in process with the
+//! stand-in function (`src/bin/fixture_function.rs`).
+
+mod authorizer;
+mod crashes;
+mod gateway;
+mod ids;
+mod jwt;
+mod lifecycle;
+mod model;
+mod runtime;
+mod support;

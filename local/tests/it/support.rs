@@ -1,0 +1,132 @@
+//! `dev` in process: the local cloud with the stand-in function, its HTTP
+//! API on a free port, and requests to it.
+
+use local::{Functions, Running, StartOptions};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use testkit::http::{http, post_json, Resp};
+
+/// A fresh data directory under the target's tmp dir.
+pub fn data_dir(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "local-{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A running local cloud serving its HTTP API.
+pub struct Dev {
+    rt: tokio::runtime::Runtime,
+    running: Option<Running>,
+    pub port: u16,
+    pub data_dir: PathBuf,
+}
+
+/// How to start it; `fixture()` for the stand-in function.
+pub fn fixture(data_dir: &Path) -> StartOptions {
+    StartOptions {
+        stage: None,
+        functions: Functions::Program(env!("CARGO_BIN_EXE_fixture-function").into()),
+        fresh: false,
+        function_timeout_ms: None,
+        data_dir: data_dir.to_path_buf(),
+        access_log: false,
+        forward_logs: true,
+        log: local::Log::stderr(),
+        concurrency: 4,
+    }
+}
+
+impl Dev {
+    pub fn start(opts: StartOptions) -> Dev {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let running = rt.block_on(local::start(&opts)).expect("dev starts");
+        rt.spawn(
+            running
+                .gateway
+                .clone()
+                .serve(listener, running.shutdown.subscribe()),
+        );
+        Dev {
+            rt,
+            running: Some(running),
+            port,
+            data_dir: opts.data_dir,
+        }
+    }
+
+    /// A dev token for this data directory, as `dev token` prints it.
+    pub fn token(&self, sub: &str) -> String {
+        local::start::dev_token(&self.data_dir, None, sub, "1h").unwrap()
+    }
+
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Resp {
+        http(self.port, method, path, headers, body)
+    }
+
+    pub fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Resp {
+        post_json(self.port, path, token, body)
+    }
+
+    pub fn stats(&self) -> Value {
+        let r = self.request("GET", "/_dev/stats", &[], "");
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()
+    }
+
+    pub fn invocations(&self) -> u64 {
+        let s = self.stats();
+        s["invocations"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum()
+    }
+
+    /// Stops everything in order (moto saves its state).
+    pub fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown.send_replace(true);
+            self.rt.block_on(r.stop());
+        }
+    }
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown.send_replace(true);
+            self.rt.block_on(r.stop());
+        }
+    }
+}
+
+/// Signs `claims` with the dev's own signing key (kid from its JWKS).
+pub fn sign_with_dev_key(dev: &Dev, claims: &Value) -> String {
+    let pem = std::fs::read(dev.data_dir.join("jwt-signing-key.pem")).unwrap();
+    let jwks = dev.request("GET", "/.well-known/jwks.json", &[], "").json();
+    let kid = jwks["keys"][0]["kid"].as_str().unwrap().to_string();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some(kid);
+    jsonwebtoken::encode(
+        &header,
+        claims,
+        &jsonwebtoken::EncodingKey::from_rsa_pem(&pem).unwrap(),
+    )
+    .unwrap()
+}

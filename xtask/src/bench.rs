@@ -1,0 +1,370 @@
+//! `cargo xtask bench`:
+//!
+//! - `synth`: in-process synth time; whole-process optimized `xtask synth`
+//!   wall time and peak RSS.
+//! - `functions`: the release functions under the local runtime API and
+//!   gateway (the same stack as `dev`, fresh, in `.bench/`): `add_turn`
+//!   latency through the gateway, 1,000 sequential calls on one keep-alive
+//!   connection (median, p99); 1,000 session requests; peak RSS (`VmHWM`) of
+//!   each function process after them; process start to its first
+//!   `GET …/invocation/next` over `runs` starts (median, min, max). Written
+//!   to `.bench/functions.json` too.
+
+use crate::flags::{self, BenchTarget, Format};
+use anyhow::{bail, Context, Result};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use local::{Functions, Running, StartOptions};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+pub fn run(args: flags::Bench) -> Result<ExitCode> {
+    match args.target {
+        BenchTarget::Synth => bench_synth(args.runs.max(5)),
+        BenchTarget::Functions => bench_functions(args.runs.max(1)),
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// In an optimized build: in-process synth time, then whole-process
+/// `xtask synth` time and peak RSS of this very binary. In a debug build:
+/// builds the optimized one and lets it measure.
+fn bench_synth(runs: usize) -> Result<ExitCode> {
+    // In process: synth + validation + YAML serialization.
+    let mut inproc = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = Instant::now();
+        let text = crate::synth::render(None, Format::Yaml)?;
+        std::hint::black_box(text);
+        inproc.push(t.elapsed());
+    }
+    let profile = if cfg!(debug_assertions) {
+        "debug build"
+    } else {
+        "optimized build"
+    };
+    println!(
+        "in-process synth (validate + YAML, {profile}), median of {runs}: {:?}",
+        median(inproc)
+    );
+    if !cfg!(debug_assertions) {
+        return whole_process(&std::env::current_exe()?, runs);
+    }
+    // Whole process: an optimized build of xtask running `synth`, as a user
+    // runs it. Profile `xtask` is `release` without LTO (see Cargo.toml), so
+    // the bench does not spend minutes on link-time optimization of the SDK.
+    let root = emulator::workspace_root();
+    eprintln!("building xtask optimized (cargo build --profile xtask -p xtask)...");
+    let status =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args([
+                "build",
+                "--quiet",
+                "--profile",
+                "xtask",
+                "--package",
+                "xtask",
+            ])
+            .current_dir(&root)
+            .status()
+            .context("running cargo build")?;
+    if !status.success() {
+        bail!("cargo build --profile xtask -p xtask failed");
+    }
+    let optimized = std::process::Command::new(root.join("target/xtask/xtask"))
+        .args(["bench", "synth", "--runs"])
+        .arg(runs.to_string())
+        .status()
+        .context("running the optimized bench")?;
+    if !optimized.success() {
+        bail!("the optimized bench failed");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `exe synth`, run `runs` times: the median wall time and peak RSS.
+fn whole_process(exe: &std::path::Path, runs: usize) -> Result<ExitCode> {
+    let synth_once = || -> Result<()> {
+        let o = std::process::Command::new(exe)
+            .arg("synth")
+            .stdout(std::process::Stdio::null())
+            .output()
+            .context("running xtask synth")?;
+        if !o.status.success() {
+            bail!("xtask synth failed: {}", String::from_utf8_lossy(&o.stderr));
+        }
+        Ok(())
+    };
+    synth_once()?; // warm the page cache
+    let mut wall = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = Instant::now();
+        synth_once()?;
+        wall.push(t.elapsed());
+    }
+    println!(
+        "whole process `target/xtask/xtask synth`, median wall of {runs}: {:?}",
+        median(wall)
+    );
+    let mut peak_kib = 0u64;
+    for _ in 0..5 {
+        let out = std::process::Command::new("/usr/bin/time")
+            .args(["-f", "%M"])
+            .arg(exe)
+            .arg("synth")
+            .stdout(std::process::Stdio::null())
+            .output();
+        match out {
+            Ok(o) if o.status.success() => {
+                let stderr = String::from_utf8_lossy(&o.stderr);
+                if let Some(kib) = stderr
+                    .lines()
+                    .last()
+                    .and_then(|l| l.trim().parse::<u64>().ok())
+                {
+                    peak_kib = peak_kib.max(kib);
+                }
+            }
+            _ => break,
+        }
+    }
+    if peak_kib > 0 {
+        println!(
+            "whole process peak RSS (max of 5, GNU time): {:.1} MiB",
+            peak_kib as f64 / 1024.0
+        );
+    } else {
+        println!("peak RSS: not measured (GNU time not found at /usr/bin/time)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+const REQUESTS: usize = 1000;
+
+struct Client {
+    addr: SocketAddr,
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+}
+
+impl Client {
+    async fn connect(addr: SocketAddr) -> Result<Self> {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(conn);
+        Ok(Client { addr, sender })
+    }
+
+    async fn post(&mut self, path: &str, token: &str, body: &Value) -> Result<(u16, Value)> {
+        let req = hyper::Request::post(path)
+            .header("host", self.addr.to_string())
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body.to_string())))?;
+        self.sender.ready().await?;
+        let resp = self.sender.send_request(req).await?;
+        let status = resp.status().as_u16();
+        let bytes = resp.into_body().collect().await?.to_bytes();
+        let v = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        Ok((status, v))
+    }
+}
+
+/// The first string value of a `sessionId` field anywhere in `v`.
+fn find_session_id(v: &Value) -> Option<String> {
+    match v {
+        Value::Object(m) => m
+            .get("sessionId")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| m.values().find_map(find_session_id)),
+        Value::Array(a) => a.iter().find_map(find_session_id),
+        _ => None,
+    }
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn bench_functions(runs: usize) -> Result<ExitCode> {
+    let rt = crate::runtime()?;
+    let result = rt.block_on(bench(runs.max(1)));
+    rt.shutdown_timeout(Duration::from_secs(2));
+    result
+}
+
+async fn bench(runs: usize) -> Result<ExitCode> {
+    let root = emulator::workspace_root();
+    let out_dir = root.join(".bench");
+    let opts = StartOptions {
+        stage: None,
+        functions: Functions::Build { release: true },
+        fresh: true,
+        function_timeout_ms: None,
+        data_dir: out_dir.join("dev-data"),
+        access_log: false,
+        forward_logs: false,
+        log: local::Log::stderr(),
+        // One process per function: sequential calls use one anyway.
+        concurrency: 1,
+    };
+    let running = local::start(&opts).await?;
+    let result = measure(&running, runs).await;
+    running.shutdown.send_replace(true);
+    running.stop().await;
+    let report = result?;
+    std::fs::create_dir_all(&out_dir)?;
+    let path = out_dir.join("functions.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")?;
+    println!("written to {}", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn measure(running: &Running, runs: usize) -> Result<Value> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let server = tokio::spawn(
+        running
+            .gateway
+            .clone()
+            .serve(listener, running.shutdown.subscribe()),
+    );
+    let token = running.token("bench-user", 3600)?;
+    let mut c = Client::connect(addr).await?;
+
+    let (status, created) = c
+        .post(
+            "/sessions",
+            &token,
+            &json!({"action": "create", "session": {"currentTopic": "JavaScript Basics", "mode": "tutor"}}),
+        )
+        .await?;
+    if !(200..300).contains(&status) {
+        bail!("create answered {status}: {created}");
+    }
+    let Some(session_id) = find_session_id(&created) else {
+        bail!("no sessionId in {created}");
+    };
+
+    let mut add_turn = Vec::with_capacity(REQUESTS);
+    for i in 0..REQUESTS {
+        let body = json!({"action": "add_turn", "sessionId": session_id,
+            "turn": {"role": if i % 2 == 0 { "user" } else { "assistant" }, "content": format!("Turn {i}: what is a closure? A function with its environment."), "language": "en"}});
+        let t = Instant::now();
+        let (status, v) = c.post("/context", &token, &body).await?;
+        add_turn.push(t.elapsed().as_secs_f64() * 1000.0);
+        if status != 200 {
+            bail!("add_turn {i} answered {status}: {v}");
+        }
+    }
+    let mut sessions = Vec::with_capacity(REQUESTS);
+    for i in 0..REQUESTS {
+        let body = if i % 10 == 9 {
+            json!({"action": "list"})
+        } else {
+            json!({"action": "get", "sessionId": session_id})
+        };
+        let t = Instant::now();
+        let (status, v) = c.post("/sessions", &token, &body).await?;
+        sessions.push(t.elapsed().as_secs_f64() * 1000.0);
+        if status != 200 {
+            bail!("session request {i} answered {status}: {v}");
+        }
+    }
+    let mut rss = serde_json::Map::new();
+    for rt in &running.runtimes {
+        let pid = *rt.pids().first().context("the function is not running")?;
+        let kib = vm_hwm_kib(pid).context("reading the function's VmHWM")?;
+        rss.insert(rt.name().into(), json!(kib));
+    }
+    drop(c);
+    server.abort();
+
+    // Cold starts: restart each function `runs` times.
+    let mut starts = serde_json::Map::new();
+    for rt in &running.runtimes {
+        let before = rt.init_times.lock().expect("lock").len();
+        for i in 0..runs {
+            rt.restart();
+            let t = Instant::now();
+            while rt.init_times.lock().expect("lock").len() < before + i + 1 {
+                if t.elapsed() > Duration::from_secs(30) {
+                    bail!("{} did not restart", rt.name());
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
+        let mut ms: Vec<f64> = rt.init_times.lock().expect("lock")[before..]
+            .iter()
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .collect();
+        ms.sort_by(f64::total_cmp);
+        starts.insert(
+            rt.name().into(),
+            json!({"runs": ms.len(), "median_ms": percentile(&ms, 0.5), "min_ms": ms[0], "max_ms": ms[ms.len() - 1]}),
+        );
+    }
+
+    add_turn.sort_by(f64::total_cmp);
+    sessions.sort_by(f64::total_cmp);
+    println!("add_turn through the local gateway, {REQUESTS} sequential calls on one session (keep-alive):");
+    println!(
+        "  median {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+        percentile(&add_turn, 0.5),
+        percentile(&add_turn, 0.99),
+        add_turn[add_turn.len() - 1]
+    );
+    println!("session get/list through the local gateway, {REQUESTS} calls:");
+    println!(
+        "  median {:.2} ms  p99 {:.2} ms",
+        percentile(&sessions, 0.5),
+        percentile(&sessions, 0.99)
+    );
+    println!(
+        "{:<40} {:>16} {:>22}",
+        "function", "peak RSS (KiB)", "start to first next"
+    );
+    for rt in &running.runtimes {
+        let s = &starts[rt.name()];
+        println!(
+            "{:<40} {:>16} {:>12.2} ms (median of {}, min {:.2}, max {:.2})",
+            rt.name(),
+            rss[rt.name()].as_u64().unwrap_or(0),
+            s["median_ms"].as_f64().unwrap_or(f64::NAN),
+            s["runs"],
+            s["min_ms"].as_f64().unwrap_or(f64::NAN),
+            s["max_ms"].as_f64().unwrap_or(f64::NAN)
+        );
+    }
+    Ok(json!({
+        "requests": REQUESTS,
+        "add_turn_ms": {"median": percentile(&add_turn, 0.5), "p99": percentile(&add_turn, 0.99), "max": add_turn[add_turn.len() - 1]},
+        "sessions_ms": {"median": percentile(&sessions, 0.5), "p99": percentile(&sessions, 0.99)},
+        "peak_rss_kib_after_requests": rss,
+        "start_to_first_next": starts,
+    }))
+}

@@ -1,0 +1,106 @@
+//! `cargo xtask dev`: the module on this machine (`local`), until SIGINT,
+//! SIGTERM or SIGHUP; `dev token` prints a token for it.
+//!
+//! Should dev itself be killed (SIGKILL), moto still saves and exits (its
+//! stdin closes) and the functions exit when their runtime API goes away.
+
+use crate::flags::{self, DevCommand};
+use anyhow::{Context, Result};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+
+pub fn run(args: flags::Dev) -> Result<ExitCode> {
+    if let Some(DevCommand::Token(t)) = &args.command {
+        let dir = crate::options::dev_data_dir(&args);
+        println!(
+            "{}",
+            local::start::dev_token(&dir, args.stage.as_deref(), &t.sub, &t.ttl)?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rt = crate::runtime()?;
+    let result = rt.block_on(serve(args));
+    rt.shutdown_timeout(Duration::from_secs(2));
+    result
+}
+
+async fn serve(args: flags::Dev) -> Result<ExitCode> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let t0 = Instant::now();
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let stop = async move {
+        tokio::select! {
+            _ = sigint.recv() => "SIGINT",
+            _ = sigterm.recv() => "SIGTERM",
+            _ = sighup.recv() => "SIGHUP",
+        }
+    };
+    tokio::pin!(stop);
+    let listener = TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .with_context(|| {
+            format!(
+            "cannot listen on 127.0.0.1:{}; is another dev running? Pick another port with --port",
+            args.port
+        )
+        })?;
+    let addr = listener.local_addr()?;
+    let opts = crate::options::dev(&args);
+    let running = tokio::select! {
+        r = local::start(&opts) => r?,
+        sig = &mut stop => {
+            eprintln!("dev: {sig} during startup: stopped");
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    let server = tokio::spawn(
+        running
+            .gateway
+            .clone()
+            .serve(listener, running.shutdown.subscribe()),
+    );
+    let url = format!("http://{addr}");
+    let token = running.token("dev-user", 3600)?;
+    let stage_flag = args
+        .stage
+        .as_deref()
+        .map(|s| format!(" --stage {s}"))
+        .unwrap_or_default();
+    eprintln!("dev: started in {:.1} s", t0.elapsed().as_secs_f64());
+    println!("ready: {url}");
+    println!();
+    println!("# A token for user dev-user, valid 1 h (another: TOKEN=$(cargo xtask dev token{stage_flag} --sub NAME)):");
+    println!("TOKEN={token}");
+    println!();
+    println!("# Create a session (the deployment guide's example); keeps its id in SESSION_ID:");
+    println!(
+        "SESSION_ID=$(curl -s -X POST {url}/sessions -H \"Authorization: Bearer $TOKEN\" -H \"Content-Type: application/json\" \\\n  -d '{{\"action\":\"create\",\"session\":{{\"currentTopic\":\"JavaScript Basics\",\"mode\":\"tutor\"}}}}' \\\n  | tee /dev/stderr | sed -n 's/.*\"sessionId\": *\"\\([^\"]*\\)\".*/\\1/p'); echo"
+    );
+    println!();
+    println!("# Add a turn to it:");
+    println!(
+        "curl -s -X POST {url}/context -H \"Authorization: Bearer $TOKEN\" -H \"Content-Type: application/json\" \\\n  -d '{{\"action\":\"add_turn\",\"sessionId\":\"'\"$SESSION_ID\"'\",\"turn\":{{\"role\":\"user\",\"content\":\"What is a closure?\",\"language\":\"en\"}}}}'; echo"
+    );
+    println!();
+    println!(
+        "# Ctrl-C stops everything; data stays in {} (--fresh starts over).",
+        opts.data_dir.display()
+    );
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+
+    let sig = (&mut stop).await;
+    eprintln!("dev: {sig}: stopping");
+    let state_file = running.state_file.clone();
+    running.shutdown.send_replace(true);
+    let _ = server.await;
+    running.stop().await;
+    eprintln!(
+        "dev: stopped; emulator state saved to {}",
+        state_file.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,298 @@
+//! Every command's flags, in one place (`clap`). Nothing here does anything:
+//! `options` turns these into the libraries' option structs.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "Build, check, deploy and run the voice-learning session module",
+    version
+)]
+pub struct Xtask {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print or write the CloudFormation template; --check fails when templates/ is stale.
+    Synth(Synth),
+    /// Run cfn-lint and checkov (pinned, in .venv/) on the synthesized template.
+    Lint(Lint),
+    /// The one test command: fmt, clippy, all tests, synth --check, lint.
+    Test(Test),
+    /// Release-build both functions into target/lambda/<name>/bootstrap and reproducible zips.
+    Build(Build),
+    /// Compare the local template, parameters and code with the deployed stack.
+    Diff(Diff),
+    /// Build, upload, plan with a change set, check safety rails, execute.
+    Deploy(Deploy),
+    /// Print the IAM policy a deployer needs for this stack (JSON), scoped to its names.
+    DeployerPolicy(DeployerPolicy),
+    /// Delete the stack (tables and key are retained).
+    Destroy(Destroy),
+    /// Check the deployed resources match the design (names, PITR, TTL, SSE, rotation, routes, authorizer).
+    Verify(Verify),
+    /// Run the whole module locally: emulator, functions, HTTP API with JWT checks.
+    Dev(Dev),
+    /// Benchmarks: `bench synth`, `bench functions`.
+    Bench(Bench),
+}
+
+/// Flags shared by the commands that talk to AWS.
+#[derive(Debug, Clone, Args, Default)]
+pub struct Aws {
+    /// AWS region (default: from the standard AWS configuration).
+    #[arg(long, env = "AWS_REGION")]
+    pub region: Option<String>,
+    /// Named profile from ~/.aws/config.
+    #[arg(long, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// An AWS-compatible endpoint for every service (e.g. a local emulator).
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct Stage {
+    /// Suffix every name for a second copy in one account (lowercase letters, digits, '-').
+    #[arg(long)]
+    pub stage: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct Synth {
+    #[command(flatten)]
+    pub stage: Stage,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "yaml")]
+    pub format: Format,
+    /// Write to this file instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Exit 1, with a diff, when templates/VoiceLearningAssistantStack.yaml is not what the code synthesizes.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Lint {
+    /// Lint the template of this stage instead of the default one.
+    #[arg(long)]
+    pub stage: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct Test {
+    /// Skip cfn-lint and checkov (they need the Python venv).
+    #[arg(long)]
+    pub no_lint: bool,
+}
+
+/// A Lambda architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Arch {
+    #[default]
+    Arm64,
+    #[value(name = "x86_64")]
+    X86_64,
+}
+
+#[derive(Debug, Args)]
+pub struct Build {
+    #[arg(long, value_enum, default_value = "arm64")]
+    pub arch: Arch,
+}
+
+/// Template parameters a user sets; each is kept from the deployed stack when not given.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Params {
+    /// CPU architecture of both functions [default: the deployed one, else arm64].
+    #[arg(long, value_enum)]
+    pub arch: Option<Arch>,
+    /// Cognito user pool id whose tokens the API accepts, e.g. us-east-1_AbC123xyz (required on the first deploy).
+    #[arg(long)]
+    pub user_pool_id: Option<String>,
+    /// Cognito app client id: the JWT audience (required on the first deploy).
+    #[arg(long)]
+    pub user_pool_client_id: Option<String>,
+    /// E-mail address for alarm notifications ("" for none).
+    #[arg(long)]
+    pub alarm_email: Option<String>,
+    /// Reserve N concurrent executions for each function (0 = none, the default; at most 450).
+    /// Checked against the account's limit before planning.
+    #[arg(long, value_name = "N")]
+    pub reserved_concurrency: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum RequireApproval {
+    /// Never ask.
+    Never,
+    /// Ask when IAM permissions widen (the default, like CDK).
+    #[default]
+    Broadening,
+    /// Ask before any change.
+    AnyChange,
+}
+
+#[derive(Debug, Args)]
+pub struct Diff {
+    #[command(flatten)]
+    pub aws: Aws,
+    #[command(flatten)]
+    pub stage: Stage,
+    #[command(flatten)]
+    pub params: Params,
+    /// Exit 1 when there are differences (for CI).
+    #[arg(long)]
+    pub fail: bool,
+    /// Print the result as JSON on stdout (the human text goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// Where the built zips are (`<function name>.zip`) [default: target/lambda, as `cargo xtask build` writes them].
+    #[arg(long, value_name = "DIR")]
+    pub artifacts_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct Deploy {
+    #[command(flatten)]
+    pub aws: Aws,
+    #[command(flatten)]
+    pub stage: Stage,
+    #[command(flatten)]
+    pub params: Params,
+    /// When to ask before executing the change set.
+    #[arg(long, value_enum, default_value = "broadening")]
+    pub require_approval: RequireApproval,
+    /// Approve without asking (needed for IAM widening when there is no terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Allow a plan that replaces or deletes a table or the KMS key.
+    #[arg(long)]
+    pub allow_replacement: bool,
+    /// Write the stack outputs here as JSON ({"<stack>": {"<key>": "<value>"}}).
+    #[arg(long, value_name = "PATH")]
+    pub outputs_file: Option<PathBuf>,
+    /// Print the result as JSON on stdout (the human text goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// Deploy the zips already in DIR (`<function name>.zip`, e.g. target/lambda from an
+    /// earlier `cargo xtask build` or a CI artifact) instead of building.
+    #[arg(long, value_name = "DIR")]
+    pub artifacts_dir: Option<PathBuf>,
+    /// Skip the smoke test after a successful deploy (a real create / add_turn /
+    /// get_context / delete through both functions; `cargo xtask verify` runs it too).
+    #[arg(long)]
+    pub no_verify: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Destroy {
+    #[command(flatten)]
+    pub aws: Aws,
+    #[command(flatten)]
+    pub stage: Stage,
+    /// Delete without asking.
+    #[arg(long)]
+    pub yes: bool,
+    /// Print the result as JSON on stdout (the human text goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployerPolicy {
+    #[command(flatten)]
+    pub aws: Aws,
+    #[command(flatten)]
+    pub stage: Stage,
+    /// The account id to scope the policy to [default: the credentials' account].
+    #[arg(long)]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct Verify {
+    #[command(flatten)]
+    pub aws: Aws,
+    #[command(flatten)]
+    pub stage: Stage,
+    /// Print the checks as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Skip the smoke test (a real create / add_turn / get_context / delete
+    /// through both functions as a reserved verification user).
+    #[arg(long)]
+    pub no_smoke: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Dev {
+    #[command(subcommand)]
+    pub command: Option<DevCommand>,
+    /// Port of the HTTP API on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 3000)]
+    pub port: u16,
+    /// Suffix every name for a second copy (the same as deploy's --stage).
+    #[arg(long, global = true)]
+    pub stage: Option<String>,
+    /// Build and run the functions with the release profile.
+    #[arg(long)]
+    pub release: bool,
+    /// Start with empty tables and a new key (the saved emulator state is deleted).
+    #[arg(long)]
+    pub fresh: bool,
+    /// Do not print one line per request.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Most processes per function: like Lambda, another starts when a
+    /// request arrives and all are busy.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Where dev keeps its data: the emulator's state and the token signing key [default: .dev/].
+    #[arg(long, global = true, env = "XTASK_DEV_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Print a signed dev token (only the token) for a running `cargo xtask dev`.
+    Token(Token),
+}
+
+#[derive(Debug, Args)]
+pub struct Token {
+    /// The user id (`sub` claim).
+    #[arg(long, default_value = "dev-user")]
+    pub sub: String,
+    /// Lifetime, e.g. 1h, 30m, 90s, 2d.
+    #[arg(long, default_value = "1h")]
+    pub ttl: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchTarget {
+    /// In-process synth time, and whole-process `xtask synth` wall time and peak RSS.
+    Synth,
+    /// Each release function binary: start to first request, peak RSS, add_turn latency through `dev`.
+    Functions,
+}
+
+#[derive(Debug, Args)]
+pub struct Bench {
+    #[arg(value_enum)]
+    pub target: BenchTarget,
+    /// Runs per measurement.
+    #[arg(long, default_value_t = 50)]
+    pub runs: usize,
+}

@@ -1,0 +1,129 @@
+//! From flags to the libraries' option structs, in one place: every default
+//! that is not clap's and every conversion of a flag's type.
+
+use crate::flags;
+use deploy::options::{
+    Artifacts, AwsOptions, DeployOptions, DestroyOptions, DiffOptions, ParamOptions,
+    RequireApproval, VerifyOptions,
+};
+use std::path::PathBuf;
+
+impl From<flags::Arch> for lambda_package::Arch {
+    fn from(a: flags::Arch) -> Self {
+        match a {
+            flags::Arch::Arm64 => lambda_package::Arch::Arm64,
+            flags::Arch::X86_64 => lambda_package::Arch::X86_64,
+        }
+    }
+}
+
+impl From<flags::Aws> for AwsOptions {
+    fn from(a: flags::Aws) -> Self {
+        AwsOptions {
+            region: a.region,
+            profile: a.profile,
+            endpoint_url: a.endpoint_url,
+            static_credentials: None,
+        }
+    }
+}
+
+impl From<flags::Params> for ParamOptions {
+    fn from(p: flags::Params) -> Self {
+        ParamOptions {
+            arch: p.arch.map(Into::into),
+            user_pool_id: p.user_pool_id,
+            user_pool_client_id: p.user_pool_client_id,
+            alarm_email: p.alarm_email,
+            reserved_concurrency: p.reserved_concurrency,
+        }
+    }
+}
+
+impl From<flags::RequireApproval> for RequireApproval {
+    fn from(r: flags::RequireApproval) -> Self {
+        match r {
+            flags::RequireApproval::Never => RequireApproval::Never,
+            flags::RequireApproval::Broadening => RequireApproval::Broadening,
+            flags::RequireApproval::AnyChange => RequireApproval::AnyChange,
+        }
+    }
+}
+
+impl From<flags::Deploy> for DeployOptions {
+    fn from(d: flags::Deploy) -> Self {
+        DeployOptions {
+            aws: d.aws.into(),
+            stage: d.stage.stage,
+            params: d.params.into(),
+            require_approval: d.require_approval.into(),
+            yes: d.yes,
+            allow_replacement: d.allow_replacement,
+            outputs_file: d.outputs_file,
+            artifacts: d.artifacts_dir.map_or(Artifacts::Build, Artifacts::Dir),
+            template: None,
+            smoke: !d.no_verify,
+        }
+    }
+}
+
+/// `target/lambda` (under `CARGO_TARGET_DIR` when set), where `build` writes the zips.
+fn default_artifacts_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| emulator::workspace_root().join("target"))
+        .join("lambda")
+}
+
+impl From<flags::Diff> for DiffOptions {
+    fn from(d: flags::Diff) -> Self {
+        DiffOptions {
+            aws: d.aws.into(),
+            stage: d.stage.stage,
+            params: d.params.into(),
+            artifacts_dir: d.artifacts_dir.unwrap_or_else(default_artifacts_dir),
+            template: None,
+        }
+    }
+}
+
+impl From<flags::Destroy> for DestroyOptions {
+    fn from(d: flags::Destroy) -> Self {
+        DestroyOptions {
+            aws: d.aws.into(),
+            stage: d.stage.stage,
+            yes: d.yes,
+        }
+    }
+}
+
+impl From<flags::Verify> for VerifyOptions {
+    fn from(v: flags::Verify) -> Self {
+        VerifyOptions {
+            aws: v.aws.into(),
+            stage: v.stage.stage,
+            smoke: !v.no_smoke,
+        }
+    }
+}
+
+/// `dev`'s options; the data directory defaults to `.dev/`.
+pub fn dev(d: &flags::Dev) -> local::StartOptions {
+    local::StartOptions {
+        stage: d.stage.clone(),
+        functions: local::Functions::Build { release: d.release },
+        fresh: d.fresh,
+        function_timeout_ms: None,
+        data_dir: dev_data_dir(d),
+        access_log: !d.quiet,
+        forward_logs: true,
+        log: local::Log::stderr(),
+        concurrency: d.concurrency,
+    }
+}
+
+pub fn dev_data_dir(d: &flags::Dev) -> PathBuf {
+    d.data_dir
+        .clone()
+        .unwrap_or_else(local::start::default_data_dir)
+}

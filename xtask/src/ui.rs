@@ -1,0 +1,177 @@
+//! The terminal: colour only on a terminal (and not with `NO_COLOR`), a
+//! yes/no prompt only on a terminal, plain-text tables. Human text goes to
+//! stdout, or to stderr with `--json` so stdout carries only the JSON.
+
+use deploy::report::{Approval, Approver, Report, Style, Text};
+use std::future::Future;
+use std::io::{BufRead, IsTerminal, Write};
+
+/// Where the human text goes and whether it is painted.
+pub struct Terminal {
+    out: Box<dyn Write>,
+    colour: bool,
+    json: bool,
+}
+
+impl Terminal {
+    /// Human output on stdout (stderr with `json`), coloured when that is a terminal.
+    pub fn new(json: bool) -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let (out, tty): (Box<dyn Write>, bool) = if json {
+            (Box::new(std::io::stderr()), std::io::stderr().is_terminal())
+        } else {
+            (Box::new(std::io::stdout()), std::io::stdout().is_terminal())
+        };
+        Terminal {
+            out,
+            colour: tty && !no_color,
+            json,
+        }
+    }
+
+    /// `text` in `style` (ANSI colours when painting).
+    pub fn paint(&self, style: Style, text: &str) -> String {
+        let code = match style {
+            Style::Plain => return text.to_string(),
+            Style::Good => "32",
+            Style::Bad => "31",
+            Style::Caution => "33",
+            Style::Strong => "1",
+        };
+        if self.colour {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    pub fn text(&self, t: &Text) -> String {
+        t.0.iter().map(|(s, x)| self.paint(*s, x)).collect()
+    }
+
+    pub fn print(&mut self, line: &str) {
+        let _ = writeln!(self.out, "{line}");
+        let _ = self.out.flush();
+    }
+}
+
+impl Report for Terminal {
+    fn line(&mut self, text: Text) {
+        let l = self.text(&text);
+        self.print(&l);
+    }
+    fn plan(&mut self, plan: &cfn_plan::Plan) {
+        for t in crate::render::plan(plan) {
+            self.line(t);
+        }
+    }
+    fn result(&mut self, doc: serde_json::Value) {
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(&doc).expect("JSON"));
+        }
+    }
+}
+
+/// Asks on the terminal, on a thread of its own (reading stdin blocks).
+pub struct Prompt;
+
+impl Approver for Prompt {
+    fn approve(&mut self, question: &str) -> impl Future<Output = Approval> {
+        let q = question.to_string();
+        async move {
+            tokio::task::spawn_blocking(move || confirm(&q))
+                .await
+                .unwrap_or(Approval::No)
+        }
+    }
+}
+
+/// Asks `question (y/n)` on the terminal; only "y" or "yes" approves.
+pub fn confirm(question: &str) -> Approval {
+    if !std::io::stdin().is_terminal() {
+        return Approval::NoTerminal;
+    }
+    eprint!("{question} (y/n) ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err() {
+        return Approval::No;
+    }
+    match answer.trim().to_ascii_lowercase().as_str() {
+        "y" | "yes" => Approval::Yes,
+        _ => Approval::No,
+    }
+}
+
+/// Table cells wrap at this many characters.
+const CELL_WIDTH: usize = 72;
+
+/// A plain-text table (`|` and `-`), readable in a terminal and in a CI log.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> Vec<String> {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| wrap(c, CELL_WIDTH)).collect())
+        .collect();
+    let cols = headers.len();
+    let mut width: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for r in &rows {
+        for (i, cell) in r.iter().enumerate().take(cols) {
+            for l in cell.lines() {
+                width[i] = width[i].max(l.chars().count());
+            }
+        }
+    }
+    let sep = format!(
+        "+{}+",
+        width
+            .iter()
+            .map(|w| "-".repeat(w + 2))
+            .collect::<Vec<_>>()
+            .join("+")
+    );
+    let fmt_row = |cells: &[String]| -> Vec<String> {
+        let height = cells
+            .iter()
+            .map(|c| c.lines().count().max(1))
+            .max()
+            .unwrap_or(1);
+        (0..height)
+            .map(|li| {
+                let parts: Vec<String> = (0..cols)
+                    .map(|i| {
+                        let l = cells.get(i).and_then(|c| c.lines().nth(li)).unwrap_or("");
+                        format!(" {l}{} ", " ".repeat(width[i] - l.chars().count()))
+                    })
+                    .collect();
+                format!("|{}|", parts.join("|"))
+            })
+            .collect()
+    };
+    let mut out = vec![sep.clone()];
+    out.extend(fmt_row(
+        &headers.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+    ));
+    out.push(sep.clone());
+    for r in &rows {
+        out.extend(fmt_row(r));
+    }
+    out.push(sep);
+    out
+}
+
+/// Breaks lines longer than `width` characters.
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = vec![];
+    for line in text.lines() {
+        let chars: Vec<char> = line.chars().collect();
+        if chars.len() <= width {
+            out.push(line.to_string());
+            continue;
+        }
+        for (i, chunk) in chars.chunks(width).enumerate() {
+            let s: String = chunk.iter().collect();
+            out.push(if i == 0 { s } else { format!("  {s}") });
+        }
+    }
+    out.join("\n")
+}

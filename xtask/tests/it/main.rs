@@ -1,0 +1,13 @@
+//! `cargo xtask`'s integration tests, one binary: the built binary run as a
+//! user runs it (against moto, MiniStack, or nothing), and the tidy rules.
+
+mod bad_input;
+mod build;
+mod deploy;
+mod deployer_policy;
+mod dev;
+mod ministack;
+mod support;
+mod synth;
+mod tidy;
+mod verify;

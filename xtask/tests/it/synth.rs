@@ -1,0 +1,71 @@
+//! `cargo xtask synth` as a user runs it.
+
+use std::process::Command;
+
+fn xtask() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+}
+
+fn tmpdir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("xtask-synth-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn prints_yaml_by_default_and_json_on_request() {
+    let yaml = xtask().arg("synth").output().unwrap();
+    assert!(yaml.status.success());
+    let y: serde_json::Value = serde_norway::from_slice(&yaml.stdout).unwrap();
+    let json = xtask()
+        .args(["synth", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(json.status.success());
+    let j: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(y, j);
+    assert!(j["Resources"]["SessionsTable"].is_object());
+}
+
+#[test]
+fn writes_to_out_and_suffixes_a_stage() {
+    let d = tmpdir("out");
+    let out = d.join("nested/t.json");
+    let st = xtask()
+        .args(["synth", "--format", "json", "--stage", "qa", "--out"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(
+        v["Resources"]["SessionsTable"]["Properties"]["TableName"],
+        "voice-learning-sessions-qa"
+    );
+}
+
+#[test]
+fn a_bad_stage_is_a_clear_error_and_writes_nothing() {
+    let d = tmpdir("bad");
+    let out = d.join("t.yaml");
+    let o = xtask()
+        .args(["synth", "--stage", "Prod_1", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("invalid stage name `Prod_1`"), "{err}");
+    assert!(!out.exists(), "nothing may be written on error");
+}
+
+#[test]
+fn check_passes_on_the_committed_template() {
+    let ok = xtask().args(["synth", "--check"]).output().unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}
