@@ -18,7 +18,7 @@ use crate::change_set::{wait_planned, Pending, Planned, Settled};
 use crate::concurrency;
 use crate::destroy::delete_and_wait;
 use crate::error::{failed, Error, Result};
-use crate::events::{explain_status, Operation, Outcome as Watched, Progress};
+use crate::events::{explain_status, now_epoch, Operation, Outcome as Watched, Progress};
 use crate::options::{self, Artifacts, DeployOptions, RequireApproval};
 use crate::outputs::{finish_outputs, outputs_json};
 use crate::report::{ask, Approval, Approver, Report, Style, Text};
@@ -35,7 +35,7 @@ use lambda_package::Arch;
 use serde_json::{json, Value};
 use stack::module::ids;
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// How a deploy ended without an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,13 +44,6 @@ pub enum Outcome {
     NoChanges,
     /// Answered no at the prompt: nothing changed (exit 1).
     Cancelled,
-}
-
-fn now_epoch() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }
 
 /// What the phases share.

@@ -4,7 +4,7 @@
 
 use crate::aws::{self, explain, Aws};
 use crate::error::{failed, Result};
-use crate::events::{explain_status, Operation, Outcome, Progress};
+use crate::events::{explain_status, now_epoch, Operation, Outcome, Progress};
 use crate::options::{self, DestroyOptions};
 use crate::report::{ask, Approval, Approver, Report, Style, Text};
 use crate::stack_state::{deployed_template, describe_stack, Deployed};
@@ -13,7 +13,7 @@ use aws_sdk_cloudformation::types::StackStatus;
 use cfn_plan::retention::{classify, Item};
 use serde_json::json;
 use stack::resources::{KmsKey, Table};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 fn paren(s: &str) -> String {
     if s.is_empty() {
@@ -165,13 +165,6 @@ pub async fn run(
         "elapsedSeconds": started.elapsed().as_secs_f64(),
     }));
     Ok(Destroyed::Deleted)
-}
-
-fn now_epoch() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }
 
 /// Deletes the stack and waits, showing progress.

@@ -157,6 +157,14 @@ impl Operation {
     }
 }
 
+/// Seconds since the epoch, now: where an operation's elapsed times start.
+pub fn now_epoch() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
 /// A status nothing more will happen to without a new request.
 pub fn is_settled(status: &StackStatus) -> bool {
     let s = status.as_str();

@@ -1,8 +1,24 @@
 //! Test support shared by the workspace's test suites (a dev-dependency
-//! only): fixtures loaded by one helper, an emulated account and what is in
-//! it, a one-request HTTP client, and recorded SDK answers.
+//! only): fixtures loaded by one helper, templates with typical changes, an
+//! emulated account and what is in it, a one-request HTTP client, recorded
+//! SDK answers, scratch directories.
 
 pub mod account;
 pub mod fixture;
 pub mod http;
 pub mod replay;
+pub mod templates;
+
+/// A fresh, empty scratch directory for `name`, unique to this process and call.
+pub fn scratch_dir(name: &str) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}

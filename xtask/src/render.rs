@@ -1,8 +1,7 @@
 //! The plan of a deploy and the report of `diff`, as lines of styled text:
-//! IAM statement changes first (a table), then resources, the rest of the
-//! template, parameters, code and data risks.
+//! IAM statement changes first (a plain-text table), then resources, the
+//! rest of the template, parameters, code and data risks.
 
-use crate::ui::table;
 use cfn_plan::change_set::ChangeAction;
 use cfn_plan::diff_report::DiffReport;
 use cfn_plan::iam::{self, IamChange, Sign};
@@ -348,34 +347,94 @@ pub fn diff(rep: &DiffReport) -> Vec<Text> {
     out
 }
 
+/// Table cells wrap at this many characters.
+const CELL_WIDTH: usize = 72;
+
+/// A plain-text table (`|` and `-`), readable in a terminal and in a CI log.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> Vec<String> {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| wrap(c, CELL_WIDTH)).collect())
+        .collect();
+    let cols = headers.len();
+    let mut width: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for r in &rows {
+        for (i, cell) in r.iter().enumerate().take(cols) {
+            for l in cell.lines() {
+                width[i] = width[i].max(l.chars().count());
+            }
+        }
+    }
+    let sep = format!(
+        "+{}+",
+        width
+            .iter()
+            .map(|w| "-".repeat(w + 2))
+            .collect::<Vec<_>>()
+            .join("+")
+    );
+    let fmt_row = |cells: &[String]| -> Vec<String> {
+        let height = cells
+            .iter()
+            .map(|c| c.lines().count().max(1))
+            .max()
+            .unwrap_or(1);
+        (0..height)
+            .map(|li| {
+                let parts: Vec<String> = (0..cols)
+                    .map(|i| {
+                        let l = cells.get(i).and_then(|c| c.lines().nth(li)).unwrap_or("");
+                        format!(" {l}{} ", " ".repeat(width[i] - l.chars().count()))
+                    })
+                    .collect();
+                format!("|{}|", parts.join("|"))
+            })
+            .collect()
+    };
+    let mut out = vec![sep.clone()];
+    out.extend(fmt_row(
+        &headers.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+    ));
+    out.push(sep.clone());
+    for r in &rows {
+        out.extend(fmt_row(r));
+    }
+    out.push(sep);
+    out
+}
+
+/// Breaks lines longer than `width` characters.
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = vec![];
+    for line in text.lines() {
+        let chars: Vec<char> = line.chars().collect();
+        if chars.len() <= width {
+            out.push(line.to_string());
+            continue;
+        }
+        for (i, chunk) in chars.chunks(width).enumerate() {
+            let s: String = chunk.iter().collect();
+            out.push(if i == 0 { s } else { format!("  {s}") });
+        }
+    }
+    out.join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use cfn_plan::params::param_changes;
     use cfn_plan::{ChangeSet, Plan};
     use serde_json::json;
     use std::collections::BTreeMap;
+    use testkit::templates::{params, template};
 
     fn text(lines: Vec<deploy::report::Text>) -> String {
         lines.iter().map(|l| l.plain_text() + "\n").collect()
     }
 
-    fn template() -> serde_json::Value {
-        stack::synth(&stack::StackOptions::default())
-            .unwrap()
-            .to_json_value()
-    }
-
     #[test]
     fn plan_prints_iam_first_then_resources_grouped() {
-        let old = template();
-        let mut new = old.clone();
-        new["Resources"]["SessionPersistenceRole"]["Properties"]["Policies"][0]["PolicyDocument"]
-            ["Statement"][0]["Action"]
-            .as_array_mut()
-            .unwrap()
-            .push("dynamodb:Scan".into());
-        new["Resources"]["SessionsTable"]["Properties"]["KeySchema"] =
-            json!([{"AttributeName": "userId", "KeyType": "HASH"}]);
+        let (old, new) = (template(), testkit::templates::widened_and_rekeyed());
         let key = |v: &str| BTreeMap::from([("SessionPersistenceCodeKey".into(), v.into())]);
         let cs: ChangeSet =
             testkit::fixture::json("cfn-plan/tests/fixtures/changeset-table-replacement.json");
@@ -431,28 +490,9 @@ mod tests {
 
     #[test]
     fn diff_shows_paths_old_new_replacement_and_iam_first() {
-        let old = template();
-        let mut new = old.clone();
-        new["Resources"]["SessionsTable"]["Properties"]["KeySchema"][0]["AttributeName"] =
-            json!("userId");
-        new["Resources"]["SessionPersistenceFunction"]["Properties"]["MemorySize"] = json!(512);
-        new["Resources"]["ContextManagerRole"]["Properties"]["Policies"][0]["PolicyDocument"]
-            ["Statement"][0]["Action"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!("dynamodb:Scan"));
-        new["Resources"]
-            .as_object_mut()
-            .unwrap()
-            .remove("Dashboard");
-        let p = |code: &str, pool: &str| {
-            BTreeMap::from([
-                ("SessionPersistenceCodeKey".to_string(), code.to_string()),
-                ("UserPoolId".to_string(), pool.to_string()),
-            ])
-        };
-        let old_p = p("code/a.zip", "us-east-1_A");
-        let new_p = p("code/b.zip", "us-east-1_B");
+        let (old, new) = (template(), testkit::templates::many_changes());
+        let old_p = params("code/a.zip", "us-east-1_A");
+        let new_p = params("code/b.zip", "us-east-1_B");
         let rep = cfn_plan::diff_report::report("S", &old, &new, &old_p, &new_p, true);
         let s = text(super::diff(&rep));
         assert!(

@@ -1,5 +1,5 @@
 //! The terminal: colour only on a terminal (and not with `NO_COLOR`), a
-//! yes/no prompt only on a terminal, plain-text tables. Human text goes to
+//! yes/no prompt only on a terminal. Human text goes to
 //! stdout, or to stderr with `--json` so stdout carries only the JSON.
 
 use deploy::report::{Approval, Approver, Report, Style, Text};
@@ -101,77 +101,4 @@ pub fn confirm(question: &str) -> Approval {
         "y" | "yes" => Approval::Yes,
         _ => Approval::No,
     }
-}
-
-/// Table cells wrap at this many characters.
-const CELL_WIDTH: usize = 72;
-
-/// A plain-text table (`|` and `-`), readable in a terminal and in a CI log.
-pub fn table(headers: &[&str], rows: &[Vec<String>]) -> Vec<String> {
-    let rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| r.iter().map(|c| wrap(c, CELL_WIDTH)).collect())
-        .collect();
-    let cols = headers.len();
-    let mut width: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for r in &rows {
-        for (i, cell) in r.iter().enumerate().take(cols) {
-            for l in cell.lines() {
-                width[i] = width[i].max(l.chars().count());
-            }
-        }
-    }
-    let sep = format!(
-        "+{}+",
-        width
-            .iter()
-            .map(|w| "-".repeat(w + 2))
-            .collect::<Vec<_>>()
-            .join("+")
-    );
-    let fmt_row = |cells: &[String]| -> Vec<String> {
-        let height = cells
-            .iter()
-            .map(|c| c.lines().count().max(1))
-            .max()
-            .unwrap_or(1);
-        (0..height)
-            .map(|li| {
-                let parts: Vec<String> = (0..cols)
-                    .map(|i| {
-                        let l = cells.get(i).and_then(|c| c.lines().nth(li)).unwrap_or("");
-                        format!(" {l}{} ", " ".repeat(width[i] - l.chars().count()))
-                    })
-                    .collect();
-                format!("|{}|", parts.join("|"))
-            })
-            .collect()
-    };
-    let mut out = vec![sep.clone()];
-    out.extend(fmt_row(
-        &headers.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
-    ));
-    out.push(sep.clone());
-    for r in &rows {
-        out.extend(fmt_row(r));
-    }
-    out.push(sep);
-    out
-}
-
-/// Breaks lines longer than `width` characters.
-fn wrap(text: &str, width: usize) -> String {
-    let mut out = vec![];
-    for line in text.lines() {
-        let chars: Vec<char> = line.chars().collect();
-        if chars.len() <= width {
-            out.push(line.to_string());
-            continue;
-        }
-        for (i, chunk) in chars.chunks(width).enumerate() {
-            let s: String = chunk.iter().collect();
-            out.push(if i == 0 { s } else { format!("  {s}") });
-        }
-    }
-    out.join("\n")
 }

@@ -6,45 +6,7 @@ use cfn_plan::template_diff::ResourceAction;
 use serde_json::{json, Value};
 use stack::module::ids;
 use std::collections::BTreeMap;
-
-/// A key schema change, a memory size change, an IAM widening, a removed
-/// dashboard, a new user pool and new code: what `xtask`'s printout tests render too.
-pub fn changes() -> (
-    Value,
-    Value,
-    BTreeMap<String, String>,
-    BTreeMap<String, String>,
-) {
-    let old = template();
-    let mut new = old.clone();
-    new["Resources"]["SessionsTable"]["Properties"]["KeySchema"][0]["AttributeName"] =
-        json!("userId");
-    new["Resources"]["SessionPersistenceFunction"]["Properties"]["MemorySize"] = json!(512);
-    new["Resources"]["ContextManagerRole"]["Properties"]["Policies"][0]["PolicyDocument"]
-        ["Statement"][0]["Action"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!("dynamodb:Scan"));
-    new["Resources"]
-        .as_object_mut()
-        .unwrap()
-        .remove("Dashboard");
-    let params = |code: &str, pool: &str| {
-        BTreeMap::from([
-            (
-                ids::P_SESSION_PERSISTENCE_CODE_KEY.to_string(),
-                code.to_string(),
-            ),
-            (ids::P_USER_POOL_ID.to_string(), pool.to_string()),
-        ])
-    };
-    (
-        old,
-        new,
-        params("code/a.zip", "us-east-1_A"),
-        params("code/b.zip", "us-east-1_B"),
-    )
-}
+use testkit::templates::{many_changes, params};
 
 #[test]
 fn same_template_and_params_have_no_differences() {
@@ -80,8 +42,11 @@ fn no_stack_shows_everything_added() {
 
 #[test]
 fn changes_have_paths_old_new_replacement_and_iam() {
-    let (old, new, old_p, new_p) = changes();
-    let rep = report("S", &old, &new, &old_p, &new_p, true);
+    let (old_p, new_p) = (
+        params("code/a.zip", "us-east-1_A"),
+        params("code/b.zip", "us-east-1_B"),
+    );
+    let rep = report("S", &template(), &many_changes(), &old_p, &new_p, true);
     let table = rep
         .resources
         .iter()

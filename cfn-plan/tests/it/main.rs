@@ -9,16 +9,10 @@ mod replacement;
 mod retention;
 
 use cfn_plan::ChangeSet;
-use serde_json::Value;
 
 /// A recorded DescribeChangeSet answer from `tests/fixtures/`.
 pub fn change_set(name: &str) -> ChangeSet {
     testkit::fixture::json(&format!("cfn-plan/tests/fixtures/{name}"))
 }
 
-/// The synthesized template of the default stage, as deployed.
-pub fn template() -> Value {
-    stack::synth(&stack::StackOptions::default())
-        .unwrap()
-        .to_json_value()
-}
+pub use testkit::templates::template;

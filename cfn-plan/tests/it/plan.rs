@@ -8,34 +8,15 @@ use serde_json::json;
 use stack::module::ids;
 use std::collections::BTreeMap;
 
-/// The plan `xtask`'s printout tests render too: a widening, a key schema
-/// change (replacement), a code change.
-pub fn widening_and_replacement() -> Plan {
-    let old = template();
-    let mut new = old.clone();
-    new["Resources"]["SessionPersistenceRole"]["Properties"]["Policies"][0]["PolicyDocument"]
-        ["Statement"][0]["Action"]
-        .as_array_mut()
-        .unwrap()
-        .push("dynamodb:Scan".into());
-    new["Resources"]["SessionsTable"]["Properties"]["KeySchema"] =
-        json!([{"AttributeName": "userId", "KeyType": "HASH"}]);
-    let params = param_changes(
-        &BTreeMap::from([(
-            "SessionPersistenceCodeKey".to_string(),
-            "code/a.zip".to_string(),
-        )]),
-        &BTreeMap::from([(
-            "SessionPersistenceCodeKey".to_string(),
-            "code/b.zip".to_string(),
-        )]),
-    );
+/// A widening, a key schema change (replacement), a code change.
+fn widening_and_replacement() -> Plan {
+    let key = |v: &str| BTreeMap::from([("SessionPersistenceCodeKey".to_string(), v.to_string())]);
     Plan::new(
         "VoiceLearningAssistantStack",
         change_set("changeset-table-replacement.json"),
-        &old,
-        &new,
-        params,
+        &template(),
+        &testkit::templates::widened_and_rekeyed(),
+        param_changes(&key("code/a.zip"), &key("code/b.zip")),
     )
 }
 

@@ -4,20 +4,11 @@
 use local::{Functions, Running, StartOptions};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use testkit::http::{http, post_json, Resp};
 
-/// A fresh data directory under the target's tmp dir.
+/// A fresh data directory.
 pub fn data_dir(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "local-{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    testkit::scratch_dir(&format!("local-{name}"))
 }
 
 /// A running local cloud serving its HTTP API.
