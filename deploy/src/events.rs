@@ -277,27 +277,27 @@ pub struct Outcome {
 
 /// What the user should know (and do) about a stack's final status after a failure.
 pub fn explain_status(stack_name: &str, status: &StackStatus, region: &str) -> String {
-    match status.as_str() {
-        "ROLLBACK_COMPLETE" => format!(
+    match status {
+        StackStatus::RollbackComplete => format!(
             "The create failed and was rolled back: {stack_name} is now ROLLBACK_COMPLETE, which cannot be updated. \
              Fix the cause above and run `cargo xtask deploy` again: it deletes the rolled-back stack first \
              (and offers to remove the empty tables and the key the rollback kept)."
         ),
-        "UPDATE_ROLLBACK_COMPLETE" => format!(
+        StackStatus::UpdateRollbackComplete => format!(
             "The update failed and was rolled back: {stack_name} is back to its previous state (UPDATE_ROLLBACK_COMPLETE). \
              Fix the cause above and deploy again."
         ),
-        "UPDATE_ROLLBACK_FAILED" => format!(
+        StackStatus::UpdateRollbackFailed => format!(
             "The update failed and so did its rollback: {stack_name} is UPDATE_ROLLBACK_FAILED and cannot be updated until the rollback finishes. \
              Fix what blocked it (often a resource changed or deleted outside CloudFormation), then run\n  \
              aws cloudformation continue-update-rollback --stack-name {stack_name} --region {region}\n\
              (add --resources-to-skip LOGICAL_ID for a resource that cannot be rolled back), wait for UPDATE_ROLLBACK_COMPLETE, and deploy again."
         ),
-        "ROLLBACK_FAILED" => format!(
+        StackStatus::RollbackFailed => format!(
             "The create failed and so did its rollback: {stack_name} is ROLLBACK_FAILED. \
              Delete it with `cargo xtask destroy` (or `aws cloudformation delete-stack --stack-name {stack_name} --region {region}`), then deploy again."
         ),
-        "DELETE_FAILED" => format!(
+        StackStatus::DeleteFailed => format!(
             "Deleting {stack_name} failed (DELETE_FAILED). Fix the cause above (e.g. a non-empty resource), or retain the resource: \
              aws cloudformation delete-stack --stack-name {stack_name} --region {region} --retain-resources LOGICAL_ID"
         ),

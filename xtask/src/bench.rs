@@ -137,8 +137,8 @@ fn whole_process(exe: &std::path::Path, runs: usize) -> Result<ExitCode> {
     }
     if peak_kib > 0 {
         println!(
-            "whole process peak RSS (max of 5, GNU time): {:.1} MiB",
-            peak_kib as f64 / 1024.0
+            "whole process peak RSS (max of 5, GNU time): {}",
+            lambda_package::format_size(peak_kib * 1024)
         );
     } else {
         println!("peak RSS: not measured (GNU time not found at /usr/bin/time)");
