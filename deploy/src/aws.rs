@@ -2,8 +2,9 @@
 //! into one sentence saying what to do.
 //!
 //! Credentials and region come from the standard chain (aws-config):
-//! environment, `--profile` / `AWS_PROFILE`, SSO, process credentials,
-//! container and instance metadata. `--region` and `--endpoint-url` override.
+//! environment, `AWS_PROFILE`, SSO, process credentials, container and
+//! instance metadata; an explicit `--profile` is used alone, before the
+//! environment's keys. `--region` and `--endpoint-url` override.
 
 use crate::error::{failed, Error, Result};
 use crate::options::{valid_region, AwsOptions};
@@ -78,7 +79,13 @@ pub async fn connect(args: &AwsOptions) -> Result<Aws> {
         loader = loader.region(Region::new(r.clone()));
     }
     if let Some(p) = &args.profile {
-        loader = loader.profile_name(p);
+        // An explicit profile wins over keys in the environment (as with the
+        // AWS CLI and CDK): the default chain would read the environment first.
+        loader = loader.profile_name(p).credentials_provider(
+            aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .profile_name(p)
+                .build(),
+        );
     }
     if let Some((id, secret)) = &args.static_credentials {
         loader = loader.credentials_provider(aws_sdk_sts::config::Credentials::new(

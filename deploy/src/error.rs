@@ -45,6 +45,19 @@ impl Error {
         }
     }
 
+    /// What went wrong, as one word a script can branch on (`--json`'s `error.kind`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Failed(_) => "failed",
+            Error::Interrupted(_) => "interrupted",
+            Error::Context { inner, .. } => inner.kind(),
+            Error::Stack(_) => "invalid-input",
+            Error::Package(_) => "build",
+            Error::Plan(_) => "plan",
+            Error::Io { .. } => "io",
+        }
+    }
+
     /// True for Ctrl-C at a prompt (anywhere in the chain).
     pub fn is_interrupted(&self) -> bool {
         match self {

@@ -11,6 +11,7 @@
 //!   to `.bench/functions.json` too.
 
 use crate::flags::{self, BenchTarget, Format};
+use crate::output::outln;
 use anyhow::{bail, Context, Result};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -50,7 +51,7 @@ fn bench_synth(runs: usize) -> Result<ExitCode> {
     } else {
         "optimized build"
     };
-    println!(
+    outln!(
         "in-process synth (validate + YAML, {profile}), median of {runs}: {:?}",
         median(inproc)
     );
@@ -109,7 +110,7 @@ fn whole_process(exe: &std::path::Path, runs: usize) -> Result<ExitCode> {
         synth_once()?;
         wall.push(t.elapsed());
     }
-    println!(
+    outln!(
         "whole process `target/xtask/xtask synth`, median wall of {runs}: {:?}",
         median(wall)
     );
@@ -136,12 +137,12 @@ fn whole_process(exe: &std::path::Path, runs: usize) -> Result<ExitCode> {
         }
     }
     if peak_kib > 0 {
-        println!(
+        outln!(
             "whole process peak RSS (max of 5, GNU time): {}",
             lambda_package::format_size(peak_kib * 1024)
         );
     } else {
-        println!("peak RSS: not measured (GNU time not found at /usr/bin/time)");
+        outln!("peak RSS: not measured (GNU time not found at /usr/bin/time)");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -240,7 +241,7 @@ async fn bench(runs: usize) -> Result<ExitCode> {
     std::fs::create_dir_all(&out_dir)?;
     let path = out_dir.join("functions.json");
     std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")?;
-    println!("written to {}", path.display());
+    outln!("written to {}", path.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -331,26 +332,28 @@ async fn measure(running: &Running, runs: usize) -> Result<Value> {
 
     add_turn.sort_by(f64::total_cmp);
     sessions.sort_by(f64::total_cmp);
-    println!("add_turn through the local gateway, {REQUESTS} sequential calls on one session (keep-alive):");
-    println!(
+    outln!("add_turn through the local gateway, {REQUESTS} sequential calls on one session (keep-alive):");
+    outln!(
         "  median {:.2} ms  p99 {:.2} ms  max {:.2} ms",
         percentile(&add_turn, 0.5),
         percentile(&add_turn, 0.99),
         add_turn[add_turn.len() - 1]
     );
-    println!("session get/list through the local gateway, {REQUESTS} calls:");
-    println!(
+    outln!("session get/list through the local gateway, {REQUESTS} calls:");
+    outln!(
         "  median {:.2} ms  p99 {:.2} ms",
         percentile(&sessions, 0.5),
         percentile(&sessions, 0.99)
     );
-    println!(
+    outln!(
         "{:<40} {:>16} {:>22}",
-        "function", "peak RSS (KiB)", "start to first next"
+        "function",
+        "peak RSS (KiB)",
+        "start to first next"
     );
     for rt in &running.runtimes {
         let s = &starts[rt.name()];
-        println!(
+        outln!(
             "{:<40} {:>16} {:>12.2} ms (median of {}, min {:.2}, max {:.2})",
             rt.name(),
             rss[rt.name()].as_u64().unwrap_or(0),

@@ -5,6 +5,7 @@
 //! stdin closes) and the functions exit when their runtime API goes away.
 
 use crate::flags::{self, DevCommand};
+use crate::output::outln;
 use anyhow::{Context, Result};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -13,7 +14,7 @@ use tokio::net::TcpListener;
 pub fn run(args: flags::Dev) -> Result<ExitCode> {
     if let Some(DevCommand::Token(t)) = &args.command {
         let dir = crate::options::dev_data_dir(&args);
-        println!(
+        outln!(
             "{}",
             local::start::dev_token(&dir, args.stage.as_deref(), &t.sub, &t.ttl)?
         );
@@ -70,22 +71,22 @@ async fn serve(args: flags::Dev) -> Result<ExitCode> {
         .map(|s| format!(" --stage {s}"))
         .unwrap_or_default();
     eprintln!("dev: started in {:.1} s", t0.elapsed().as_secs_f64());
-    println!("ready: {url}");
-    println!();
-    println!("# A token for user dev-user, valid 1 h (another: TOKEN=$(cargo xtask dev token{stage_flag} --sub NAME)):");
-    println!("TOKEN={token}");
-    println!();
-    println!("# Create a session (the deployment guide's example); keeps its id in SESSION_ID:");
-    println!(
+    outln!("ready: {url}");
+    outln!();
+    outln!("# A token for user dev-user, valid 1 h (another: TOKEN=$(cargo xtask dev token{stage_flag} --sub NAME)):");
+    outln!("TOKEN={token}");
+    outln!();
+    outln!("# Create a session (the deployment guide's example); keeps its id in SESSION_ID:");
+    outln!(
         "SESSION_ID=$(curl -s -X POST {url}/sessions -H \"Authorization: Bearer $TOKEN\" -H \"Content-Type: application/json\" \\\n  -d '{{\"action\":\"create\",\"session\":{{\"currentTopic\":\"JavaScript Basics\",\"mode\":\"tutor\"}}}}' \\\n  | tee /dev/stderr | sed -n 's/.*\"sessionId\": *\"\\([^\"]*\\)\".*/\\1/p'); echo"
     );
-    println!();
-    println!("# Add a turn to it:");
-    println!(
+    outln!();
+    outln!("# Add a turn to it:");
+    outln!(
         "curl -s -X POST {url}/context -H \"Authorization: Bearer $TOKEN\" -H \"Content-Type: application/json\" \\\n  -d '{{\"action\":\"add_turn\",\"sessionId\":\"'\"$SESSION_ID\"'\",\"turn\":{{\"role\":\"user\",\"content\":\"What is a closure?\",\"language\":\"en\"}}}}'; echo"
     );
-    println!();
-    println!(
+    outln!();
+    outln!(
         "# Ctrl-C stops everything; data stays in {} (--fresh starts over).",
         opts.data_dir.display()
     );

@@ -47,8 +47,10 @@ pub struct Aws {
     /// AWS region (default: from the standard AWS configuration).
     #[arg(long, env = "AWS_REGION")]
     pub region: Option<String>,
-    /// Named profile from ~/.aws/config.
-    #[arg(long, env = "AWS_PROFILE")]
+    /// Named profile from ~/.aws/config and ~/.aws/credentials; it wins over
+    /// AWS_ACCESS_KEY_ID in the environment, as with the AWS CLI and CDK
+    /// (AWS_PROFILE, read by the SDK itself, does not).
+    #[arg(long)]
     pub profile: Option<String>,
     /// An AWS-compatible endpoint for every service (e.g. a local emulator).
     #[arg(long, env = "AWS_ENDPOINT_URL")]

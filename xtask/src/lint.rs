@@ -6,6 +6,7 @@
 //! each resource's own Metadata, with a reason (see README).
 
 use crate::flags::{self, Format};
+use crate::output::outln;
 use crate::synth::render;
 use anyhow::{bail, Context, Result};
 use emulator::workspace_root;
@@ -22,10 +23,12 @@ pub fn run(args: flags::Lint) -> Result<ExitCode> {
 
     let cfn = cfn_lint(&venv, &path)?;
     let chk = checkov(&venv, &path)?;
-    println!("cfn-lint: {cfn} finding(s)");
-    println!(
+    outln!("cfn-lint: {cfn} finding(s)");
+    outln!(
         "checkov: {} passed, {} failed, {} skipped (skips: see README \"Template checks\")",
-        chk.passed, chk.failed, chk.skipped
+        chk.passed,
+        chk.failed,
+        chk.skipped
     );
     if chk.passed == 0 {
         eprintln!("lint failed: checkov checked nothing (0 passed): is the template readable? Delete .venv and run again to reinstall checkov.");
@@ -47,7 +50,7 @@ fn cfn_lint(venv: &emulator::Venv, path: &std::path::Path) -> Result<usize> {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let findings: Vec<&str> = stdout.lines().filter(|l| !l.trim().is_empty()).collect();
     for f in &findings {
-        println!("cfn-lint: {f}");
+        outln!("cfn-lint: {f}");
     }
     if !out.status.success() && findings.is_empty() {
         bail!(
@@ -110,7 +113,7 @@ fn checkov(venv: &emulator::Venv, path: &std::path::Path) -> Result<CheckovSumma
             .into_iter()
             .flatten()
         {
-            println!(
+            outln!(
                 "checkov FAILED {} {} on {}",
                 c["check_id"].as_str().unwrap_or("?"),
                 c["check_name"].as_str().unwrap_or("?"),
@@ -122,7 +125,7 @@ fn checkov(venv: &emulator::Venv, path: &std::path::Path) -> Result<CheckovSumma
             .into_iter()
             .flatten()
         {
-            println!(
+            outln!(
                 "checkov skipped {} on {}: {}",
                 c["check_id"].as_str().unwrap_or("?"),
                 c["resource"].as_str().unwrap_or("?"),

@@ -8,6 +8,7 @@ mod dev;
 mod flags;
 mod lint;
 mod options;
+mod output;
 mod render;
 mod synth;
 mod test;
@@ -17,6 +18,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use deploy::report::Report;
 use flags::Command;
+use output::outln;
 use std::process::ExitCode;
 use ui::{Prompt, Terminal};
 
@@ -35,7 +37,8 @@ fn block_on<T>(f: impl std::future::Future<Output = deploy::Result<T>>) -> Resul
     let rt = runtime()?;
     match rt.block_on(f) {
         Err(e @ deploy::Error::Interrupted(_)) => {
-            eprintln!("\n{e}");
+            eprintln!();
+            output::finish(Err(e.into()));
             std::process::exit(130)
         }
         r => Ok(r?),
@@ -53,7 +56,7 @@ fn exit(ok: bool) -> ExitCode {
 fn build(args: flags::Build) -> Result<ExitCode> {
     let artifacts = lambda_package::build_all(args.arch.into(), &mut |l| eprintln!("{l}"))?;
     for line in lambda_package::artifact::summary_lines(&artifacts) {
-        println!("{line}");
+        outln!("{line}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -90,18 +93,15 @@ fn verify(args: flags::Verify) -> Result<ExitCode> {
     let checks = block_on(deploy::verify::run(&args.into()))?;
     let summary = deploy::verify::check::Summary::of(&checks);
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "ok": summary.passed(), "summary": summary, "checks": checks,
-            }))?
-        );
+        output::result(serde_json::json!({
+            "ok": summary.passed(), "summary": summary, "checks": checks,
+        }));
     } else {
         for c in &checks {
-            println!("{:<12} {:<52} {}", c.outcome.label(), c.name, c.detail);
+            outln!("{:<12} {:<52} {}", c.outcome.label(), c.name, c.detail);
         }
         for line in summary.lines() {
-            println!("{line}");
+            outln!("{line}");
         }
     }
     Ok(exit(summary.passed()))
@@ -112,12 +112,34 @@ fn deployer_policy(args: flags::DeployerPolicy) -> Result<ExitCode> {
     let aws = args.aws.into();
     let (account, region) = block_on(account_and_region(&aws, args.account.as_deref()))?;
     let doc = policy(args.stage.stage.as_deref(), &account, &region)?;
-    println!("{}", serde_json::to_string_pretty(&doc)?);
+    outln!("{}", serde_json::to_string_pretty(&doc)?);
     Ok(ExitCode::SUCCESS)
 }
 
+/// The commands whose `--json` output goes through [`output`].
+fn wants_json(c: &Command) -> bool {
+    match c {
+        Command::Diff(a) => a.json,
+        Command::Deploy(a) => a.json,
+        Command::Destroy(a) => a.json,
+        Command::Verify(a) => a.json,
+        _ => false,
+    }
+}
+
 fn main() -> ExitCode {
-    let result = match flags::Xtask::parse().command {
+    let command = match flags::Xtask::try_parse() {
+        Ok(x) => x.command,
+        Err(e) => {
+            // Usage errors of a `--json` run are a JSON document too.
+            if e.use_stderr() && std::env::args().any(|a| a == "--json") {
+                output::usage_error(&e.to_string());
+            }
+            e.exit()
+        }
+    };
+    output::set_json(wants_json(&command));
+    let result = match command {
         Command::Synth(a) => synth::run(a),
         Command::Lint(a) => lint::run(a),
         Command::Test(a) => test::run(a),
@@ -130,11 +152,5 @@ fn main() -> ExitCode {
         Command::Verify(a) => verify(a),
         Command::Bench(a) => bench::run(a),
     };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    output::finish(result)
 }

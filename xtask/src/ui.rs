@@ -67,7 +67,7 @@ impl Report for Terminal {
     }
     fn result(&mut self, doc: serde_json::Value) {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(&doc).expect("JSON"));
+            crate::output::result(doc);
         }
     }
 }

@@ -1,0 +1,167 @@
+//! `--json`: stdout is exactly one JSON document, with the fields the
+//! README documents, also on errors (`{"error": {"message", "kind"}}`);
+//! and a closed stdout (`| head -c0`) is not a panic.
+
+use crate::support::*;
+use serde_json::Value;
+use std::process::{Command, Stdio};
+
+/// Runs `c` with its stdout already closed by the reader (EPIPE on the first write).
+fn run_with_closed_stdout(mut c: Command) -> Run {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    c.stdout(writer).stderr(Stdio::piped());
+    let t = std::time::Instant::now();
+    let out = c.output().expect("xtask runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::new(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: t.elapsed(),
+    }
+}
+
+fn assert_no_panic(r: &Run) {
+    assert_ne!(r.code, 101, "panicked:\n{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+}
+
+/// `{"error": {"message", "kind"}}` and a non-zero exit.
+fn assert_error_doc(r: &Run, kind: &str, message: &str) -> Value {
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(j["error"]["kind"], kind, "{j}");
+    let m = j["error"]["message"].as_str().expect("a message");
+    assert!(m.contains(message), "{m}");
+    j
+}
+
+fn has_fields(j: &Value, fields: &[&str]) {
+    for f in fields {
+        assert!(j.get(f).is_some(), "no {f:?} in {j}");
+    }
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("xtask-json-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn errors_before_any_aws_call_are_one_json_document() {
+    let home = scratch("errors");
+    let env = [("AWS_REGION", "us-east-1".to_string())];
+    let r = run_cmd(xtask(
+        &home,
+        &env,
+        &[
+            "deploy",
+            "--json",
+            "--user-pool-id",
+            "my-pool",
+            "--user-pool-client-id",
+            CLIENT_ID,
+        ],
+    ));
+    assert_error_doc(&r, "failed", "--user-pool-id `my-pool`");
+    assert!(r.stderr.contains("error:"), "{}", r.stderr);
+
+    // A bad flag value: clap's usage error, as a document too.
+    let r = run_cmd(xtask(&home, &env, &["deploy", "--json", "--arch", "sparc"]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.json()["error"]["kind"], "usage");
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[test]
+fn dev_token_into_a_closed_pipe_does_not_panic() {
+    let home = scratch("token");
+    let mut c = xtask(&home, &[], &["dev", "token"]);
+    c.env("XTASK_DEV_DIR", home.join("dev"));
+    let r = run_with_closed_stdout(c);
+    assert_no_panic(&r);
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[test]
+fn every_json_output_is_one_document_with_its_fields() {
+    let h = Harness::start("json");
+    let zips = h.zips("v1", "s", "c");
+    let dir = zips.to_str().unwrap();
+
+    // Nothing deployed: verify and diff into a closed pipe end without a panic.
+    assert_no_panic(&run_with_closed_stdout(
+        h.command(&["verify", "--no-smoke"]),
+    ));
+    assert_no_panic(&run_with_closed_stdout(h.command(&[
+        "diff",
+        "--json",
+        "--artifacts-dir",
+        dir,
+    ])));
+
+    let d = h
+        .run(&["diff", "--json", "--artifacts-dir", dir, "--stage", "json"])
+        .ok();
+    has_fields(&d.json(), &["stack", "deployed", "differences"]);
+
+    let deploy = h
+        .run(&[
+            "deploy",
+            "--json",
+            "--no-verify",
+            "--stage",
+            "json",
+            "--artifacts-dir",
+            dir,
+            "--user-pool-id",
+            POOL_ID,
+            "--user-pool-client-id",
+            CLIENT_ID,
+            "--yes",
+        ])
+        .ok();
+    let j = deploy.json();
+    has_fields(
+        &j,
+        &["stack", "result", "uploaded", "outputs", "elapsedSeconds"],
+    );
+    assert_eq!(j["result"], "deployed");
+    // The human text (plan, progress) went to stderr.
+    assert!(deploy.stderr.contains("Resources"), "{}", deploy.stderr);
+
+    let noop = h
+        .run(&[
+            "deploy",
+            "--json",
+            "--no-verify",
+            "--stage",
+            "json",
+            "--artifacts-dir",
+            dir,
+        ])
+        .ok();
+    assert_eq!(noop.json()["result"], "no-changes");
+
+    let v = h
+        .run(&["verify", "--json", "--no-smoke", "--stage", "json"])
+        .failed();
+    let j = v.json();
+    has_fields(&j, &["ok", "summary", "checks"]);
+    for c in j["checks"].as_array().unwrap() {
+        has_fields(c, &["name", "outcome", "detail"]);
+    }
+
+    // Refused without a terminal and without --yes: the error, as a document.
+    let refused = h.run(&["destroy", "--json", "--stage", "json"]);
+    assert_error_doc(&refused, "failed", "--yes");
+
+    let gone = h
+        .run(&["destroy", "--json", "--yes", "--stage", "json"])
+        .ok();
+    let j = gone.json();
+    has_fields(&j, &["stack", "result"]);
+    assert_eq!(j["result"], "deleted", "{j}");
+}
