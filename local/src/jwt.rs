@@ -109,16 +109,18 @@ impl SigningKey {
         jsonwebtoken::encode(&header, claims, &self.encoding).context("signing the token")
     }
 
-    /// A Cognito-style ID token for `sub`, valid for `ttl_secs`.
+    /// A Cognito-style ID token for `sub`, valid for `ttl_secs`, listing
+    /// `groups` in `cognito:groups` (as Cognito does for a user in groups).
     pub fn id_token(
         &self,
         issuer: &str,
         client_id: &str,
         sub: &str,
         ttl_secs: u64,
+        groups: &[String],
     ) -> Result<String> {
         let now = now_secs();
-        self.sign(&json!({
+        let mut claims = json!({
             "sub": sub,
             "aud": client_id,
             "iss": issuer,
@@ -131,7 +133,11 @@ impl SigningKey {
             "exp": now + ttl_secs,
             "jti": crate::ids::uuid(),
             "event_id": crate::ids::uuid(),
-        }))
+        });
+        if !groups.is_empty() {
+            claims["cognito:groups"] = json!(groups);
+        }
+        self.sign(&claims)
     }
 }
 
@@ -233,24 +239,30 @@ impl Authorizer {
                 });
             }
         };
-        // Cognito: ID tokens carry `aud`, access tokens `client_id`.
-        let (claim, token_use) = match claims.get("token_use").and_then(Value::as_str) {
-            Some("id") => ("aud", "id"),
-            Some("access") => ("client_id", "access"),
-            _ => return reject("the token's token_use is not id or access"),
-        };
-        let audiences: Vec<&str> = match claims.get(claim) {
-            Some(Value::String(s)) => vec![s.as_str()],
-            Some(Value::Array(a)) if token_use == "id" => {
-                a.iter().filter_map(Value::as_str).collect()
-            }
-            _ => vec![],
+        // As API Gateway's JWT authorizer: `iat`, when present, not in the
+        // future; `aud` must match an audience, and `client_id` only when
+        // there is no `aud`; `token_use` is not checked
+        // (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html).
+        if claims
+            .get("iat")
+            .and_then(Value::as_u64)
+            .is_some_and(|iat| iat > now_secs())
+        {
+            return reject("the token was issued in the future");
+        }
+        let (claim, audiences): (&str, Vec<&str>) = match claims.get("aud") {
+            Some(Value::String(s)) => ("aud", vec![s.as_str()]),
+            Some(Value::Array(a)) => ("aud", a.iter().filter_map(Value::as_str).collect()),
+            _ => match claims.get("client_id") {
+                Some(Value::String(s)) => ("client_id", vec![s.as_str()]),
+                _ => ("aud", vec![]),
+            },
         };
         if !audiences
             .iter()
             .any(|a| self.audience.iter().any(|x| x == a))
         {
-            return reject(if token_use == "id" {
+            return reject(if claim == "aud" {
                 "the token's aud is not an allowed audience"
             } else {
                 "the token's client_id is not an allowed audience"

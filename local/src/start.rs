@@ -31,8 +31,15 @@ pub fn default_data_dir() -> PathBuf {
 }
 
 /// A dev token (`dev token`): an ID token for `sub` signed by the local key
-/// in `data_dir`, for the stage's authorizer, valid `ttl` (e.g. `1h`).
-pub fn dev_token(data_dir: &Path, stage: Option<&str>, sub: &str, ttl: &str) -> Result<String> {
+/// in `data_dir`, for the stage's authorizer, valid `ttl` (e.g. `1h`), in
+/// the Cognito `groups` given (e.g. the assistant writers' group).
+pub fn dev_token(
+    data_dir: &Path,
+    stage: Option<&str>,
+    sub: &str,
+    ttl: &str,
+    groups: &[String],
+) -> Result<String> {
     let ttl = jwt::parse_ttl(ttl)?;
     if sub.trim().is_empty() {
         bail!("--sub must not be empty");
@@ -44,7 +51,7 @@ pub fn dev_token(data_dir: &Path, stage: Option<&str>, sub: &str, ttl: &str) -> 
         .audience
         .first()
         .context("the authorizer has no audience")?;
-    key.id_token(&spec.issuer, audience, sub, ttl)
+    key.id_token(&spec.issuer, audience, sub, ttl, groups)
 }
 
 /// What [`start`] needs.
@@ -87,8 +94,18 @@ impl Running {
         let _ = tokio::task::spawn_blocking(move || moto.shutdown(Duration::from_secs(20))).await;
     }
 
+    /// An end user's token: it may add `user` turns.
     pub fn token(&self, sub: &str, ttl: u64) -> Result<String> {
-        self.key.id_token(&self.issuer, &self.audience, sub, ttl)
+        self.key
+            .id_token(&self.issuer, &self.audience, sub, ttl, &[])
+    }
+
+    /// The assistant backend's token: in the stack's default writer group,
+    /// so it may also add `assistant`/`system` turns and set summaries.
+    pub fn writer_token(&self, sub: &str, ttl: u64) -> Result<String> {
+        let groups = [stack::module::DEFAULT_ASSISTANT_WRITER_GROUP.to_string()];
+        self.key
+            .id_token(&self.issuer, &self.audience, sub, ttl, &groups)
     }
 }
 

@@ -254,7 +254,8 @@ async fn measure(running: &Running, runs: usize) -> Result<Value> {
             .clone()
             .serve(listener, running.shutdown.subscribe()),
     );
-    let token = running.token("bench-user", 3600)?;
+    // The bench adds assistant turns too: the assistant backend's token.
+    let token = running.writer_token("bench-user", 3600)?;
     let mut c = Client::connect(addr).await?;
 
     let (status, created) = c

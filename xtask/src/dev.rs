@@ -16,7 +16,7 @@ pub fn run(args: flags::Dev) -> Result<ExitCode> {
         let dir = crate::options::dev_data_dir(&args);
         outln!(
             "{}",
-            local::start::dev_token(&dir, args.stage.as_deref(), &t.sub, &t.ttl)?
+            local::start::dev_token(&dir, args.stage.as_deref(), &t.sub, &t.ttl, &t.groups)?
         );
         return Ok(ExitCode::SUCCESS);
     }

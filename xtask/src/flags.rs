@@ -280,6 +280,11 @@ pub struct Token {
     /// Lifetime, e.g. 1h, 30m, 90s, 2d.
     #[arg(long, default_value = "1h")]
     pub ttl: String,
+    /// A Cognito group the token's user is in (repeatable); the stack's
+    /// `AssistantWriterGroup` (default `assistant-writers`) may add
+    /// assistant/system turns and set summaries.
+    #[arg(long = "group", value_name = "GROUP")]
+    pub groups: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

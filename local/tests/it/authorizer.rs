@@ -95,6 +95,17 @@ fn authorizer_routes_and_events() {
     let r = dev.post("/sessions", Some(&access), &json!({}));
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["claims"]["sub"], "bob");
+    // API Gateway does not check token_use: a token without one (or any
+    // other value) whose aud matches passes, as it would in production.
+    for token_use in [None, Some("refresh"), Some("access")] {
+        let mut c =
+            json!({"sub": "carol", "iss": iss, "aud": aud, "iat": now(), "exp": now() + 600});
+        if let Some(t) = token_use {
+            c["token_use"] = json!(t);
+        }
+        let r = dev.post("/sessions", Some(&sign_with_dev_key(&dev, &c)), &json!({}));
+        assert_eq!(r.status, 200, "token_use {token_use:?}: {}", r.body);
+    }
 
     // Every bad token: 401 from the gateway, and the function never ran.
     let before = dev.invocations();
@@ -153,21 +164,27 @@ fn authorizer_routes_and_events() {
             )),
         ),
         (
-            "no token_use",
+            "issued in the future",
             Some(signed(
-                json!({"sub": "alice", "iss": iss, "aud": aud, "exp": now() + 600}),
+                json!({"sub": "alice", "iss": iss, "aud": aud, "token_use": "id", "iat": now() + 600, "exp": now() + 1200}),
             )),
         ),
         (
-            "refresh token_use",
+            "another app's aud with our client_id (aud decides)",
             Some(signed(
-                json!({"sub": "alice", "iss": iss, "aud": aud, "token_use": "refresh", "exp": now() + 600}),
+                json!({"sub": "alice", "iss": iss, "aud": "someone-else", "client_id": aud, "exp": now() + 600}),
             )),
         ),
         (
-            "access token with aud only",
+            "another app's client_id",
             Some(signed(
-                json!({"sub": "alice", "iss": iss, "aud": aud, "token_use": "access", "exp": now() + 600}),
+                json!({"sub": "alice", "iss": iss, "client_id": "someone-else", "exp": now() + 600}),
+            )),
+        ),
+        (
+            "neither aud nor client_id",
+            Some(signed(
+                json!({"sub": "alice", "iss": iss, "exp": now() + 600}),
             )),
         ),
         (

@@ -42,10 +42,25 @@ fn setup() -> (SigningKey, Authorizer) {
 fn cognito_rules() {
     let (key, auth) = setup();
     let good = key
-        .id_token("https://issuer", "client", "alice", 60)
+        .id_token("https://issuer", "client", "alice", 60, &[])
         .unwrap();
     let claims = auth.authorize(Some(&format!("Bearer {good}"))).unwrap();
     assert_eq!(claims["sub"], "alice");
+    assert!(claims.get("cognito:groups").is_none());
+    let writer = key
+        .id_token(
+            "https://issuer",
+            "client",
+            "alice",
+            60,
+            &["assistant-writers".into()],
+        )
+        .unwrap();
+    let claims = auth.authorize(Some(&format!("Bearer {writer}"))).unwrap();
+    assert_eq!(
+        claims["cognito:groups"],
+        serde_json::json!(["assistant-writers"])
+    );
     assert!(
         auth.authorize(Some(&good)).is_ok(),
         "the Bearer prefix is optional"
@@ -55,6 +70,14 @@ fn cognito_rules() {
         .sign(&json!({"sub": "a", "iss": "https://issuer", "client_id": "client", "token_use": "access", "exp": now + 60}))
         .unwrap();
     assert!(auth.authorize(Some(&access)).is_ok());
+    // token_use is not checked, as API Gateway does not check it.
+    for c in [
+        json!({"sub": "a", "iss": "https://issuer", "aud": "client", "exp": now + 60}),
+        json!({"sub": "a", "iss": "https://issuer", "aud": "client", "token_use": "refresh", "exp": now + 60}),
+        json!({"sub": "a", "iss": "https://issuer", "client_id": "client", "token_use": "id", "iat": now, "exp": now + 60}),
+    ] {
+        assert!(auth.authorize(Some(&key.sign(&c).unwrap())).is_ok(), "{c}");
+    }
     for (claims, why) in [
         (
             json!({"sub": "a", "iss": "https://issuer", "aud": "client", "token_use": "id", "exp": now - 5}),
@@ -69,16 +92,16 @@ fn cognito_rules() {
             "aud",
         ),
         (
-            json!({"sub": "a", "iss": "https://issuer", "aud": "client", "token_use": "refresh", "exp": now + 60}),
-            "token_use",
+            json!({"sub": "a", "iss": "https://issuer", "aud": "client", "iat": now + 30, "exp": now + 60}),
+            "future",
         ),
         (
-            json!({"sub": "a", "iss": "https://issuer", "aud": "client", "exp": now + 60}),
-            "token_use",
-        ),
-        (
-            json!({"sub": "a", "iss": "https://issuer", "client_id": "client", "token_use": "id", "exp": now + 60}),
+            json!({"sub": "a", "iss": "https://issuer", "aud": "other", "client_id": "client", "exp": now + 60}),
             "aud",
+        ),
+        (
+            json!({"sub": "a", "iss": "https://issuer", "client_id": "other", "exp": now + 60}),
+            "client_id",
         ),
         (
             json!({"sub": "a", "iss": "https://issuer", "aud": "client", "token_use": "id"}),

@@ -99,8 +99,17 @@ impl Dev {
 
     /// `xtask dev token` for this dev's data directory.
     pub fn token(&self, sub: &str) -> String {
+        self.token_in(sub, &[])
+    }
+
+    /// `xtask dev token --group G…`: a user in those Cognito groups.
+    pub fn token_in(&self, sub: &str, groups: &[&str]) -> String {
+        let mut args = vec!["dev", "token", "--sub", sub];
+        for g in groups {
+            args.extend(["--group", g]);
+        }
         let out = xtask()
-            .args(["dev", "token", "--sub", sub])
+            .args(&args)
             .env("XTASK_DEV_DIR", &self.data_dir)
             .output()
             .unwrap();
@@ -235,12 +244,14 @@ fn the_deployment_guides_flows_and_the_rest_of_the_api() {
         added["context"]["turns"][0]["content"],
         "What is a closure?"
     );
+    // An assistant turn needs a token in the writer group (`dev token --group`).
+    let assistant_turn = json!({"action": "add_turn", "sessionId": id, "turn": {"role": "assistant", "content": "A function with the variables it closes over.", "language": "en"}});
+    let refused = dev.post("/context", Some(&alice), &assistant_turn);
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(refused.json()["error"]["code"], "forbidden_role");
+    let alice_writer = dev.token_in("alice", &["assistant-writers"]);
     ok(
-        &dev.post(
-            "/context",
-            Some(&alice),
-            &json!({"action": "add_turn", "sessionId": id, "turn": {"role": "assistant", "content": "A function with the variables it closes over.", "language": "en"}}),
-        ),
+        &dev.post("/context", Some(&alice_writer), &assistant_turn),
         "add_turn 2",
     );
 

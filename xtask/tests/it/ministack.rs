@@ -375,6 +375,29 @@ impl Cognito {
             .to_string()
     }
 
+    /// Puts `user` in the stack's assistant-writer group (created on first
+    /// use): tokens minted from now on carry it in `cognito:groups`.
+    fn add_to_writers(&self, e2e: &E2e, user: &str) {
+        let group = stack::module::DEFAULT_ASSISTANT_WRITER_GROUP;
+        let _ = http(
+            e2e.ms().port(),
+            "POST",
+            "/",
+            &[
+                (
+                    "X-Amz-Target",
+                    "AWSCognitoIdentityProviderService.CreateGroup",
+                ),
+                ("Content-Type", "application/x-amz-json-1.1"),
+            ],
+            &json!({ "UserPoolId": self.pool_id, "GroupName": group }).to_string(),
+        );
+        e2e.cognito(
+            "AdminAddUserToGroup",
+            json!({ "UserPoolId": self.pool_id, "Username": user, "GroupName": group }),
+        );
+    }
+
     /// Sets how long the app client's id tokens live.
     fn id_token_validity(&self, e2e: &E2e, value: u64, unit: &str) {
         e2e.cognito(
@@ -540,13 +563,21 @@ fn deploy_call_change_verify_and_destroy_on_ministack() {
         json!({"action": "add_turn", "sessionId": sid, "turn": turn}),
     );
     assert_eq!(again["turn"]["seq"], 1, "{again}");
-    api.expect(
-        200,
-        "context",
-        Some(&alice),
-        json!({"action": "add_turn", "sessionId": sid,
-               "turn": {"role": "assistant", "content": "A function with its environment.", "language": "en"}}),
+    // An assistant turn needs the writer group: refused with alice's plain
+    // token, accepted once her token carries `cognito:groups`.
+    let assistant_turn = json!({"action": "add_turn", "sessionId": sid,
+           "turn": {"role": "assistant", "content": "A function with its environment.", "language": "en"}});
+    assert_eq!(
+        api.error(403, "context", &alice, assistant_turn.clone()),
+        "forbidden_role"
     );
+    cognito.add_to_writers(&e2e, "alice");
+    let alice_writer = cognito.id_token(&e2e, "alice", &cognito.client_id);
+    assert_eq!(
+        claims_of(&alice_writer)["cognito:groups"],
+        json!([stack::module::DEFAULT_ASSISTANT_WRITER_GROUP])
+    );
+    api.expect(200, "context", Some(&alice_writer), assistant_turn);
 
     let ctx = api.expect(
         200,
