@@ -21,6 +21,8 @@ pub struct DiffReport {
     pub params: Vec<ParamChange>,
     pub code: Vec<ParamChange>,
     pub code_note: Option<String>,
+    /// The compared zips are older than the functions' sources.
+    pub code_stale: bool,
 }
 
 impl DiffReport {
@@ -50,6 +52,7 @@ impl DiffReport {
             "parameters": self.params,
             "code": self.code,
             "codeNote": self.code_note,
+            "codeStale": self.code_stale,
         })
     }
 }
@@ -80,5 +83,6 @@ pub fn report(
         params,
         code,
         code_note: None,
+        code_stale: false,
     }
 }

@@ -277,7 +277,15 @@ async fn early_params(
 /// Phase: build (or take the given zips).
 fn artifacts(cx: &Ctx<'_>, arch: Arch, report: &mut impl Report) -> Result<Vec<Asset>> {
     let artifacts = match &cx.opts.artifacts {
-        Artifacts::Dir(dir) => lambda_package::artifacts_in(dir)?,
+        Artifacts::Dir(dir) => {
+            let found = lambda_package::artifacts_in(dir)?;
+            // Given zips were built elsewhere: a binary for the other
+            // architecture would deploy fine and fail on every invocation.
+            for a in &found {
+                lambda_package::artifact::check_zip(&a.zip, arch)?;
+            }
+            found
+        }
         Artifacts::Build => {
             report.say(&format!(
                 "building both functions for {} …",

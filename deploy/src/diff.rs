@@ -34,15 +34,39 @@ pub async fn run(opts: &DiffOptions) -> Result<DiffReport> {
         assets::bucket_name(&aws.account, &aws.region),
     );
     let dir = &opts.artifacts_dir;
-    let mut code_note = None;
+    let code_note;
+    let mut code_stale = false;
+    let mut have_zips = false;
     match lambda_package::artifacts_in(dir)
         .map_err(Error::from)
-        .and_then(|a| assets::from_artifacts(&a))
+        .and_then(|a| Ok((assets::from_artifacts(&a)?, a)))
     {
-        Ok(list) => {
+        Ok((list, artifacts)) => {
             for a in list {
                 explicit.insert(a.parameter.into(), a.key);
             }
+            have_zips = true;
+            // diff does not build: it says which build it compares, and
+            // when the sources changed since.
+            use lambda_package::artifact::{built_at, newer_source};
+            let built = built_at(&artifacts);
+            let stale = built.and_then(newer_source);
+            code_stale = stale.is_some();
+            code_note = Some(match stale {
+                Some(src) => format!(
+                    "code: compared with the last build in {}, which is older than {}: run `cargo xtask build` to compare the current code",
+                    dir.display(),
+                    src.display()
+                ),
+                None => format!(
+                    "code: compared with the last build in {}{}",
+                    dir.display(),
+                    built
+                        .and_then(|t| t.elapsed().ok())
+                        .map(|d| format!(" (built {} ago)", crate::text::ago(d)))
+                        .unwrap_or_default()
+                ),
+            });
         }
         Err(_) => {
             code_note = Some(format!(
@@ -52,7 +76,7 @@ pub async fn run(opts: &DiffOptions) -> Result<DiffReport> {
         }
     }
     let mut new_params = params::resolve(&template, &explicit, kept.as_ref(), true)?;
-    if code_note.is_some() {
+    if !have_zips {
         // Without local zips, assume the deployed code (or mark it unknown).
         for p in [
             ids::P_SESSION_PERSISTENCE_CODE_KEY,
@@ -72,5 +96,6 @@ pub async fn run(opts: &DiffOptions) -> Result<DiffReport> {
         deployed.is_some(),
     );
     rep.code_note = code_note;
+    rep.code_stale = code_stale;
     Ok(rep)
 }

@@ -9,3 +9,14 @@ pub fn short(text: &str, max: usize) -> String {
         format!("{cut}…")
     }
 }
+
+/// An age, rounded to its largest unit: `42 s`, `5 min`, `3 h`, `2 days`.
+pub fn ago(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min", s / 60),
+        3600..86400 => format!("{} h", s / 3600),
+        _ => format!("{} days", s / 86400),
+    }
+}

@@ -41,6 +41,13 @@ impl Arch {
         }
     }
 
+    /// The architecture of ELF `e_machine`, when Lambda has it.
+    pub fn from_elf_machine(machine: u16) -> Option<Arch> {
+        [Arch::Arm64, Arch::X86_64]
+            .into_iter()
+            .find(|a| a.elf_machine() == machine)
+    }
+
     /// ELF `e_machine` of binaries for this architecture.
     pub fn elf_machine(self) -> u16 {
         match self {

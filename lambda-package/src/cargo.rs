@@ -40,7 +40,7 @@ fn cargo() -> Command {
 }
 
 /// The workspace root (this crate lives in `<root>/lambda-package`).
-fn workspace_root() -> PathBuf {
+pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("the crate lives inside the workspace")

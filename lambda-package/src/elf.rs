@@ -70,11 +70,12 @@ pub fn read(b: &[u8]) -> Result<ElfInfo, PackageError> {
 pub fn check_binary(bytes: &[u8], arch: Arch) -> Result<(), PackageError> {
     let info = read(bytes)?;
     if info.machine != arch.elf_machine() {
+        let found = Arch::from_elf_machine(info.machine)
+            .map(|a| a.lambda_name().to_string())
+            .unwrap_or_else(|| format!("ELF machine {}", info.machine));
         return Err(PackageError::Message(format!(
-            "the binary is for ELF machine {} but Lambda {} needs {}",
-            info.machine,
+            "the binary is built for {found} but the functions are to run on {}",
             arch.lambda_name(),
-            arch.elf_machine()
         )));
     }
     let too_new: Vec<String> = info

@@ -93,3 +93,29 @@ fn reads_a_real_binary() {
     let info = read(&me).unwrap();
     assert!(info.glibc_versions.iter().any(|(a, _)| *a == 2), "{info:?}");
 }
+
+/// A zip's bootstrap is checked against the architecture it is deployed for.
+#[test]
+fn a_zip_for_the_other_architecture_is_refused() {
+    use lambda_package::archive::reproducible_zip;
+    use lambda_package::artifact::check_zip;
+    let dir = std::env::temp_dir().join(format!("lp-check-zip-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let x86 = dir.join("x86.zip");
+    std::fs::write(
+        &x86,
+        reproducible_zip(&fake_elf(62, &["GLIBC_2.17"])).unwrap(),
+    )
+    .unwrap();
+    let e = check_zip(&x86, Arch::Arm64).unwrap_err().to_string();
+    assert!(
+        e.contains("built for x86_64") && e.contains("run on arm64") && e.contains("x86.zip"),
+        "{e}"
+    );
+    check_zip(&x86, Arch::X86_64).unwrap();
+    // A script bootstrap runs on either.
+    let script = dir.join("script.zip");
+    std::fs::write(&script, reproducible_zip(b"#!/bin/sh\necho hi\n").unwrap()).unwrap();
+    check_zip(&script, Arch::Arm64).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -207,3 +207,43 @@ fn diff_and_destroy_without_a_stack() {
     let r = h.run(&["destroy", "--stage", "UPPER", "--yes"]).failed();
     assert!(r.stderr.contains("invalid stage name"), "{}", r.stderr);
 }
+
+/// An x86_64 ELF header without sections: enough for the architecture check.
+fn x86_64_elf() -> Vec<u8> {
+    let mut b = vec![0u8; 64];
+    b[..4].copy_from_slice(b"\x7fELF");
+    b[4] = 2; // 64-bit
+    b[5] = 1; // little endian
+    b[6] = 1;
+    b[18..20].copy_from_slice(&62u16.to_le_bytes()); // EM_X86_64
+    b[52..54].copy_from_slice(&64u16.to_le_bytes());
+    b
+}
+
+#[test]
+fn zips_for_the_other_architecture_are_refused_before_any_upload() {
+    let h = Harness::start("arch");
+    let dir = h.dir.join("x86");
+    std::fs::create_dir_all(&dir).unwrap();
+    let zip = lambda_package::archive::reproducible_zip(&x86_64_elf()).unwrap();
+    for f in [SESSION_FN, CONTEXT_FN] {
+        std::fs::write(dir.join(format!("{f}.zip")), &zip).unwrap();
+    }
+    let dir = dir.to_str().unwrap();
+    refused(
+        &h,
+        &[
+            "deploy",
+            "--artifacts-dir",
+            dir,
+            "--arch",
+            "arm64",
+            "--user-pool-id",
+            POOL_ID,
+            "--user-pool-client-id",
+            CLIENT_ID,
+            "--yes",
+        ],
+        &["built for x86_64", "run on arm64"],
+    );
+}

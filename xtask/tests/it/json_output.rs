@@ -105,7 +105,32 @@ fn every_json_output_is_one_document_with_its_fields() {
     let d = h
         .run(&["diff", "--json", "--artifacts-dir", dir, "--stage", "json"])
         .ok();
-    has_fields(&d.json(), &["stack", "deployed", "differences"]);
+    let j = d.json();
+    has_fields(&j, &["stack", "deployed", "differences", "codeNote"]);
+    assert_eq!(j["codeStale"], false, "{j}");
+    assert!(
+        j["codeNote"].as_str().unwrap().contains("last build"),
+        "{j}"
+    );
+
+    // Zips older than the functions' sources: diff says it compares a stale build.
+    let old = h.zips("old", "s", "c");
+    for f in [SESSION_FN, CONTEXT_FN] {
+        std::fs::File::options()
+            .write(true)
+            .open(old.join(format!("{f}.zip")))
+            .unwrap()
+            .set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(86400))
+            .unwrap();
+    }
+    let stale = h
+        .run(&["diff", "--artifacts-dir", old.to_str().unwrap()])
+        .ok();
+    assert!(
+        stale.stdout.contains("older than") && stale.stdout.contains("cargo xtask build"),
+        "{}",
+        stale.stdout
+    );
 
     let deploy = h
         .run(&[
