@@ -15,6 +15,7 @@ pub mod gateway;
 pub mod http;
 pub mod ids;
 pub mod jwt;
+pub mod lock;
 pub mod log;
 pub mod model;
 pub mod provision;

@@ -81,6 +81,8 @@ pub struct Running {
     pub issuer: String,
     pub audience: String,
     pub state_file: PathBuf,
+    /// This run's hold on its stage directory, released when it is dropped.
+    pub lock: crate::lock::DevLock,
 }
 
 impl Running {
@@ -239,6 +241,7 @@ pub async fn start(opts: &StartOptions) -> Result<Running> {
         .join(opts.stage.as_deref().unwrap_or("default"));
     std::fs::create_dir_all(&stage_dir)
         .with_context(|| format!("creating {}", stage_dir.display()))?;
+    let lock = crate::lock::DevLock::acquire(&stage_dir)?;
     let state_file = stage_dir.join("moto-state.pickle");
     if opts.fresh {
         for f in [state_file.clone(), state_file.with_extension("pickle.bad")] {
@@ -400,6 +403,7 @@ pub async fn start(opts: &StartOptions) -> Result<Running> {
             .cloned()
             .context("the authorizer has no audience")?,
         state_file,
+        lock,
     };
     for rt in &running.runtimes {
         if let Err(e) = rt.wait_ready(Duration::from_secs(60)).await {

@@ -9,6 +9,7 @@ mod gateway;
 mod ids;
 mod jwt;
 mod lifecycle;
+mod lock;
 mod model;
 mod runtime;
 mod support;
