@@ -154,7 +154,8 @@ pub struct Diff {
     pub stage: Stage,
     #[command(flatten)]
     pub params: Params,
-    /// Exit 1 when there are differences (for CI).
+    /// Exit 1 when there are differences (for CI); an error (no credentials,
+    /// unreachable endpoint) always exits 2.
     #[arg(long)]
     pub fail: bool,
     /// Print the result as JSON on stdout (the human text goes to stderr).

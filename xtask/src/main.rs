@@ -90,15 +90,18 @@ fn destroy(args: flags::Destroy) -> Result<ExitCode> {
 
 fn verify(args: flags::Verify) -> Result<ExitCode> {
     let json = args.json;
-    let checks = block_on(deploy::verify::run(&args.into()))?;
-    let summary = deploy::verify::check::Summary::of(&checks);
+    let v = block_on(deploy::verify::run(&args.into()))?;
+    let checks = &v.checks;
+    let summary = deploy::verify::check::Summary::of(checks);
     if json {
         output::result(serde_json::json!({
+            "stack": v.stack, "account": v.account, "region": v.region,
             "ok": summary.passed(), "summary": summary, "checks": checks,
         }));
     } else {
-        for c in &checks {
-            outln!("{:<12} {:<52} {}", c.outcome.label(), c.name, c.detail);
+        outln!("{} → account {}, region {}", v.stack, v.account, v.region);
+        for line in render::verify_rows(checks) {
+            outln!("{line}");
         }
         for line in summary.lines() {
             outln!("{line}");
@@ -144,7 +147,8 @@ fn main() -> ExitCode {
         Command::Lint(a) => lint::run(a),
         Command::Test(a) => test::run(a),
         Command::Build(a) => build(a),
-        Command::Diff(a) => diff(a),
+        // 1 means "differences" to `diff --fail`, so trouble is 2.
+        Command::Diff(a) => Ok(diff(a).unwrap_or_else(|e| output::fail(e, 2))),
         Command::Deploy(a) => deploy(a),
         Command::Destroy(a) => destroy(a),
         Command::DeployerPolicy(a) => deployer_policy(a),

@@ -10,6 +10,8 @@ use std::sync::Mutex;
 
 static JSON: AtomicBool = AtomicBool::new(false);
 static DOC: Mutex<Option<Value>> = Mutex::new(None);
+/// The one document was printed (an error's, before the command returned).
+static PRINTED: AtomicBool = AtomicBool::new(false);
 
 /// `println!` that ignores a closed stdout (EPIPE), as `synth` does.
 macro_rules! outln {
@@ -84,6 +86,9 @@ pub fn error_doc(message: &str, kind: &str) -> Value {
 }
 
 fn print_doc(doc: &Value) {
+    if PRINTED.swap(true, Ordering::Relaxed) {
+        return;
+    }
     let text = serde_json::to_string_pretty(doc).unwrap_or_else(|_| "{}".into());
     outln!("{text}");
 }
@@ -99,18 +104,22 @@ pub fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
             }
             code
         }
-        Err(e) => {
-            let message = format!("{e:#}");
-            {
-                use std::io::Write as _;
-                let _ = writeln!(std::io::stderr().lock(), "error: {message}");
-            }
-            if is_json() {
-                print_doc(&error_doc(&message, error_kind(&e)));
-            }
-            ExitCode::FAILURE
-        }
+        Err(e) => fail(e, 1),
     }
+}
+
+/// Prints `e` (one sentence on stderr; with `--json` the error document on
+/// stdout) and exits with `code`.
+pub fn fail(e: anyhow::Error, code: u8) -> ExitCode {
+    let message = format!("{e:#}");
+    {
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), "error: {message}");
+    }
+    if is_json() {
+        print_doc(&error_doc(&message, error_kind(&e)));
+    }
+    ExitCode::from(code)
 }
 
 /// A usage error (bad flags) of a `--json` run, as its one document.

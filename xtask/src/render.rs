@@ -347,6 +347,33 @@ pub fn diff(rep: &DiffReport) -> Vec<Text> {
     out
 }
 
+/// `verify`'s checks, one row each in aligned columns: outcome, check, detail.
+pub fn verify_rows(checks: &[deploy::verify::check::Check]) -> Vec<String> {
+    let outcome = checks
+        .iter()
+        .map(|c| c.outcome.label().len())
+        .max()
+        .unwrap_or(0);
+    let name = checks
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    checks
+        .iter()
+        .map(|c| {
+            format!(
+                "{:<outcome$}  {:<name$}  {}",
+                c.outcome.label(),
+                c.name,
+                c.detail
+            )
+            .trim_end()
+            .to_string()
+        })
+        .collect()
+}
+
 /// Table cells wrap at this many characters.
 const CELL_WIDTH: usize = 72;
 

@@ -123,7 +123,11 @@ pub async fn verify_api(
         out.push(Check::ok_if(
             "JWT authorizer with a Cognito issuer",
             !jwt_ids.is_empty(),
-            jwt_ids.join(", "),
+            if jwt_ids.is_empty() {
+                "the API has no JWT authorizer: every route would be open".to_string()
+            } else {
+                jwt_ids.join(", ")
+            },
         ));
     }
 

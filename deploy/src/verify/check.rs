@@ -41,10 +41,15 @@ pub struct Check {
 
 impl Check {
     pub fn new(name: impl Into<String>, outcome: Outcome, detail: impl Into<String>) -> Self {
+        let mut detail = detail.into();
+        // A failure always says why, even when a check forgot to.
+        if detail.is_empty() && outcome != Outcome::Ok {
+            detail = format!("{} without a reason from the check", outcome.label());
+        }
         Check {
             name: name.into(),
             outcome,
-            detail: detail.into(),
+            detail,
         }
     }
     pub fn ok(name: impl Into<String>, detail: impl Into<String>) -> Self {
@@ -134,8 +139,13 @@ impl Summary {
 
     pub fn lines(&self) -> Vec<String> {
         let mut out = vec![format!(
-            "{} checks: {} ok, {} failed, {} pending, {} cannot be checked",
-            self.checks, self.ok, self.failed, self.pending, self.cannot_check
+            "{} check{}: {} ok, {} failed, {} pending, {} cannot be checked",
+            self.checks,
+            if self.checks == 1 { "" } else { "s" },
+            self.ok,
+            self.failed,
+            self.pending,
+            self.cannot_check
         )];
         if self.pending > 0 {
             out.push(

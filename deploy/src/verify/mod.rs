@@ -30,13 +30,38 @@ use crate::options::VerifyOptions;
 use aws_config::SdkConfig;
 use check::Check;
 
-/// Connects (the credentials check first), then runs every check.
-pub async fn run(opts: &VerifyOptions) -> Result<Vec<Check>> {
-    if let Some(s) = &opts.stage {
-        stack::names::validate_stage(s)?;
-    }
+/// What `verify` checked, and where.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub stack: String,
+    pub account: String,
+    pub region: String,
+    pub checks: Vec<Check>,
+}
+
+/// Connects (the credentials check first), then runs every check; a stack
+/// that does not exist is one error, not a list of failed checks.
+pub async fn run(opts: &VerifyOptions) -> Result<Verified> {
+    let names = crate::options::names(opts.stage.as_deref())?;
     let aws = aws::connect(&opts.aws).await?;
-    verify(&aws.conf, opts.stage.as_deref(), opts.smoke).await
+    if crate::stack_state::describe_stack(&aws, &names.stack)
+        .await?
+        .is_none()
+    {
+        return Err(crate::error::failed!(
+            "{} does not exist in account {}, region {}: deploy it first (`cargo xtask deploy`), or pass the --stage / --region it was deployed with.",
+            names.stack,
+            aws.account,
+            aws.region
+        ));
+    }
+    let checks = verify(&aws.conf, opts.stage.as_deref(), opts.smoke).await?;
+    Ok(Verified {
+        stack: names.stack,
+        account: aws.account,
+        region: aws.region,
+        checks,
+    })
 }
 
 /// Runs every check against the account `conf` points at.

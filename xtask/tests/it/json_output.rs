@@ -68,6 +68,15 @@ fn errors_before_any_aws_call_are_one_json_document() {
     assert_error_doc(&r, "failed", "--user-pool-id `my-pool`");
     assert!(r.stderr.contains("error:"), "{}", r.stderr);
 
+    // diff: trouble is exit 2, apart from --fail's 1 for differences.
+    let r = run_cmd(xtask(
+        &home,
+        &env,
+        &["diff", "--fail", "--json", "--endpoint-url", "http://127.0.0.1:1"],
+    ));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.json()["error"]["kind"], "failed");
+
     // A bad flag value: clap's usage error, as a document too.
     let r = run_cmd(xtask(&home, &env, &["deploy", "--json", "--arch", "sparc"]));
     assert_eq!(r.code, 2, "{}", r.stderr);
@@ -174,10 +183,60 @@ fn every_json_output_is_one_document_with_its_fields() {
         .run(&["verify", "--json", "--no-smoke", "--stage", "json"])
         .failed();
     let j = v.json();
-    has_fields(&j, &["ok", "summary", "checks"]);
+    has_fields(
+        &j,
+        &["stack", "account", "region", "ok", "summary", "checks"],
+    );
     for c in j["checks"].as_array().unwrap() {
         has_fields(c, &["name", "outcome", "detail"]);
+        if c["outcome"] != "ok" {
+            assert!(!c["detail"].as_str().unwrap().is_empty(), "no reason: {c}");
+        }
     }
+
+    // The text: where it checked, then aligned rows, each FAIL with its reason.
+    let v = h.run(&["verify", "--no-smoke", "--stage", "json"]).failed();
+    let mut lines = v.stdout.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "VoiceLearningAssistantStack-json → account 123456789012, region us-east-1"
+    );
+    let rows: Vec<&str> = lines.take_while(|l| !l.contains(" checks: ")).collect();
+    let fails: Vec<&&str> = rows.iter().filter(|r| r.starts_with("FAIL")).collect();
+    assert!(!fails.is_empty(), "{}", v.stdout);
+    // Every row's name starts in the same column; a FAIL row goes on past it with a reason.
+    let name_col = rows[0][4..].find(|c: char| c != ' ').unwrap() + 4;
+    let widest = rows
+        .iter()
+        .map(|r| r[name_col..].split("  ").next().unwrap().len())
+        .max()
+        .unwrap();
+    for r in &rows {
+        assert!(
+            r[name_col..].chars().next().is_some_and(|c| c != ' '),
+            "{r}"
+        );
+    }
+    for f in &fails {
+        assert!(
+            f.len() > name_col + widest + 2,
+            "FAIL without a reason: {f}"
+        );
+    }
+    for bad in ["Some(", "None", "(\""] {
+        assert!(!v.stdout.contains(bad), "{bad} in:\n{}", v.stdout);
+    }
+    // A stack that does not exist: one sentence, no table.
+    let none = h
+        .run(&["verify", "--no-smoke", "--stage", "absent"])
+        .failed();
+    assert!(none.stdout.is_empty(), "{}", none.stdout);
+    assert!(
+        none.stderr.contains("VoiceLearningAssistantStack-absent does not exist in account 123456789012, region us-east-1"),
+        "{}",
+        none.stderr
+    );
+    assert_eq!(none.stderr.trim().lines().count(), 1, "{}", none.stderr);
 
     // Refused without a terminal and without --yes: the error, as a document.
     let refused = h.run(&["destroy", "--json", "--stage", "json"]);
