@@ -33,6 +33,20 @@ pub enum ChangeAction {
     Unknown,
 }
 
+impl ChangeAction {
+    /// The word `diff --json` uses for the same change: `added`, `modified`, `removed`.
+    pub fn word(self) -> &'static str {
+        match self {
+            ChangeAction::Add => "added",
+            ChangeAction::Modify => "modified",
+            ChangeAction::Remove => "removed",
+            ChangeAction::Import => "imported",
+            ChangeAction::Dynamic => "dynamic",
+            ChangeAction::Unknown => "unknown",
+        }
+    }
+}
+
 /// `ResourceChange.Replacement`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 pub enum Replacement {

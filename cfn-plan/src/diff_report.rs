@@ -49,8 +49,8 @@ impl DiffReport {
                 "changes": r.changes.iter().map(pc).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
             "other": self.other.iter().map(pc).collect::<Vec<_>>(),
-            "parameters": self.params,
-            "code": self.code,
+            "parameters": crate::params::changes_json(&self.params),
+            "code": crate::params::changes_json(&self.code),
             "codeNote": self.code_note,
             "codeStale": self.code_stale,
         })

@@ -130,6 +130,21 @@ fn conditions(v: Option<&Value>) -> Vec<String> {
     out
 }
 
+/// A statement, or both branches of `Fn::If [condition, a, b]` (an opt-in
+/// feature's statement): which one is in effect depends on parameters, so
+/// the diff treats a conditional grant as granted; `AWS::NoValue` is none.
+fn conditional_branches(s: &Value) -> Vec<Value> {
+    match s.get("Fn::If").and_then(Value::as_array) {
+        Some(branches) if s.as_object().is_some_and(|m| m.len() == 1) => branches
+            .iter()
+            .skip(1)
+            .filter(|b| b.get("Ref").and_then(Value::as_str) != Some("AWS::NoValue"))
+            .flat_map(conditional_branches)
+            .collect(),
+        _ => vec![s.clone()],
+    }
+}
+
 fn statements_of(
     doc: &Value,
     source: &str,
@@ -137,8 +152,8 @@ fn statements_of(
     resource_override: Option<&str>,
 ) -> Vec<Stmt> {
     let list = match doc.get("Statement") {
-        Some(Value::Array(a)) => a.clone(),
-        Some(one @ Value::Object(_)) => vec![one.clone()],
+        Some(Value::Array(a)) => a.iter().flat_map(conditional_branches).collect(),
+        Some(one @ Value::Object(_)) => conditional_branches(one),
         _ => vec![],
     };
     list.iter()

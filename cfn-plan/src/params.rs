@@ -18,6 +18,19 @@ pub struct ParamChange {
     pub new: String,
 }
 
+/// Parameter changes as JSON: `{"name", "old", "new"}`, a value that does
+/// not exist (yet) as `null`, never the human marker [`UNSET`].
+pub fn changes_json(changes: &[ParamChange]) -> serde_json::Value {
+    let value = |v: Option<&str>| match v {
+        Some(v) if v != UNSET => serde_json::Value::from(v),
+        _ => serde_json::Value::Null,
+    };
+    changes
+        .iter()
+        .map(|c| serde_json::json!({"name": c.name, "old": value(c.old.as_deref()), "new": value(Some(&c.new))}))
+        .collect()
+}
+
 pub fn param_changes(
     old: &BTreeMap<String, String>,
     new: &BTreeMap<String, String>,

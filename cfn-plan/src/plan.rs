@@ -86,9 +86,11 @@ impl Plan {
             .change_set
             .resource_changes()
             .map(|rc| {
+                // The same words and types as `diff --json`'s resources.
                 serde_json::json!({
-                    "action": rc.action, "logicalId": rc.logical_resource_id, "type": rc.resource_type,
-                    "replacement": self.replaced(rc),
+                    "action": rc.action.word(), "logicalId": rc.logical_resource_id, "type": rc.resource_type,
+                    "replacement": self.replaced(rc).is_some(),
+                    "replacedBy": self.template_replacements.get(&rc.logical_resource_id).cloned().unwrap_or_default(),
                 })
             })
             .collect();
@@ -97,7 +99,7 @@ impl Plan {
             "iamWidening": self.widens_iam(),
             "iam": self.iam.iter().map(iam::IamChange::to_json).collect::<Vec<_>>(),
             "resources": rc,
-            "parameters": self.params,
+            "parameters": crate::params::changes_json(&self.params),
             "dataRisks": self.risks.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
         })
     }

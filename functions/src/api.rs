@@ -13,11 +13,12 @@ use crate::config::{ConfigError, Settings};
 use crate::crypto::{aad, content_aad, DataKey, KeyManager};
 use crate::error::ApiError;
 use crate::identity;
-use crate::model::{self, Action, NewTurn, WindowSpec};
+use crate::model::{self, Action, NewTurn, Role, WindowSpec};
 use crate::store::{
-    expires_at, PutTurn, SessionRecord, SessionStore, SessionSummary, TurnRecord, SESSION_SK,
+    expires_at, live_owned, PutTurn, SessionRecord, SessionStore, SessionSummary, TurnRecord,
+    SESSION_SK,
 };
-use crate::time::{iso8601, now_ms, parse_iso8601};
+use crate::time::{iso8601, parse_iso8601, system_clock, Clock};
 
 /// Which of the two functions an [`App`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -46,16 +47,44 @@ impl Function {
 }
 
 /// Turns read before `add_turn` writes: the idempotency horizon for a
-/// retried `turnId` (at least this many, or the window's `maxTurns`).
+/// retried `turnId` (at least this many, or the window's `maxTurns`, within
+/// [`LOOKBACK_MAX_TURNS`]).
 pub const IDEMPOTENCY_LOOKBACK: u32 = 20;
-/// Attempts to find a free sequence slot under contention before 503.
-pub const MAX_SLOT_ATTEMPTS: u32 = 400;
+/// Attempts to find a free sequence slot under contention before 503 (a
+/// session has one speaker and one assistant; more is a client bug or abuse,
+/// and each attempt is a write).
+pub const MAX_SLOT_ATTEMPTS: u32 = 16;
+/// The most turns a session holds between clears (409 `session_full`).
+pub const MAX_TURNS_PER_SESSION: u64 = 5_000;
+/// The largest a turn item can be (content at its limit, sealed, plus every
+/// other attribute at its limit; checked by the capacity test).
+pub const MAX_TURN_ITEM_BYTES: usize = model::MAX_CONTENT_BYTES + 512;
+/// What `add_turn`'s strongly consistent look-back may read at most. A
+/// Query's `Limit` counts items, not bytes, so the bound is a number of
+/// largest-possible turns
+/// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.Pagination.html).
+pub const LOOKBACK_MAX_BYTES: usize = 384 * 1024;
+/// [`LOOKBACK_MAX_BYTES`] in turns: also the most turns `add_turn` answers
+/// with (a larger window comes from `get_context`).
+pub const LOOKBACK_MAX_TURNS: u32 = (LOOKBACK_MAX_BYTES / MAX_TURN_ITEM_BYTES) as u32;
+
+// Checked when compiling: the bound holds, and `clamp` below cannot panic.
+const _: () = assert!(LOOKBACK_MAX_TURNS as usize * MAX_TURN_ITEM_BYTES <= LOOKBACK_MAX_BYTES);
+const _: () = assert!(LOOKBACK_MAX_TURNS >= IDEMPOTENCY_LOOKBACK);
+
+/// How many turns `add_turn` reads for a window.
+pub fn lookback_turns(window: WindowSpec) -> u32 {
+    window
+        .max_turns
+        .clamp(IDEMPOTENCY_LOOKBACK, LOOKBACK_MAX_TURNS)
+}
 
 struct Inner {
     function: Function,
     store: SessionStore,
     keys: KeyManager,
     settings: Settings,
+    clock: Clock,
 }
 
 /// A function's state: its AWS clients (built once per container), key cache
@@ -74,6 +103,17 @@ impl App {
         sdk: &SdkConfig,
         settings: Settings,
         interceptor: Option<SharedInterceptor>,
+    ) -> App {
+        App::with_clock(function, sdk, settings, interceptor, system_clock())
+    }
+
+    /// [`App::new`] with the clock for "now" (tests move it).
+    pub fn with_clock(
+        function: Function,
+        sdk: &SdkConfig,
+        settings: Settings,
+        interceptor: Option<SharedInterceptor>,
+        clock: Clock,
     ) -> App {
         let mut ddb = aws_sdk_dynamodb::config::Builder::from(sdk);
         let mut kms = aws_sdk_kms::config::Builder::from(sdk);
@@ -96,8 +136,11 @@ impl App {
                     kms,
                     settings.kms_key_id.clone(),
                     settings.key_cache_capacity,
+                    settings.key_cache_max_age_ms,
+                    clock.clone(),
                 ),
                 settings,
+                clock,
             }),
         }
     }
@@ -118,9 +161,18 @@ impl App {
         &self.inner.settings
     }
 
+    /// The store this app uses (tests drive its conditional writes directly).
+    pub fn store(&self) -> &SessionStore {
+        &self.inner.store
+    }
+
     /// Data keys cached in this container.
     pub fn cached_keys(&self) -> usize {
         self.inner.keys.cached()
+    }
+
+    fn now(&self) -> u64 {
+        (self.inner.clock)()
     }
 
     /// Handles one API Gateway HTTP API (payload 2.0) request. Never fails:
@@ -146,7 +198,7 @@ impl App {
                 if status.is_server_error() {
                     tracing::error!(request_id = %request_id, lambda_request_id = %lambda_request_id, function, action, outcome = e.code(), status = status.as_u16(), latency_ms, "request");
                 } else {
-                    tracing::info!(request_id = %request_id, lambda_request_id = %lambda_request_id, function, action, outcome = e.code(), status = status.as_u16(), field = e.field().unwrap_or(""), latency_ms, "request");
+                    tracing::info!(request_id = %request_id, lambda_request_id = %lambda_request_id, function, action, outcome = e.code(), status = status.as_u16(), field = e.log_field(), latency_ms, "request");
                 }
                 respond(status, &e.to_json(&request_id))
             }
@@ -158,31 +210,42 @@ impl App {
         req: &Request,
         action_name: &mut &'static str,
     ) -> Result<(StatusCode, Value), ApiError> {
-        let user = identity::user_id(req)?;
+        let caller = identity::caller(req, &self.inner.settings.assistant_writer_group)?;
         let body = body_text(req)?;
         let action = model::parse_action_named(body, self.inner.function.actions(), action_name)?;
         *action_name = action.name();
+        let user = caller.user_id.as_str();
+        let store = &self.inner.store;
+        let now = self.now();
         match action {
-            Action::Create(new) => self.create(&user, new).await,
-            Action::Get { session_id } => self.get(&user, &session_id).await,
-            Action::Update {
-                session_id,
-                version,
-                changes,
-            } => {
-                let rec = self
-                    .inner
-                    .store
-                    .update_session(&session_id, &user, version, &changes, now_ms())
-                    .await?;
-                let count = self.inner.store.last_seq(&session_id).await?;
+            Action::Create(new) => self.create(user, new, now).await,
+            Action::Get { session_id } => {
+                let (rec, last) = store.session_and_last_seq(&session_id, true).await?;
+                let rec = live_owned(rec, user, now)?;
+                let count = rec.count_since_clear(last);
                 Ok((
                     StatusCode::OK,
                     json!({ "session": session_view(&rec, Some(count)) }),
                 ))
             }
+            Action::Update {
+                session_id,
+                version,
+                changes,
+            } => {
+                // The count is read alongside and returned only if the
+                // conditional update (the ownership check) succeeded.
+                let (rec, last) = tokio::try_join!(
+                    store.update_session(&session_id, user, version, &changes, now),
+                    store.last_seq(&session_id)
+                )?;
+                Ok((
+                    StatusCode::OK,
+                    json!({ "session": session_view(&rec, Some(rec.count_since_clear(last))) }),
+                ))
+            }
             Action::Delete { session_id } => {
-                let turns = self.inner.store.delete_session(&session_id, &user).await?;
+                let turns = store.delete_session(&session_id, user, now).await?;
                 self.inner.keys.forget(&session_id);
                 Ok((
                     StatusCode::OK,
@@ -190,10 +253,8 @@ impl App {
                 ))
             }
             Action::List { limit, cursor } => {
-                let (sessions, next) = self
-                    .inner
-                    .store
-                    .list_sessions(&user, limit, cursor.as_deref())
+                let (sessions, next) = store
+                    .list_sessions(user, limit, cursor.as_deref(), now)
                     .await?;
                 let list: Vec<Value> = sessions.iter().map(summary_view).collect();
                 Ok((StatusCode::OK, json!({ "sessions": list, "cursor": next })))
@@ -201,22 +262,19 @@ impl App {
             Action::Restore { session_id, window } => {
                 let id = match session_id {
                     Some(id) => id,
-                    None => self
-                        .inner
-                        .store
-                        .latest_active(&user)
+                    None => store
+                        .latest_active(user, now)
                         .await?
                         .ok_or(ApiError::NotFound)?,
                 };
-                let rec = self.inner.store.owned_session(&id, &user, false).await?;
-                let key = self.key(&rec).await?;
-                let turns = self
-                    .inner
-                    .store
-                    .recent_turns(&id, window.max_turns, false)
+                let (rec, turns) = store
+                    .session_and_turns(&id, window.max_turns, false)
                     .await?;
+                let rec = live_owned(rec, user, now)?;
+                let key = self.key(&rec).await?;
+                let turns = rec.visible(turns);
                 let ctx = context_view(&rec, &key, &turns, window)?;
-                let count = turns.first().map_or(0, |t| t.seq);
+                let count = turns.first().map_or(0, |t| rec.count_since_clear(t.seq));
                 Ok((
                     StatusCode::OK,
                     json!({ "session": session_view(&rec, Some(count)), "context": ctx }),
@@ -226,19 +284,19 @@ impl App {
                 session_id,
                 turn,
                 window,
-            } => self.add_turn(&user, &session_id, turn, window).await,
+            } => {
+                if turn.role != Role::User {
+                    caller.require_writer()?;
+                }
+                self.add_turn(user, &session_id, turn, window, now).await
+            }
             Action::GetContext { session_id, window } => {
-                let rec = self
-                    .inner
-                    .store
-                    .owned_session(&session_id, &user, false)
+                let (rec, turns) = store
+                    .session_and_turns(&session_id, window.max_turns, false)
                     .await?;
+                let rec = live_owned(rec, user, now)?;
                 let key = self.key(&rec).await?;
-                let turns = self
-                    .inner
-                    .store
-                    .recent_turns(&session_id, window.max_turns, false)
-                    .await?;
+                let turns = rec.visible(turns);
                 Ok((
                     StatusCode::OK,
                     json!({ "context": context_view(&rec, &key, &turns, window)? }),
@@ -248,34 +306,33 @@ impl App {
                 session_id,
                 summary,
             } => {
-                let rec = self
-                    .inner
-                    .store
-                    .owned_session(&session_id, &user, false)
-                    .await?;
+                caller.require_writer()?;
+                let (rec, last) = store.session_and_last_seq(&session_id, false).await?;
+                let rec = live_owned(rec, user, now)?;
                 let key = self.key(&rec).await?;
-                let sealed = key.seal_str(&aad(&session_id, SESSION_SK, "summary"), &summary)?;
-                let rec = self
-                    .inner
-                    .store
-                    .set_summary(&session_id, &user, Some(&sealed), now_ms(), false)
+                let sealed = key.seal_str(
+                    &aad(&session_id, SESSION_SK, "summary", rec.generation),
+                    &summary,
+                )?;
+                let rec = store
+                    .set_summary(&session_id, user, &sealed, rec.generation, now)
                     .await?;
-                let count = self.inner.store.last_seq(&session_id).await?;
                 Ok((
                     StatusCode::OK,
-                    json!({ "session": session_view(&rec, Some(count)) }),
+                    json!({ "session": session_view(&rec, Some(rec.count_since_clear(last))) }),
                 ))
             }
             Action::Clear { session_id } => {
-                self.inner
-                    .store
-                    .owned_session(&session_id, &user, false)
+                let (rec, last) = store.session_and_last_seq(&session_id, true).await?;
+                let rec = live_owned(rec, user, now)?;
+                // From this write on the old turns are invisible (and never
+                // open again: the generation is in their AAD); deleting them
+                // is cleanup that a retried clear finishes.
+                let rec = store
+                    .start_generation(&rec, last.max(rec.turn_base), now)
                     .await?;
-                let cleared = self.inner.store.delete_turns(&session_id).await?;
-                let rec = self
-                    .inner
-                    .store
-                    .set_summary(&session_id, &user, None, now_ms(), true)
+                let cleared = store
+                    .delete_turns(&session_id, Some(rec.generation))
                     .await?;
                 Ok((
                     StatusCode::OK,
@@ -296,16 +353,22 @@ impl App {
         &self,
         user: &str,
         new: model::NewSession,
+        now: u64,
     ) -> Result<(StatusCode, Value), ApiError> {
-        let needs_profile = new.mode.is_none() || new.language.is_none();
-        let profile = if needs_profile {
-            self.inner.store.profile(user).await?.unwrap_or_default()
-        } else {
-            Default::default()
-        };
+        let store = &self.inner.store;
         let session_id = new_uuid()?;
-        let (_key, wrapped) = self.inner.keys.new_session_key(&session_id, user).await?;
-        let now = now_ms();
+        // The profile (only when a default is needed) and the key wrap are
+        // independent: one round trip, then the write.
+        let needs_profile = new.mode.is_none() || new.language.is_none();
+        let profile = async {
+            if needs_profile {
+                Ok(store.profile(user).await?.unwrap_or_default())
+            } else {
+                Ok(Default::default())
+            }
+        };
+        let (profile, (_key, wrapped)) =
+            tokio::try_join!(profile, self.inner.keys.new_session_key(&session_id, user))?;
         let rec = SessionRecord {
             session_id,
             user_id: user.to_string(),
@@ -323,24 +386,13 @@ impl App {
             summary: None,
             wrapped_key: wrapped,
             version: 1,
+            generation: 0,
+            turn_base: 0,
         };
-        self.inner.store.put_session(&rec).await?;
+        store.put_session(&rec).await?;
         Ok((
             StatusCode::CREATED,
             json!({ "session": session_view(&rec, Some(0)) }),
-        ))
-    }
-
-    async fn get(&self, user: &str, session_id: &str) -> Result<(StatusCode, Value), ApiError> {
-        let rec = self
-            .inner
-            .store
-            .owned_session(session_id, user, true)
-            .await?;
-        let count = self.inner.store.last_seq(session_id).await?;
-        Ok((
-            StatusCode::OK,
-            json!({ "session": session_view(&rec, Some(count)) }),
         ))
     }
 
@@ -350,53 +402,93 @@ impl App {
         session_id: &str,
         turn: NewTurn,
         window: WindowSpec,
+        now: u64,
     ) -> Result<(StatusCode, Value), ApiError> {
         let store = &self.inner.store;
-        let rec = store.owned_session(session_id, user, true).await?;
+        let lookback = lookback_turns(window);
+        // One round trip: the session (ownership, key, generation) and the
+        // newest turns (next sequence number, retried turnIds, the window).
+        let (rec, turns) = store.session_and_turns(session_id, lookback, true).await?;
+        let rec = live_owned(rec, user, now)?;
         let key = self.key(&rec).await?;
-        let lookback = window.max_turns.max(IDEMPOTENCY_LOOKBACK);
-        let mut recent = store.recent_turns(session_id, lookback, true).await?;
+        let window = WindowSpec {
+            max_turns: window.max_turns.min(lookback),
+            ..window
+        };
+        // Slots are taken in every generation, so numbering goes on from the
+        // highest one seen (or the last clear).
+        let highest = turns.first().map_or(0, |t| t.seq).max(rec.turn_base);
+        let mut recent = rec.visible(turns);
         let turn_id = match &turn.turn_id {
             Some(id) => id.clone(),
             None => new_uuid()?,
         };
+        let role = turn.role.as_str();
+        let digest = key.turn_digest(role, &turn.content);
         // A retry of a turn already stored: the same answer, nothing written.
         if let Some(existing) = recent.iter().find(|t| t.turn_id == turn_id) {
+            same_turn(&key, existing, role, &turn.content, &digest)?;
             let stored = turn_view(&key, existing)?;
             return Ok((
                 StatusCode::OK,
                 json!({ "turn": stored, "context": context_view(&rec, &key, &recent, window)? }),
             ));
         }
-        let now = now_ms();
-        let mut seq = recent.first().map_or(0, |t| t.seq) + 1;
+        let touch_interval = self.inner.settings.touch_interval_ms;
+        let last_touch = parse_iso8601(&rec.updated_at).unwrap_or(0);
+        let mut touch_due = now.saturating_sub(last_touch) >= touch_interval;
+        let is_duplicate = |t: &TurnRecord| t.turn_id == turn_id && t.generation == rec.generation;
+        let mut seq = highest + 1;
         let mut contended = false;
         let mut attempt = 0u32;
         let stored = loop {
-            let sealing_aad =
-                content_aad(session_id, &crate::store::turn_sk(seq), turn.role.as_str());
+            if rec.count_since_clear(seq) > MAX_TURNS_PER_SESSION {
+                return Err(ApiError::SessionFull(MAX_TURNS_PER_SESSION));
+            }
+            let sealing_aad = content_aad(
+                session_id,
+                &crate::store::turn_sk(seq),
+                role,
+                rec.generation,
+            );
             let record = TurnRecord {
                 session_id: session_id.to_string(),
                 seq,
                 turn_id: turn_id.clone(),
-                role: turn.role.as_str().to_string(),
+                role: role.to_string(),
                 content: key.seal_str(&sealing_aad, &turn.content)?,
                 language: turn.language.clone(),
                 created_at: iso8601(now),
                 tokens: model::estimate_tokens(&turn.content),
                 expires_at: expires_at(now),
+                generation: rec.generation,
+                digest: Some(digest.clone()),
             };
-            match store.put_turn(&record).await? {
+            // The lazy session refresh (see the crate docs) rides along with
+            // the first attempt instead of costing a round trip of its own.
+            let put = if touch_due {
+                touch_due = false;
+                let stale_before = iso8601(now.saturating_sub(touch_interval).saturating_add(1));
+                let (put, ()) = tokio::try_join!(
+                    store.put_turn(&record),
+                    store.touch_session(
+                        session_id,
+                        user,
+                        now,
+                        &stale_before,
+                        rec.count_since_clear(seq)
+                    )
+                )?;
+                put
+            } else {
+                store.put_turn(&record).await?
+            };
+            match put {
                 PutTurn::Stored => break record,
-                PutTurn::Taken(other) if other.turn_id == turn_id => {
-                    // A concurrent duplicate won this slot: answer as it did.
-                    let recent = store
-                        .recent_turns(session_id, window.max_turns, true)
-                        .await?;
-                    return Ok((
-                        StatusCode::OK,
-                        json!({ "turn": turn_view(&key, &other)?, "context": context_view(&rec, &key, &recent, window)? }),
-                    ));
+                PutTurn::Taken(other) if is_duplicate(&other) => {
+                    return self
+                        .answer_duplicate(&rec, &key, &other, role, &turn.content, &digest, window)
+                        .await;
                 }
                 PutTurn::Taken(other) => {
                     contended = true;
@@ -409,30 +501,33 @@ impl App {
                         );
                         return Err(ApiError::Unavailable);
                     }
-                    seq = other.seq + 1;
-                    // Spread competing writers a little (full jitter, capped).
+                    // Spread competing writers a little (full jitter, capped),
+                    // then start from the newest slot, not the one just
+                    // lost: a busy writer would otherwise stay one ahead.
                     let mut r = [0u8; 1];
                     let _ = aws_lc_rs::rand::fill(&mut r);
                     let cap = 2u64 << attempt.min(4);
                     tokio::time::sleep(Duration::from_millis(u64::from(r[0]) % cap)).await;
+                    let newer = store
+                        .turns_after(session_id, other.seq, LOOKBACK_MAX_TURNS)
+                        .await?;
+                    // Every skipped slot is seen: the same walk finds a
+                    // concurrent duplicate of this turnId.
+                    if let Some(dup) = newer.iter().find(|t| is_duplicate(t)) {
+                        return self
+                            .answer_duplicate(&rec, &key, dup, role, &turn.content, &digest, window)
+                            .await;
+                    }
+                    seq = newer.last().map_or(other.seq, |t| t.seq) + 1;
                 }
             }
         };
-        // Lazily refresh the session item (see the crate docs for why).
-        let last_touch = parse_iso8601(&rec.updated_at).unwrap_or(0);
-        if now.saturating_sub(last_touch) >= self.inner.settings.touch_interval_ms {
-            let stale_before = iso8601(
-                now.saturating_sub(self.inner.settings.touch_interval_ms)
-                    .saturating_add(1),
-            );
-            store
-                .touch_session(session_id, user, now, &stale_before, stored.seq)
-                .await?;
-        }
         if contended {
-            recent = store
-                .recent_turns(session_id, window.max_turns, true)
-                .await?;
+            recent = rec.visible(
+                store
+                    .recent_turns(session_id, window.max_turns, true)
+                    .await?,
+            );
         } else {
             recent.insert(0, stored.clone());
         }
@@ -449,6 +544,64 @@ impl App {
             StatusCode::OK,
             json!({ "turn": view, "context": context_view(&rec, &key, &recent, window)? }),
         ))
+    }
+}
+
+impl App {
+    /// The answer to a turn a concurrent request with the same `turnId`
+    /// stored first: the same turn, or 409 if it is not the same turn.
+    #[allow(clippy::too_many_arguments)]
+    async fn answer_duplicate(
+        &self,
+        rec: &SessionRecord,
+        key: &DataKey,
+        stored: &TurnRecord,
+        role: &str,
+        content: &str,
+        digest: &[u8],
+        window: WindowSpec,
+    ) -> Result<(StatusCode, Value), ApiError> {
+        same_turn(key, stored, role, content, digest)?;
+        let recent = rec.visible(
+            self.inner
+                .store
+                .recent_turns(&rec.session_id, window.max_turns, true)
+                .await?,
+        );
+        Ok((
+            StatusCode::OK,
+            json!({ "turn": turn_view(key, stored)?, "context": context_view(rec, key, &recent, window)? }),
+        ))
+    }
+}
+
+/// A stored turn with the same `turnId` must be the same turn: same role and
+/// content (by the stored digest; by decrypting, for turns stored before
+/// digests). Else 409 `turn_id_conflict`.
+fn same_turn(
+    key: &DataKey,
+    existing: &TurnRecord,
+    role: &str,
+    content: &str,
+    digest: &[u8],
+) -> Result<(), ApiError> {
+    let same = existing.role == role
+        && match &existing.digest {
+            Some(d) => d.as_slice() == digest,
+            None => {
+                let aad = content_aad(
+                    &existing.session_id,
+                    &existing.sk(),
+                    &existing.role,
+                    existing.generation,
+                );
+                key.open_str(&aad, &existing.content)? == content
+            }
+        };
+    if same {
+        Ok(())
+    } else {
+        Err(ApiError::TurnIdConflict)
     }
 }
 
@@ -483,21 +636,14 @@ fn respond(status: StatusCode, body: &Value) -> Response<Body> {
         .unwrap_or_else(|_| Response::new(Body::Empty))
 }
 
-/// A random (v4) UUID from aws-lc-rs's generator.
+/// A random (v4) UUID, lowercase and hyphenated, from aws-lc-rs's generator.
 pub fn new_uuid() -> Result<String, ApiError> {
     let mut b = [0u8; 16];
     aws_lc_rs::rand::fill(&mut b).map_err(|_| ApiError::Internal)?;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    ))
+    Ok(uuid::Builder::from_random_bytes(b)
+        .into_uuid()
+        .hyphenated()
+        .to_string())
 }
 
 fn session_view(rec: &SessionRecord, turn_count: Option<u64>) -> Value {
@@ -531,7 +677,10 @@ fn summary_view(s: &SessionSummary) -> Value {
 }
 
 fn turn_view(key: &DataKey, t: &TurnRecord) -> Result<Value, ApiError> {
-    let content = key.open_str(&content_aad(&t.session_id, &t.sk(), &t.role), &t.content)?;
+    let content = key.open_str(
+        &content_aad(&t.session_id, &t.sk(), &t.role, t.generation),
+        &t.content,
+    )?;
     Ok(json!({
         "seq": t.seq,
         "turnId": t.turn_id,
@@ -543,8 +692,9 @@ fn turn_view(key: &DataKey, t: &TurnRecord) -> Result<Value, ApiError> {
     }))
 }
 
-/// The context window from turns read newest first: the most recent turns
-/// within the turn and token budgets, returned oldest first, plus the summary.
+/// The context window from the current generation's turns read newest
+/// first: the most recent turns within the turn and token budgets, returned
+/// oldest first, plus the summary.
 fn context_view(
     rec: &SessionRecord,
     key: &DataKey,
@@ -560,8 +710,8 @@ fn context_view(
         tokens += t.tokens;
         picked.push(t);
     }
-    let has_older =
-        picked.last().is_some_and(|t| t.seq > 1) || (picked.is_empty() && !newest_first.is_empty());
+    let has_older = picked.last().is_some_and(|t| t.seq > rec.turn_base + 1)
+        || (picked.is_empty() && !newest_first.is_empty());
     let turns = picked
         .iter()
         .rev()
@@ -570,14 +720,44 @@ fn context_view(
     let summary = rec
         .summary
         .as_ref()
-        .map(|s| key.open_str(&aad(&rec.session_id, SESSION_SK, "summary"), s))
+        .map(|s| {
+            key.open_str(
+                &aad(&rec.session_id, SESSION_SK, "summary", rec.generation),
+                s,
+            )
+        })
         .transpose()?;
     Ok(json!({
         "sessionId": rec.session_id,
         "summary": summary,
         "turns": turns,
-        "turnCount": newest_first.first().map_or(0, |t| t.seq),
+        "turnCount": newest_first.first().map_or(0, |t| rec.count_since_clear(t.seq)),
         "tokens": tokens,
         "hasOlderTurns": has_older,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuids_are_canonical_random_v4() {
+        let u = new_uuid().unwrap();
+        assert!(model::is_uuid(&u), "{u}");
+        assert_eq!(&u[14..15], "4");
+        assert!(matches!(&u[19..20], "8" | "9" | "a" | "b"), "{u}");
+        assert_ne!(u, new_uuid().unwrap());
+        assert!(!model::is_uuid(&u.to_uppercase()));
+    }
+
+    #[test]
+    fn the_look_back_is_bounded_in_bytes() {
+        let w = |max_turns| WindowSpec {
+            max_turns,
+            max_tokens: 4000,
+        };
+        assert_eq!(lookback_turns(w(1)), IDEMPOTENCY_LOOKBACK);
+        assert_eq!(lookback_turns(w(100)), LOOKBACK_MAX_TURNS);
+    }
 }

@@ -16,6 +16,13 @@ pub struct Settings {
     /// `SESSION_TOUCH_INTERVAL_SECONDS` (default 300): how stale the session
     /// item's `updatedAt` may get before `add_turn` refreshes it.
     pub touch_interval_ms: u64,
+    /// `ASSISTANT_WRITER_GROUP` (default `assistant-writers`): the Cognito
+    /// group or OAuth scope a token needs to write `assistant`/`system`
+    /// turns and summaries (the stack parameter `AssistantWriterGroup`).
+    pub assistant_writer_group: String,
+    /// `KEY_CACHE_MAX_AGE_SECONDS` (default 600): how long an unwrapped data
+    /// key may stay cached before KMS is asked again.
+    pub key_cache_max_age_ms: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +36,8 @@ pub enum ConfigError {
 pub const DEFAULT_KEY_CACHE_CAPACITY: usize = 1000;
 pub const DEFAULT_TOUCH_INTERVAL_SECONDS: u64 = 300;
 pub const USER_SESSION_INDEX: &str = "UserSessionIndex";
+pub const DEFAULT_ASSISTANT_WRITER_GROUP: &str = "assistant-writers";
+pub const DEFAULT_KEY_CACHE_MAX_AGE_SECONDS: u64 = 600;
 
 impl Settings {
     /// Settings for the given table names and key, with default tuning.
@@ -44,6 +53,8 @@ impl Settings {
             user_session_index: USER_SESSION_INDEX.to_string(),
             key_cache_capacity: DEFAULT_KEY_CACHE_CAPACITY,
             touch_interval_ms: DEFAULT_TOUCH_INTERVAL_SECONDS * 1000,
+            assistant_writer_group: DEFAULT_ASSISTANT_WRITER_GROUP.to_string(),
+            key_cache_max_age_ms: DEFAULT_KEY_CACHE_MAX_AGE_SECONDS * 1000,
         }
     }
 
@@ -72,6 +83,13 @@ impl Settings {
             "SESSION_TOUCH_INTERVAL_SECONDS",
             DEFAULT_TOUCH_INTERVAL_SECONDS,
         )? * 1000;
+        s.key_cache_max_age_ms = num(
+            "KEY_CACHE_MAX_AGE_SECONDS",
+            DEFAULT_KEY_CACHE_MAX_AGE_SECONDS,
+        )? * 1000;
+        if let Some(g) = get("ASSISTANT_WRITER_GROUP").filter(|v| !v.trim().is_empty()) {
+            s.assistant_writer_group = g.trim().to_string();
+        }
         Ok(s)
     }
 
@@ -91,10 +109,13 @@ mod tests {
             "USER_PROFILES_TABLE" => Some("p".to_string()),
             "KMS_KEY_ID" => Some("alias/k".to_string()),
             "SESSION_TOUCH_INTERVAL_SECONDS" => Some("60".to_string()),
+            "ASSISTANT_WRITER_GROUP" => Some("tutors".to_string()),
             _ => None,
         };
         let s = Settings::from_lookup(env).unwrap();
         assert_eq!(s.touch_interval_ms, 60_000);
+        assert_eq!(s.assistant_writer_group, "tutors");
+        assert_eq!(s.key_cache_max_age_ms, 600_000);
         assert_eq!(s.key_cache_capacity, DEFAULT_KEY_CACHE_CAPACITY);
         assert!(matches!(
             Settings::from_lookup(|_| None),

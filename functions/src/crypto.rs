@@ -12,22 +12,38 @@
 //! `nonce (12) || ciphertext || tag (16)` and the associated data is
 //! `"vla1|<sessionId>|<sk>|<field>"` (for turn content the field also names
 //! the turn's role), so a ciphertext copied into another session, item or
-//! attribute, or a turn whose role was changed, fails to open.
+//! attribute, or a turn whose role was changed, fails to open. From the
+//! session's first `clear` on, the associated data also ends in `|g<N>`,
+//! the session's generation, so what was sealed before a `clear` never opens
+//! after it (generation 0 keeps the original format: existing data opens).
+//!
+//! Plaintext data-key bytes live only in `Zeroizing` buffers; cached keys
+//! are dropped after `KEY_CACHE_MAX_AGE_SECONDS` and unwrapped again.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use aws_lc_rs::{hkdf, hmac};
 use aws_sdk_kms::primitives::Blob;
 use tokio::sync::OnceCell;
+use zeroize::Zeroizing;
 
 use crate::error::{classify, ApiError, DependencyError};
+use crate::time::Clock;
 
 /// Bytes added to every sealed field (nonce and tag).
 pub const OVERHEAD: usize = NONCE_LEN + 16;
 
-/// A session's unwrapped data key.
-pub struct DataKey(LessSafeKey);
+/// A session's unwrapped data key: the AES-GCM key and, derived from it, the
+/// HMAC key of turn digests.
+pub struct DataKey {
+    aead: LessSafeKey,
+    mac: hmac::Key,
+}
+
+/// Bytes of a stored turn digest (HMAC-SHA256, truncated).
+pub const DIGEST_LEN: usize = 16;
 
 impl std::fmt::Debug for DataKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -47,15 +63,21 @@ impl From<OpenError> for ApiError {
     }
 }
 
-/// The associated data binding a field to its session and item.
-pub fn aad(session_id: &str, sk: &str, field: &str) -> Vec<u8> {
-    format!("vla1|{session_id}|{sk}|{field}").into_bytes()
+/// The associated data binding a field to its session, item and the
+/// session's generation (bumped by every `clear`).
+pub fn aad(session_id: &str, sk: &str, field: &str, generation: u64) -> Vec<u8> {
+    if generation == 0 {
+        format!("vla1|{session_id}|{sk}|{field}").into_bytes()
+    } else {
+        format!("vla1|{session_id}|{sk}|{field}|g{generation}").into_bytes()
+    }
 }
 
-/// The associated data of a turn's content: its session, item and also its
-/// role, so a stored `user` turn cannot be turned into a `system` one.
-pub fn content_aad(session_id: &str, sk: &str, role: &str) -> Vec<u8> {
-    aad(session_id, sk, &format!("content:{role}"))
+/// The associated data of a turn's content: its session, item, generation
+/// and also its role, so a stored `user` turn cannot be turned into a
+/// `system` one.
+pub fn content_aad(session_id: &str, sk: &str, role: &str, generation: u64) -> Vec<u8> {
+    aad(session_id, sk, &format!("content:{role}"), generation)
 }
 
 fn random(buf: &mut [u8]) -> Result<(), ApiError> {
@@ -63,16 +85,38 @@ fn random(buf: &mut [u8]) -> Result<(), ApiError> {
 }
 
 impl DataKey {
-    /// A new random key, with its plaintext bytes (to be wrapped by KMS).
-    pub fn generate() -> Result<(DataKey, [u8; 32]), ApiError> {
-        let mut bytes = [0u8; 32];
-        random(&mut bytes)?;
-        Ok((DataKey::from_bytes(&bytes)?, bytes))
+    /// A new random key, with its plaintext bytes (to be wrapped by KMS;
+    /// wiped when dropped).
+    pub fn generate() -> Result<(DataKey, Zeroizing<[u8; 32]>), ApiError> {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        random(bytes.as_mut())?;
+        Ok((DataKey::from_bytes(bytes.as_ref())?, bytes))
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<DataKey, ApiError> {
         let unbound = UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| ApiError::Integrity)?;
-        Ok(DataKey(LessSafeKey::new(unbound)))
+        // A separate key for digests (HKDF with its own label), so the AES
+        // key is used for nothing else.
+        let mac = hkdf::Salt::new(hkdf::HKDF_SHA256, b"")
+            .extract(bytes)
+            .expand(&[b"vla1|turn-digest"], hmac::HMAC_SHA256)
+            .map(hmac::Key::from)
+            .map_err(|_| ApiError::Internal)?;
+        Ok(DataKey {
+            aead: LessSafeKey::new(unbound),
+            mac,
+        })
+    }
+
+    /// The keyed digest of a turn's role and content: stored with the turn so
+    /// a retried `turnId` can be compared without decrypting, and without
+    /// revealing anything to whoever reads the table.
+    pub fn turn_digest(&self, role: &str, content: &str) -> Vec<u8> {
+        let mut ctx = hmac::Context::with_key(&self.mac);
+        ctx.update(role.as_bytes());
+        ctx.update(&[0]);
+        ctx.update(content.as_bytes());
+        ctx.sign().as_ref()[..DIGEST_LEN].to_vec()
     }
 
     /// Seals `plaintext` bound to `aad`: `nonce || ciphertext || tag`.
@@ -82,7 +126,7 @@ impl DataKey {
         let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + 16);
         out.extend_from_slice(&nonce);
         let mut body = plaintext.to_vec();
-        self.0
+        self.aead
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(aad),
@@ -102,7 +146,7 @@ impl DataKey {
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| OpenError)?;
         let mut buf = body.to_vec();
         let plain = self
-            .0
+            .aead
             .open_in_place(nonce, Aad::from(aad), &mut buf)
             .map_err(|_| OpenError)?;
         let n = plain.len();
@@ -124,24 +168,36 @@ impl DataKey {
 struct Entry {
     user_id: String,
     wrapped: Vec<u8>,
+    /// When the entry was made (clock milliseconds).
+    made_ms: u64,
     key: Arc<OnceCell<Arc<DataKey>>>,
 }
 
 /// Wraps and unwraps data keys with KMS and caches unwrapped keys (bounded,
-/// oldest evicted first).
+/// oldest evicted first, none older than the maximum age).
 pub struct KeyManager {
     kms: aws_sdk_kms::Client,
     key_id: String,
     capacity: usize,
+    max_age_ms: u64,
+    clock: Clock,
     cache: Mutex<(HashMap<String, Entry>, VecDeque<String>)>,
 }
 
 impl KeyManager {
-    pub fn new(kms: aws_sdk_kms::Client, key_id: String, capacity: usize) -> Self {
+    pub fn new(
+        kms: aws_sdk_kms::Client,
+        key_id: String,
+        capacity: usize,
+        max_age_ms: u64,
+        clock: Clock,
+    ) -> Self {
         KeyManager {
             kms,
             key_id,
             capacity: capacity.max(1),
+            max_age_ms,
+            clock,
             cache: Mutex::new((HashMap::new(), VecDeque::new())),
         }
     }
@@ -166,6 +222,7 @@ impl KeyManager {
             .kms
             .encrypt()
             .key_id(&self.key_id)
+            // The SDK gets its own copy for the request; ours is wiped on drop.
             .plaintext(Blob::new(bytes.to_vec()))
             .set_encryption_context(Some(Self::context(session_id, user_id)))
             .send()
@@ -188,10 +245,17 @@ impl KeyManager {
         user_id: &str,
         wrapped: &[u8],
     ) -> Result<Arc<DataKey>, ApiError> {
+        let now = (self.clock)();
         let cell = {
             let guard = self.cache.lock().unwrap_or_else(|p| p.into_inner());
             match guard.0.get(session_id) {
-                Some(e) if e.user_id == user_id && e.wrapped == wrapped => e.key.clone(),
+                Some(e)
+                    if e.user_id == user_id
+                        && e.wrapped == wrapped
+                        && now.saturating_sub(e.made_ms) < self.max_age_ms =>
+                {
+                    e.key.clone()
+                }
                 _ => {
                     drop(guard);
                     let cell = Arc::new(OnceCell::new());
@@ -225,8 +289,8 @@ impl KeyManager {
                             d => ApiError::from(d),
                         }
                     })?;
-                let plain = out.plaintext.ok_or(ApiError::Internal)?;
-                DataKey::from_bytes(plain.as_ref()).map(Arc::new)
+                let plain = Zeroizing::new(out.plaintext.ok_or(ApiError::Internal)?.into_inner());
+                DataKey::from_bytes(&plain).map(Arc::new)
             })
             .await?;
         Ok(key.clone())
@@ -269,6 +333,7 @@ impl KeyManager {
             Entry {
                 user_id: user_id.to_string(),
                 wrapped: wrapped.to_vec(),
+                made_ms: (self.clock)(),
                 key,
             },
         );
@@ -283,30 +348,49 @@ mod tests {
     #[test]
     fn seal_open_and_aad_binding() {
         let (k, _) = DataKey::generate().unwrap();
-        let a = aad("s1", "TURN#0000000001", "content");
+        let a = aad("s1", "TURN#0000000001", "content", 0);
         let sealed = k.seal_str(&a, "What is a closure?").unwrap();
         assert_eq!(sealed.len(), "What is a closure?".len() + OVERHEAD);
         assert_eq!(k.open_str(&a, &sealed).unwrap(), "What is a closure?");
         assert!(k
-            .open_str(&aad("s2", "TURN#0000000001", "content"), &sealed)
+            .open_str(&aad("s2", "TURN#0000000001", "content", 0), &sealed)
             .is_err());
         assert!(k
-            .open_str(&aad("s1", "TURN#0000000002", "content"), &sealed)
+            .open_str(&aad("s1", "TURN#0000000002", "content", 0), &sealed)
             .is_err());
         assert!(k.open_str(&a, &sealed[..10]).is_err());
         let mut tampered = sealed.clone();
         tampered[20] ^= 1;
         assert!(k.open_str(&a, &tampered).is_err());
-        let c = content_aad("s1", "TURN#0000000001", "user");
+        let c = content_aad("s1", "TURN#0000000001", "user", 0);
         let sealed_turn = k.seal_str(&c, "hi").unwrap();
         assert!(k
             .open_str(
-                &content_aad("s1", "TURN#0000000001", "system"),
+                &content_aad("s1", "TURN#0000000001", "system", 0),
                 &sealed_turn
             )
             .is_err());
         assert_eq!(k.open_str(&c, &sealed_turn).unwrap(), "hi");
         let (other, _) = DataKey::generate().unwrap();
         assert!(other.open_str(&a, &sealed).is_err());
+        // Sealed in one generation, it does not open in the next.
+        let g1 = content_aad("s1", "TURN#0000000001", "user", 1);
+        let sealed_g1 = k.seal_str(&g1, "hi").unwrap();
+        assert!(k
+            .open_str(&content_aad("s1", "TURN#0000000001", "user", 2), &sealed_g1)
+            .is_err());
+        assert!(k.open_str(&c, &sealed_g1).is_err());
+    }
+
+    #[test]
+    fn digests_are_keyed_and_separate_role_from_content() {
+        let (k, _) = DataKey::generate().unwrap();
+        let d = k.turn_digest("user", "hi");
+        assert_eq!(d.len(), DIGEST_LEN);
+        assert_eq!(d, k.turn_digest("user", "hi"));
+        assert_ne!(d, k.turn_digest("system", "hi"));
+        assert_ne!(d, k.turn_digest("user", "hi!"));
+        let (other, _) = DataKey::generate().unwrap();
+        assert_ne!(d, other.turn_digest("user", "hi"));
     }
 }

@@ -22,9 +22,18 @@ pub enum ApiError {
     /// 404: no such session, or it belongs to someone else (same answer).
     #[error("session not found")]
     NotFound,
+    /// 403: the token may not write this role or the summary.
+    #[error("only user turns may be written with this token; assistant and system turns and summaries need a token with the assistant-writer group or scope")]
+    ForbiddenRole,
     /// 409: the session changed since the caller read it.
     #[error("{0}")]
     Conflict(String),
+    /// 409: a `turnId` already stored with another role or content.
+    #[error("turn.turnId is already stored with a different role or content; use a new turnId for a new turn")]
+    TurnIdConflict,
+    /// 409: the session holds the most turns it may.
+    #[error("the session holds {0} turns, the most it may; start a new session or clear this one")]
+    SessionFull(u64),
     /// 413: the body or a field is larger than allowed.
     #[error("{field}: {message}")]
     TooLarge { field: String, message: String },
@@ -66,7 +75,10 @@ impl ApiError {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::ForbiddenRole => StatusCode::FORBIDDEN,
+            ApiError::Conflict(_) | ApiError::TurnIdConflict | ApiError::SessionFull(_) => {
+                StatusCode::CONFLICT
+            }
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Integrity | ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -79,7 +91,10 @@ impl ApiError {
             ApiError::BadRequest { code, .. } => code,
             ApiError::Unauthorized => "unauthorized",
             ApiError::NotFound => "not_found",
+            ApiError::ForbiddenRole => "forbidden_role",
             ApiError::Conflict(_) => "version_conflict",
+            ApiError::TurnIdConflict => "turn_id_conflict",
+            ApiError::SessionFull(_) => "session_full",
             ApiError::TooLarge { .. } => "payload_too_large",
             ApiError::Unavailable => "service_unavailable",
             ApiError::Integrity => "integrity_error",
@@ -91,6 +106,15 @@ impl ApiError {
         match self {
             ApiError::BadRequest { field, .. } | ApiError::TooLarge { field, .. } => Some(field),
             _ => None,
+        }
+    }
+
+    /// The field to log: never one that echoes a name the client chose
+    /// (`unknown_field`), so request content stays out of the logs.
+    pub fn log_field(&self) -> &str {
+        match self {
+            ApiError::BadRequest { code, .. } if *code == "unknown_field" => "",
+            _ => self.field().unwrap_or(""),
         }
     }
 
@@ -227,5 +251,11 @@ mod tests {
         assert_eq!(ApiError::NotFound.status().as_u16(), 404);
         assert_eq!(ApiError::Conflict("stale".into()).status().as_u16(), 409);
         assert_eq!(ApiError::too_large("body", "big").status().as_u16(), 413);
+        assert_eq!(ApiError::ForbiddenRole.status().as_u16(), 403);
+        assert_eq!(ApiError::ForbiddenRole.code(), "forbidden_role");
+        assert_eq!(ApiError::TurnIdConflict.code(), "turn_id_conflict");
+        let full = ApiError::SessionFull(5000);
+        assert_eq!((full.status().as_u16(), full.code()), (409, "session_full"));
+        assert!(full.to_string().contains("start a new session or clear"));
     }
 }

@@ -1,26 +1,88 @@
-//! The caller's identity: the `sub` claim the HTTP API JWT authorizer put in
-//! the payload-2.0 request context. Never taken from the body.
+//! The caller's identity: the claims the HTTP API JWT authorizer put in the
+//! payload-2.0 request context. Never taken from the body.
 
+use lambda_http::aws_lambda_events::apigw::ApiGatewayRequestAuthorizerJwtDescription;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
 use crate::error::ApiError;
 
+/// Who is calling and what the token lets them write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The authenticated user id (`sub`).
+    pub user_id: String,
+    /// The token carries the configured assistant-writer group or scope, so
+    /// it may write `assistant`/`system` turns and the summary.
+    pub writer: bool,
+}
+
+impl Caller {
+    /// 403 `forbidden_role` unless the token is an assistant writer.
+    pub fn require_writer(&self) -> Result<(), ApiError> {
+        if self.writer {
+            Ok(())
+        } else {
+            Err(ApiError::ForbiddenRole)
+        }
+    }
+}
+
+fn jwt(req: &Request) -> Option<&ApiGatewayRequestAuthorizerJwtDescription> {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => {
+            ctx.authorizer.as_ref().and_then(|a| a.jwt.as_ref())
+        }
+        _ => None,
+    }
+}
+
+/// The caller, or 401 without a usable `sub`. `writer_group` is the group
+/// (claim `cognito:groups`) or OAuth scope (claim `scope`, or the
+/// authorizer's `scopes`) that makes a token an assistant writer.
+pub fn caller(req: &Request, writer_group: &str) -> Result<Caller, ApiError> {
+    let jwt = jwt(req);
+    let user_id = match jwt.and_then(|j| j.claims.get("sub")) {
+        Some(s) if valid_sub(s) => s.clone(),
+        _ => return Err(ApiError::Unauthorized),
+    };
+    let writer = jwt.is_some_and(|j| {
+        let in_groups = j
+            .claims
+            .get("cognito:groups")
+            .is_some_and(|g| claim_values(g).any(|v| v == writer_group));
+        let in_scope = j
+            .claims
+            .get("scope")
+            .is_some_and(|s| s.split_whitespace().any(|v| v == writer_group));
+        let in_scopes = j
+            .scopes
+            .as_ref()
+            .is_some_and(|s| s.iter().any(|v| v == writer_group));
+        !writer_group.is_empty() && (in_groups || in_scope || in_scopes)
+    });
+    Ok(Caller { user_id, writer })
+}
+
+/// The values of a list claim as the HTTP API hands it over: every claim is
+/// a string there, an array one rendered as `[a b]`
+/// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html);
+/// a JSON array text or a single value is read too. Exact matches only.
+fn claim_values(raw: &str) -> impl Iterator<Item = &str> {
+    let t = raw.trim();
+    let inner = t
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(t);
+    inner
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .map(|v| v.trim_matches('"'))
+        .filter(|v| !v.is_empty())
+}
+
 /// The authenticated user id (`sub`), or 401.
 pub fn user_id(req: &Request) -> Result<String, ApiError> {
-    let sub = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx
-            .authorizer
-            .as_ref()
-            .and_then(|a| a.jwt.as_ref())
-            .and_then(|j| j.claims.get("sub"))
-            .cloned(),
-        _ => None,
-    };
-    match sub {
-        Some(s) if valid_sub(&s) => Ok(s),
-        _ => Err(ApiError::Unauthorized),
-    }
+    caller(req, "").map(|c| c.user_id)
 }
 
 /// Cognito subs are UUIDs; accept any printable id up to 128 bytes without
@@ -42,4 +104,21 @@ pub fn request_id(req: &Request) -> String {
     req.lambda_context_ref()
         .map(|c| c.request_id.clone())
         .unwrap_or_else(|| "unknown".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::claim_values;
+
+    #[test]
+    fn list_claims_in_every_rendering() {
+        let v = |s| claim_values(s).collect::<Vec<_>>();
+        assert_eq!(
+            v("[assistant-writers admins]"),
+            ["assistant-writers", "admins"]
+        );
+        assert_eq!(v(r#"["a","b"]"#), ["a", "b"]);
+        assert_eq!(v("solo"), ["solo"]);
+        assert!(v("[]").is_empty());
+    }
 }

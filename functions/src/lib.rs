@@ -23,9 +23,20 @@
 //! plus one; a writer that loses the slot to a concurrent writer learns the
 //! winner from `ReturnValuesOnConditionCheckFailure` and moves to the next
 //! slot, so sequence numbers are dense and define one order every reader
-//! sees. The same walk finds a concurrent duplicate of the same `turnId`, and
-//! the window read before writing finds a retried one (the idempotency
-//! horizon is the most recent `max(window.maxTurns, 20)` turns).
+//! sees. The same walk (a writer that lost a slot reads every turn it skips)
+//! finds a concurrent duplicate of the same `turnId`, and the window read
+//! before writing finds a retried one (the idempotency horizon is the most
+//! recent `max(window.maxTurns, 20)` turns, at most 23: the look-back reads
+//! at most 384 KiB). A duplicate must carry the same role and content (a
+//! keyed digest stored with the turn), else 409 `turn_id_conflict`. A session
+//! holds at most 5,000 turns between clears (409 `session_full`).
+//!
+//! Sessions have a generation (`gen`, absent = 0) and `turnBase`: `clear`
+//! bumps the generation and sets `turnBase` to the highest sequence number
+//! in one conditional write; only turns of the current generation above
+//! `turnBase` are visible, and the generation is in their AES-GCM
+//! associated data, so older turns never open again. Numbering goes on
+//! across a clear.
 //!
 //! The session item is touched (`updatedAt`, `expiresAt`, `turnCount`) lazily:
 //! only when the turn arrives more than `SESSION_TOUCH_INTERVAL_SECONDS`
@@ -36,20 +47,30 @@
 //! actions and `get` report the exact count, the last sequence number), and
 //! `list`'s order by `updatedAt` has the same granularity.
 //!
-//! Reads: `add_turn` and `get` read strongly consistently (`add_turn` needs
-//! the latest sequence number); `get_context`, `restore`, `set_summary` and
-//! `clear` read the session eventually consistently (half the read units;
-//! their writes are conditional, so a stale read cannot authorise anything).
+//! Reads: `add_turn`, `get` and `clear` read strongly consistently
+//! (`add_turn` needs the latest sequence number); `get_context`, `restore`
+//! and `set_summary` read the session eventually consistently (half the read
+//! units; their writes are conditional, so a stale read cannot authorise
+//! anything). The session item and the turns are read at the same time (one
+//! round trip); nothing is returned or decrypted before the ownership check.
 //!
-//! `delete` removes the session item first (conditional on the owner), which
-//! also removes the wrapped data key, then the turns: a turn left behind by a
-//! failure is unreadable and expires with its TTL.
+//! A session is gone (404 everywhere, filtered out of `list`) when its
+//! `expiresAt <= now` or its `status` is `deleting`; every write to the
+//! session item is conditional on neither. `delete` marks the session
+//! `deleting` (conditional on the owner; `userId` stays), deletes the turns,
+//! then the session item (with the wrapped data key) last, so a retry after
+//! a failure finishes. Known gap: a turn written by an `add_turn` that read
+//! the session just before the mark can land after the sweep; it is
+//! unreadable without the session's key and expires with its TTL.
 //!
 //! # Running the binaries
 //!
 //! Environment: `SESSIONS_TABLE`, `USER_PROFILES_TABLE`, `KMS_KEY_ID`
 //! (required), `SESSION_TOUCH_INTERVAL_SECONDS` (default 300),
-//! `KEY_CACHE_CAPACITY` (default 1000), `RUST_LOG` (default `info`), plus the
+//! `KEY_CACHE_CAPACITY` (default 1000), `KEY_CACHE_MAX_AGE_SECONDS` (default
+//! 600), `ASSISTANT_WRITER_GROUP` (default `assistant-writers`: the Cognito
+//! group or OAuth scope allowed to write `assistant`/`system` turns and
+//! summaries), `RUST_LOG` (default `info`), plus the
 //! standard AWS variables (`AWS_REGION`, `AWS_ENDPOINT_URL` for an emulator,
 //! credentials) and the Lambda runtime's own (`AWS_LAMBDA_RUNTIME_API`...).
 //! In process: `App::new(Function::ContextManager, &sdk_config,
@@ -61,8 +82,10 @@
 //! `{"error":{"code","message","requestId"}}`, plus `field` on 400/413 and
 //! `retryable: true` on 503. Codes: 400 `invalid_json`, `missing_body`,
 //! `invalid_encoding`, `missing_field`, `invalid_field`, `unknown_field`,
-//! `unknown_action`; 401 `unauthorized`; 404 `not_found` (also another
-//! user's session); 409 `version_conflict`; 413 `payload_too_large`; 500
+//! `unknown_action`; 401 `unauthorized`; 403 `forbidden_role`; 404
+//! `not_found` (also another user's, an expired or a deleting session); 409
+//! `version_conflict`, `turn_id_conflict`, `session_full`; 413
+//! `payload_too_large`; 500
 //! `integrity_error` (a ciphertext that does not open where it is),
 //! `internal_error`; 503 `service_unavailable`.
 

@@ -15,6 +15,9 @@ pub const MAX_SUMMARY_BYTES: usize = 16 * 1024;
 pub const MAX_TOPIC_CHARS: usize = 200;
 /// Largest client `turnId`.
 pub const MAX_TURN_ID_CHARS: usize = 64;
+/// How much of an unknown field's name an error echoes (the name is the
+/// client's text: it is shortened, and never logged).
+pub const MAX_ECHOED_NAME_CHARS: usize = 32;
 /// Window defaults and server maximums.
 pub const DEFAULT_WINDOW_TURNS: u32 = 20;
 pub const MAX_WINDOW_TURNS: u32 = 100;
@@ -192,7 +195,7 @@ impl<'a> Obj<'a> {
         match unknown.first() {
             Some(k) => Err(ApiError::bad(
                 "unknown_field",
-                self.field(k),
+                self.field(&echoed_name(k)),
                 "is not a known field",
             )),
             None => Ok(()),
@@ -243,6 +246,15 @@ impl<'a> Obj<'a> {
     fn obj_req(&self, name: &str) -> Result<Obj<'a>, ApiError> {
         self.obj_opt(name)?
             .ok_or_else(|| ApiError::bad("missing_field", self.field(name), "is required"))
+    }
+}
+
+/// A client-chosen name as errors echo it: at most
+/// [`MAX_ECHOED_NAME_CHARS`] characters, then `…`.
+pub fn echoed_name(name: &str) -> String {
+    match name.char_indices().nth(MAX_ECHOED_NAME_CHARS) {
+        Some((cut, _)) => format!("{}…", &name[..cut]),
+        None => name.to_string(),
     }
 }
 
@@ -463,12 +475,8 @@ pub fn session_id(s: &str) -> Result<String, ApiError> {
 }
 
 pub fn is_uuid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(c),
-        })
+    // Only the canonical form `create` returns (lowercase, hyphenated).
+    s.len() == 36 && uuid::Uuid::try_parse(s).is_ok_and(|u| u.hyphenated().to_string() == s)
 }
 
 fn topic(s: &str, field: &str) -> Result<String, ApiError> {
@@ -616,6 +624,13 @@ mod tests {
         assert_eq!(e.field(), Some("turn.role"));
         let e = parse_action(r#"{"action":"add_turn"}"#, SESSION_ACTIONS).unwrap_err();
         assert_eq!(e.code(), "unknown_action");
+    }
+
+    #[test]
+    fn echoed_names_are_short() {
+        assert_eq!(echoed_name("color"), "color");
+        let long = "é".repeat(40);
+        assert_eq!(echoed_name(&long), format!("{}…", "é".repeat(32)));
     }
 
     #[test]

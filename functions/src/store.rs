@@ -24,6 +24,8 @@ pub type Item = HashMap<String, AttributeValue>;
 pub const SESSION_SK: &str = "SESSION";
 /// Prefix of turn sort keys.
 pub const TURN_PREFIX: &str = "TURN#";
+/// The largest sequence number a 10-digit turn key holds.
+pub const MAX_SEQ: u64 = 9_999_999_999;
 
 /// `TURN#` and the sequence number, zero-padded so keys sort by number.
 pub fn turn_sk(seq: u64) -> String {
@@ -33,6 +35,10 @@ pub fn turn_sk(seq: u64) -> String {
 fn parse_turn_sk(sk: &str) -> Option<u64> {
     sk.strip_prefix(TURN_PREFIX)?.parse().ok()
 }
+
+/// `status` of a session whose `delete` has started: gone for every reader,
+/// kept (with `userId`) only so a retried delete can finish.
+pub const DELETING: &str = "deleting";
 
 /// The stored session item.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +57,48 @@ pub struct SessionRecord {
     pub summary: Option<Vec<u8>>,
     pub wrapped_key: Vec<u8>,
     pub version: u64,
+    /// Bumped by every `clear` (attribute `gen`, absent = 0): only turns of
+    /// the current generation are visible, and it is bound into the AAD.
+    pub generation: u64,
+    /// The highest sequence number when the session was last cleared
+    /// (attribute `turnBase`): turns of this generation come after it.
+    pub turn_base: u64,
+}
+
+impl SessionRecord {
+    /// Neither being deleted nor expired at `now_ms` (`expiresAt` is the TTL
+    /// attribute, epoch seconds; DynamoDB deletes expired items only
+    /// eventually, so readers must not rely on TTL:
+    /// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/howitworks-ttl.html).
+    pub fn is_live(&self, now_ms: u64) -> bool {
+        self.status != DELETING && self.expires_at > now_ms / 1000
+    }
+
+    /// The turns of the current generation, in the order given.
+    pub fn visible(&self, turns: Vec<TurnRecord>) -> Vec<TurnRecord> {
+        turns
+            .into_iter()
+            .filter(|t| t.generation == self.generation && t.seq > self.turn_base)
+            .collect()
+    }
+
+    /// Turns since the last clear, given the highest sequence number.
+    pub fn count_since_clear(&self, last_seq: u64) -> u64 {
+        last_seq.saturating_sub(self.turn_base)
+    }
+}
+
+/// The session if it exists, is `user_id`'s and is live; else 404 (the same
+/// answer for each case).
+pub fn live_owned(
+    rec: Option<SessionRecord>,
+    user_id: &str,
+    now_ms: u64,
+) -> Result<SessionRecord, ApiError> {
+    match rec {
+        Some(rec) if rec.user_id == user_id && rec.is_live(now_ms) => Ok(rec),
+        _ => Err(ApiError::NotFound),
+    }
 }
 
 /// The stored turn item.
@@ -66,6 +114,11 @@ pub struct TurnRecord {
     pub created_at: String,
     pub tokens: u32,
     pub expires_at: u64,
+    /// The session's generation when the turn was written (`gen`).
+    pub generation: u64,
+    /// Keyed digest of role and content (`digest`; absent on turns written
+    /// before digests existed).
+    pub digest: Option<Vec<u8>>,
 }
 
 /// What `list` shows of a session (what `UserSessionIndex` projects).
@@ -144,6 +197,8 @@ impl SessionRecord {
             ("turnCount".to_string(), n(self.turn_count)),
             ("wrappedKey".to_string(), b(&self.wrapped_key)),
             ("version".to_string(), n(self.version)),
+            ("gen".to_string(), n(self.generation)),
+            ("turnBase".to_string(), n(self.turn_base)),
         ]);
         if let Some(sum) = &self.summary {
             item.insert("summary".to_string(), b(sum));
@@ -167,6 +222,8 @@ impl SessionRecord {
             summary: get_b(item, "summary"),
             wrapped_key: get_b(item, "wrappedKey").ok_or_else(|| corrupt("session key"))?,
             version: get_n(item, "version").ok_or_else(|| corrupt("session version"))?,
+            generation: get_n(item, "gen").unwrap_or(0),
+            turn_base: get_n(item, "turnBase").unwrap_or(0),
         })
     }
 }
@@ -177,7 +234,7 @@ impl TurnRecord {
     }
 
     pub fn to_item(&self) -> Item {
-        HashMap::from([
+        let mut item = HashMap::from([
             ("sessionId".to_string(), s(&self.session_id)),
             ("sk".to_string(), s(self.sk())),
             ("turnId".to_string(), s(&self.turn_id)),
@@ -187,7 +244,12 @@ impl TurnRecord {
             ("createdAt".to_string(), s(&self.created_at)),
             ("tokens".to_string(), n(self.tokens)),
             ("expiresAt".to_string(), n(self.expires_at)),
-        ])
+            ("gen".to_string(), n(self.generation)),
+        ]);
+        if let Some(d) = &self.digest {
+            item.insert("digest".to_string(), b(d));
+        }
+        item
     }
 
     pub fn from_item(item: &Item) -> Result<Self, ApiError> {
@@ -202,6 +264,8 @@ impl TurnRecord {
             created_at: req_s("createdAt")?,
             tokens: get_n(item, "tokens").unwrap_or(1) as u32,
             expires_at: get_n(item, "expiresAt").unwrap_or(0),
+            generation: get_n(item, "gen").unwrap_or(0),
+            digest: get_b(item, "digest"),
         })
     }
 }
@@ -327,21 +391,67 @@ impl SessionStore {
         out.item.as_ref().map(SessionRecord::from_item).transpose()
     }
 
-    /// The session if it exists and belongs to `user_id`; else 404.
+    /// The session item and its `limit` most recent turns (newest first, any
+    /// generation), read at the same time: one round trip. Nothing read here
+    /// may be returned or decrypted before the caller's ownership check.
+    pub async fn session_and_turns(
+        &self,
+        session_id: &str,
+        limit: u32,
+        consistent: bool,
+    ) -> Result<(Option<SessionRecord>, Vec<TurnRecord>), ApiError> {
+        tokio::try_join!(
+            self.get_session(session_id, consistent),
+            self.recent_turns(session_id, limit, consistent)
+        )
+    }
+
+    /// The session item and the highest turn sequence number, read at the
+    /// same time (the number is not returned before the ownership check).
+    pub async fn session_and_last_seq(
+        &self,
+        session_id: &str,
+        consistent: bool,
+    ) -> Result<(Option<SessionRecord>, u64), ApiError> {
+        tokio::try_join!(
+            self.get_session(session_id, consistent),
+            self.last_seq(session_id)
+        )
+    }
+
+    /// The session if it exists, belongs to `user_id` and is live; else 404.
     pub async fn owned_session(
         &self,
         session_id: &str,
         user_id: &str,
         consistent: bool,
+        now_ms: u64,
     ) -> Result<SessionRecord, ApiError> {
-        match self.get_session(session_id, consistent).await? {
-            Some(rec) if rec.user_id == user_id => Ok(rec),
-            _ => Err(ApiError::NotFound),
+        live_owned(
+            self.get_session(session_id, consistent).await?,
+            user_id,
+            now_ms,
+        )
+    }
+
+    /// 404 when the session is missing, someone else's, being deleted or
+    /// expired; else `conflict` (a condition failed on a live session).
+    async fn classify_failed_condition(
+        &self,
+        session_id: &str,
+        user_id: &str,
+        now_ms: u64,
+        conflict: impl FnOnce(&SessionRecord) -> ApiError,
+    ) -> ApiError {
+        match self.owned_session(session_id, user_id, true, now_ms).await {
+            Ok(cur) => conflict(&cur),
+            Err(e) => e,
         }
     }
 
     /// Applies `changes` if the stored version is `version` and the session
-    /// is the user's. 404 when missing or someone else's, 409 when stale.
+    /// is the user's and live. 404 when missing, someone else's, being
+    /// deleted or expired; 409 when stale.
     pub async fn update_session(
         &self,
         session_id: &str,
@@ -351,9 +461,9 @@ impl SessionStore {
         now_ms: u64,
     ) -> Result<SessionRecord, ApiError> {
         let mut sets = vec![
-            "updatedAt = :now",
-            "expiresAt = :exp",
-            "version = version + :one",
+            "updatedAt = :now".to_string(),
+            "expiresAt = :exp".to_string(),
+            "version = version + :one".to_string(),
         ];
         let mut values = HashMap::from([
             (":now".to_string(), s(iso8601(now_ms))),
@@ -363,74 +473,107 @@ impl SessionStore {
             (":ver".to_string(), n(version)),
         ]);
         let mut names = HashMap::new();
+        live_condition(&mut names, &mut values, now_ms);
         let fields: [(&str, &str, &Option<String>); 4] = [
             ("currentTopic", ":topic", &changes.current_topic),
             ("mode", ":mode", &changes.mode),
             ("language", ":lang", &changes.language),
             ("status", ":status", &changes.status),
         ];
-        let mut exprs = Vec::new();
         for (attr, placeholder, value) in fields {
             if let Some(v) = value {
-                exprs.push(format!("#{attr} = {placeholder}"));
+                sets.push(format!("#{attr} = {placeholder}"));
                 names.insert(format!("#{attr}"), attr.to_string());
                 values.insert(placeholder.to_string(), s(v));
             }
         }
-        let mut all: Vec<String> = sets.drain(..).map(str::to_string).collect();
-        all.extend(exprs);
         let res = self
             .ddb
             .update_item()
             .table_name(&self.sessions)
             .set_key(Some(Self::session_key(session_id)))
-            .update_expression(format!("SET {}", all.join(", ")))
-            .condition_expression("userId = :uid AND version = :ver")
-            .set_expression_attribute_names(if names.is_empty() { None } else { Some(names) })
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .condition_expression(format!("userId = :uid AND version = :ver AND {LIVE}"))
+            .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match res {
             Ok(out) => SessionRecord::from_item(&out.attributes.unwrap_or_default()),
             Err(e) => match e.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(_)) => {
-                    // Missing or another user's: 404. The user's own at another version: 409.
-                    match self.get_session(session_id, true).await? {
-                        Some(cur) if cur.user_id == user_id => Err(ApiError::Conflict(format!(
+                Some(UpdateItemError::ConditionalCheckFailedException(_)) => Err(self
+                    .classify_failed_condition(session_id, user_id, now_ms, |cur| {
+                        ApiError::Conflict(format!(
                             "version {version} is stale; the session is at version {}",
                             cur.version
-                        ))),
-                        _ => Err(ApiError::NotFound),
-                    }
-                }
+                        ))
+                    })
+                    .await),
                 _ => Err(ApiError::from(classify("dynamodb:UpdateItem", &e))),
             },
         }
     }
 
-    /// Deletes the session item if it is the user's (404 otherwise), then all
-    /// its turns. Returns the number of turns deleted.
-    pub async fn delete_session(&self, session_id: &str, user_id: &str) -> Result<usize, ApiError> {
+    /// Deletes a session so that a failure part-way leaves it gone for every
+    /// reader and a retry finishes: first marks it `deleting` (the owner
+    /// check; `userId` stays), then deletes its turns, then the session item
+    /// (with the wrapped data key) last. Returns the number of turns deleted
+    /// by this call. 404 when missing, someone else's or expired.
+    pub async fn delete_session(
+        &self,
+        session_id: &str,
+        user_id: &str,
+        now_ms: u64,
+    ) -> Result<usize, ApiError> {
+        // A retry of an interrupted delete finds the session already marked;
+        // an expired one is left to TTL like any other expired item.
         self.ddb
-            .delete_item()
+            .update_item()
             .table_name(&self.sessions)
             .set_key(Some(Self::session_key(session_id)))
-            .condition_expression("userId = :uid")
+            .update_expression("SET #st = :deleting")
+            .condition_expression("userId = :uid AND (expiresAt > :nows OR #st = :deleting)")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":deleting", s(DELETING))
             .expression_attribute_values(":uid", s(user_id))
+            .expression_attribute_values(":nows", n(now_ms / 1000))
             .send()
             .await
             .map_err(|e| match e.as_service_error() {
-                Some(DeleteItemError::ConditionalCheckFailedException(_)) => ApiError::NotFound,
-                _ => ApiError::from(classify("dynamodb:DeleteItem", &e)),
+                Some(UpdateItemError::ConditionalCheckFailedException(_)) => ApiError::NotFound,
+                _ => ApiError::from(classify("dynamodb:UpdateItem", &e)),
             })?;
-        self.delete_turns(session_id).await
+        let deleted = self.delete_turns(session_id, None).await?;
+        let res = self
+            .ddb
+            .delete_item()
+            .table_name(&self.sessions)
+            .set_key(Some(Self::session_key(session_id)))
+            .condition_expression("userId = :uid AND #st = :deleting")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":uid", s(user_id))
+            .expression_attribute_values(":deleting", s(DELETING))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(deleted),
+            // A concurrent retry of the same delete finished first.
+            Err(e) => match e.as_service_error() {
+                Some(DeleteItemError::ConditionalCheckFailedException(_)) => Ok(deleted),
+                _ => Err(ApiError::from(classify("dynamodb:DeleteItem", &e))),
+            },
+        }
     }
 
-    /// Deletes every turn of a session (25 per BatchWriteItem, retrying
-    /// unprocessed items). Returns how many were deleted.
-    pub async fn delete_turns(&self, session_id: &str) -> Result<usize, ApiError> {
+    /// Deletes the session's turns (25 per BatchWriteItem, retrying
+    /// unprocessed items), all of them, or with `keep` those of that
+    /// generation. Returns how many were deleted.
+    pub async fn delete_turns(
+        &self,
+        session_id: &str,
+        keep: Option<u64>,
+    ) -> Result<usize, ApiError> {
         let mut deleted = 0;
         let mut start: Option<Item> = None;
         loop {
@@ -441,13 +584,23 @@ impl SessionStore {
                 .key_condition_expression("sessionId = :sid AND begins_with(sk, :p)")
                 .expression_attribute_values(":sid", s(session_id))
                 .expression_attribute_values(":p", s(TURN_PREFIX))
-                .projection_expression("sessionId, sk")
+                .projection_expression("sessionId, sk, #g")
+                .expression_attribute_names("#g", "gen")
                 .consistent_read(true)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
                 .map_err(|e| ApiError::from(classify("dynamodb:Query", &e)))?;
-            let keys: Vec<Item> = out.items.unwrap_or_default();
+            let keys: Vec<Item> = out
+                .items
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|i| keep.is_none() || get_n(i, "gen").unwrap_or(0) != keep.unwrap_or(0))
+                .map(|mut i| {
+                    i.remove("gen");
+                    i
+                })
+                .collect();
             for chunk in keys.chunks(25) {
                 let mut requests: Vec<WriteRequest> = chunk
                     .iter()
@@ -493,41 +646,107 @@ impl SessionStore {
         Ok(deleted)
     }
 
-    /// One page of the user's sessions, newest `updatedAt` first.
+    /// Starts a new generation (the `clear`): turns of earlier generations
+    /// are invisible from this write on, the summary is removed and the
+    /// turn count starts again after `turn_base`. Conditional on the owner,
+    /// a live session and the generation the caller read (a concurrent
+    /// clear is a 409). The caller then deletes the old generations' turns.
+    pub async fn start_generation(
+        &self,
+        rec: &SessionRecord,
+        turn_base: u64,
+        now_ms: u64,
+    ) -> Result<SessionRecord, ApiError> {
+        let mut names = HashMap::new();
+        let mut values = HashMap::from([
+            (":now".to_string(), s(iso8601(now_ms))),
+            (":exp".to_string(), n(expires_at(now_ms))),
+            (":one".to_string(), n(1)),
+            (":uid".to_string(), s(&rec.user_id)),
+            (":zero".to_string(), n(0)),
+            (":gnext".to_string(), n(rec.generation + 1)),
+            (":base".to_string(), n(turn_base)),
+        ]);
+        live_condition(&mut names, &mut values, now_ms);
+        let gen_cond = generation_condition(&mut names, &mut values, rec.generation);
+        let res = self
+            .ddb
+            .update_item()
+            .table_name(&self.sessions)
+            .set_key(Some(Self::session_key(&rec.session_id)))
+            .update_expression(
+                "SET updatedAt = :now, expiresAt = :exp, version = version + :one, \
+                 turnCount = :zero, #g = :gnext, turnBase = :base REMOVE summary",
+            )
+            .condition_expression(format!("userId = :uid AND {LIVE} AND {gen_cond}"))
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match res {
+            Ok(out) => SessionRecord::from_item(&out.attributes.unwrap_or_default()),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(_)) => Err(self
+                    .classify_failed_condition(&rec.session_id, &rec.user_id, now_ms, |_| {
+                        ApiError::Conflict("the session was cleared concurrently; retry".into())
+                    })
+                    .await),
+                _ => Err(ApiError::from(classify("dynamodb:UpdateItem", &e))),
+            },
+        }
+    }
+
+    /// One page of the user's live sessions, newest `updatedAt` first.
+    /// Sessions being deleted or expired are filtered out; since DynamoDB
+    /// applies `Limit` before the filter
+    /// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.FilterExpression.html),
+    /// a short page is topped up with a few more queries.
     pub async fn list_sessions(
         &self,
         user_id: &str,
         limit: u32,
         cursor: Option<&str>,
+        now_ms: u64,
     ) -> Result<(Vec<SessionSummary>, Option<String>), ApiError> {
-        let start = cursor.map(|c| decode_cursor(c, user_id)).transpose()?;
-        let out = self
-            .ddb
-            .query()
-            .table_name(&self.sessions)
-            .index_name(&self.index)
-            .key_condition_expression("userId = :uid")
-            .expression_attribute_values(":uid", s(user_id))
-            .scan_index_forward(false)
-            .limit(limit as i32)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| ApiError::from(classify("dynamodb:Query", &e)))?;
-        let items = out.items.unwrap_or_default();
-        let sessions = items
-            .iter()
-            .map(SessionSummary::from_item)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = match out.last_evaluated_key {
-            Some(k) if !k.is_empty() => Some(encode_cursor(&k)?),
-            _ => None,
-        };
+        let mut start = cursor.map(|c| decode_cursor(c, user_id)).transpose()?;
+        let mut sessions = Vec::new();
+        for _ in 0..LIST_QUERIES {
+            let out = self
+                .ddb
+                .query()
+                .table_name(&self.sessions)
+                .index_name(&self.index)
+                .key_condition_expression("userId = :uid")
+                .filter_expression("#st <> :deleting AND expiresAt > :nows")
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":uid", s(user_id))
+                .expression_attribute_values(":deleting", s(DELETING))
+                .expression_attribute_values(":nows", n(now_ms / 1000))
+                .scan_index_forward(false)
+                .limit((limit as usize - sessions.len()) as i32)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| ApiError::from(classify("dynamodb:Query", &e)))?;
+            for item in out.items.unwrap_or_default() {
+                sessions.push(SessionSummary::from_item(&item)?);
+            }
+            start = out.last_evaluated_key.filter(|k| !k.is_empty());
+            if start.is_none() || sessions.len() >= limit as usize {
+                break;
+            }
+        }
+        let next = start.as_ref().map(encode_cursor).transpose()?;
         Ok((sessions, next))
     }
 
-    /// The user's most recently updated session whose status is `active`.
-    pub async fn latest_active(&self, user_id: &str) -> Result<Option<String>, ApiError> {
+    /// The user's most recently updated live session whose status is `active`.
+    pub async fn latest_active(
+        &self,
+        user_id: &str,
+        now_ms: u64,
+    ) -> Result<Option<String>, ApiError> {
         let mut start: Option<Item> = None;
         for _ in 0..20 {
             let out = self
@@ -536,10 +755,11 @@ impl SessionStore {
                 .table_name(&self.sessions)
                 .index_name(&self.index)
                 .key_condition_expression("userId = :uid")
-                .filter_expression("#st = :active")
+                .filter_expression("#st = :active AND expiresAt > :nows")
                 .expression_attribute_names("#st", "status")
                 .expression_attribute_values(":uid", s(user_id))
                 .expression_attribute_values(":active", s("active"))
+                .expression_attribute_values(":nows", n(now_ms / 1000))
                 .scan_index_forward(false)
                 .limit(25)
                 .set_exclusive_start_key(start.take())
@@ -557,7 +777,7 @@ impl SessionStore {
         Ok(None)
     }
 
-    /// The `limit` most recent turns, newest first (strongly consistent).
+    /// The `limit` most recent turns, newest first.
     pub async fn recent_turns(
         &self,
         session_id: &str,
@@ -574,6 +794,34 @@ impl SessionStore {
             .scan_index_forward(false)
             .limit(limit.max(1) as i32)
             .consistent_read(consistent)
+            .send()
+            .await
+            .map_err(|e| ApiError::from(classify("dynamodb:Query", &e)))?;
+        out.items
+            .unwrap_or_default()
+            .iter()
+            .map(TurnRecord::from_item)
+            .collect()
+    }
+
+    /// Up to `limit` turns after sequence number `after`, oldest first
+    /// (strongly consistent): what a writer that lost a slot skips over.
+    pub async fn turns_after(
+        &self,
+        session_id: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<TurnRecord>, ApiError> {
+        let out = self
+            .ddb
+            .query()
+            .table_name(&self.sessions)
+            .key_condition_expression("sessionId = :sid AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":sid", s(session_id))
+            .expression_attribute_values(":from", s(turn_sk(after + 1)))
+            .expression_attribute_values(":to", s(turn_sk(MAX_SEQ)))
+            .limit(limit.max(1) as i32)
+            .consistent_read(true)
             .send()
             .await
             .map_err(|e| ApiError::from(classify("dynamodb:Query", &e)))?;
@@ -610,7 +858,10 @@ impl SessionStore {
             .unwrap_or(0))
     }
 
-    /// Stores a turn in its sequence slot unless the slot is taken.
+    /// Stores a turn in its sequence slot unless the slot is taken
+    /// (`attribute_not_exists` on the key: a conditional put never
+    /// overwrites,
+    /// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html).
     pub async fn put_turn(&self, turn: &TurnRecord) -> Result<PutTurn, ApiError> {
         let res = self
             .ddb
@@ -654,8 +905,9 @@ impl SessionStore {
     }
 
     /// Refreshes the session's `updatedAt`, `expiresAt` and `turnCount`
-    /// unless another writer already did since `stale_before`. Best effort:
-    /// a lost race is not an error.
+    /// unless another writer already did since `stale_before`, or the
+    /// session is being deleted or expired. Best effort: a failed condition
+    /// is not an error.
     pub async fn touch_session(
         &self,
         session_id: &str,
@@ -664,18 +916,24 @@ impl SessionStore {
         stale_before: &str,
         turn_count: u64,
     ) -> Result<(), ApiError> {
+        let mut names = HashMap::new();
+        let mut values = HashMap::from([
+            (":now".to_string(), s(iso8601(now_ms))),
+            (":exp".to_string(), n(expires_at(now_ms))),
+            (":tc".to_string(), n(turn_count)),
+            (":uid".to_string(), s(user_id)),
+            (":stale".to_string(), s(stale_before)),
+        ]);
+        live_condition(&mut names, &mut values, now_ms);
         let res = self
             .ddb
             .update_item()
             .table_name(&self.sessions)
             .set_key(Some(Self::session_key(session_id)))
             .update_expression("SET updatedAt = :now, expiresAt = :exp, turnCount = :tc")
-            .condition_expression("userId = :uid AND updatedAt < :stale")
-            .expression_attribute_values(":now", s(iso8601(now_ms)))
-            .expression_attribute_values(":exp", n(expires_at(now_ms)))
-            .expression_attribute_values(":tc", n(turn_count))
-            .expression_attribute_values(":uid", s(user_id))
-            .expression_attribute_values(":stale", s(stale_before))
+            .condition_expression(format!("userId = :uid AND updatedAt < :stale AND {LIVE}"))
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
             .send()
             .await;
         match res {
@@ -687,42 +945,37 @@ impl SessionStore {
         }
     }
 
-    /// Sets (or with `None`, removes) the sealed summary and marks activity;
-    /// also resets `turnCount` when `reset_turns`. 404 if not the user's.
+    /// Sets the sealed summary (sealed for `generation`) and marks activity,
+    /// if the session is the user's, live and still at `generation`. 404
+    /// when not the user's or not live; 409 when cleared meanwhile.
     pub async fn set_summary(
         &self,
         session_id: &str,
         user_id: &str,
-        sealed: Option<&[u8]>,
+        sealed: &[u8],
+        generation: u64,
         now_ms: u64,
-        reset_turns: bool,
     ) -> Result<SessionRecord, ApiError> {
-        let mut set =
-            String::from("SET updatedAt = :now, expiresAt = :exp, version = version + :one");
+        let mut names = HashMap::new();
         let mut values = HashMap::from([
             (":now".to_string(), s(iso8601(now_ms))),
             (":exp".to_string(), n(expires_at(now_ms))),
             (":one".to_string(), n(1)),
             (":uid".to_string(), s(user_id)),
+            (":sum".to_string(), b(sealed)),
         ]);
-        if reset_turns {
-            set.push_str(", turnCount = :zero");
-            values.insert(":zero".to_string(), n(0));
-        }
-        let expr = match sealed {
-            Some(bytes) => {
-                values.insert(":sum".to_string(), b(bytes));
-                format!("{set}, summary = :sum")
-            }
-            None => format!("{set} REMOVE summary"),
-        };
+        live_condition(&mut names, &mut values, now_ms);
+        let gen_cond = generation_condition(&mut names, &mut values, generation);
         let res = self
             .ddb
             .update_item()
             .table_name(&self.sessions)
             .set_key(Some(Self::session_key(session_id)))
-            .update_expression(expr)
-            .condition_expression("userId = :uid")
+            .update_expression(
+                "SET updatedAt = :now, expiresAt = :exp, version = version + :one, summary = :sum",
+            )
+            .condition_expression(format!("userId = :uid AND {LIVE} AND {gen_cond}"))
+            .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .return_values(ReturnValue::AllNew)
             .send()
@@ -730,12 +983,48 @@ impl SessionStore {
         match res {
             Ok(out) => SessionRecord::from_item(&out.attributes.unwrap_or_default()),
             Err(e) => match e.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(_)) => {
-                    Err(ApiError::NotFound)
-                }
+                Some(UpdateItemError::ConditionalCheckFailedException(_)) => Err(self
+                    .classify_failed_condition(session_id, user_id, now_ms, |_| {
+                        ApiError::Conflict(
+                            "the session was cleared while the summary was written; retry".into(),
+                        )
+                    })
+                    .await),
                 _ => Err(ApiError::from(classify("dynamodb:UpdateItem", &e))),
             },
         }
+    }
+}
+
+/// Queries `list` makes at most to fill a page past filtered-out sessions.
+pub const LIST_QUERIES: usize = 4;
+
+/// The condition every write to a session item carries: not being deleted
+/// and not expired (DynamoDB evaluates it atomically with the write).
+const LIVE: &str = "#st <> :deleting AND expiresAt > :nows";
+
+fn live_condition(
+    names: &mut HashMap<String, String>,
+    values: &mut HashMap<String, AttributeValue>,
+    now_ms: u64,
+) {
+    names.insert("#st".to_string(), "status".to_string());
+    values.insert(":deleting".to_string(), s(DELETING));
+    values.insert(":nows".to_string(), n(now_ms / 1000));
+}
+
+/// "The item is at `generation`" (absent `gen` is generation 0).
+fn generation_condition(
+    names: &mut HashMap<String, String>,
+    values: &mut HashMap<String, AttributeValue>,
+    generation: u64,
+) -> &'static str {
+    names.insert("#g".to_string(), "gen".to_string());
+    values.insert(":gread".to_string(), n(generation));
+    if generation == 0 {
+        "(attribute_not_exists(#g) OR #g = :gread)"
+    } else {
+        "#g = :gread"
     }
 }
 

@@ -18,7 +18,7 @@
 //!   must match (AND), any of a key's values may match (OR); a missing key
 //!   fails unless the operator ends in `IfExists`; `ForAllValues:` is true
 //!   when the key is missing or empty, `ForAnyValue:` is false then; `Null`
-//!   tests presence
+//!   tests presence; `Bool` compares `true`/`false` case-insensitively
 //!   (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_logic_multiple_context_keys_or_values.html>,
 //!   <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html>);
 //! - `ArnEquals`/`ArnLike` compare the six colon-separated parts, each
@@ -340,6 +340,7 @@ fn condition(
     };
     let matcher: fn(&str, &str) -> bool = match base {
         "StringEquals" => |p, v| p == v,
+        "Bool" => |p, v| p.eq_ignore_ascii_case(v),
         "StringLike" => glob,
         "ArnEquals" | "ArnLike" => arn_like,
         other => {
@@ -391,8 +392,9 @@ fn arn_like(pattern: &str, value: &str) -> bool {
     p.len() == 6 && v.len() == 6 && p.iter().zip(&v).all(|(p, v)| glob(p, v))
 }
 
-/// The synthesized stack's policies, resolved for one account and region:
-/// each role's inline policies and the key policy, ready to evaluate.
+/// The synthesized stack's policies, resolved for one account and region
+/// and one set of parameter values (conditions decide which roles and
+/// statements exist): each role's inline policies and the key policy.
 #[derive(Debug, Clone)]
 pub struct StackPolicies {
     pub key_arn: String,
@@ -414,6 +416,15 @@ impl StackPolicies {
         let mut key_policy = Value::Null;
         let mut roles = BTreeMap::new();
         for (id, res) in &t.resources {
+            // A resource whose condition is false is not deployed.
+            if let Some(c) = &res.condition {
+                if !r
+                    .condition(c)
+                    .ok_or_else(|| crate::resolve::ResolveError::NoCondition(c.clone()))?
+                {
+                    continue;
+                }
+            }
             match &res.properties {
                 Properties::KmsKey(k) => key_policy = r.value(&k.key_policy)?,
                 Properties::Role(role) => {

@@ -81,6 +81,8 @@ pub enum Expr {
     Equals(Box<Expr>, Box<Expr>),
     /// `{"Fn::Not": [cond]}` (conditions only).
     Not(Box<Expr>),
+    /// `{"Fn::And": [cond, ...]}` (conditions only; 2 to 10 of them).
+    And(Vec<Expr>),
     /// `{"Fn::GetAZs": ""}` and other rarely used shapes are not modelled.
     /// `{"Condition": name}` inside a condition expression.
     Condition(String),
@@ -185,6 +187,7 @@ impl Serialize for Expr {
             Expr::Split(sep, v) => one(ser, "Fn::Split", &Pair(sep, v.as_ref())),
             Expr::Equals(a, b) => one(ser, "Fn::Equals", &Pair(a.as_ref(), b.as_ref())),
             Expr::Not(c) => one(ser, "Fn::Not", &[c.as_ref()]),
+            Expr::And(cs) => one(ser, "Fn::And", cs),
             Expr::Condition(n) => one(ser, "Condition", n),
         }
     }

@@ -6,6 +6,7 @@
 //! - [`model`]: the template (parameters, conditions, resources, outputs).
 //! - [`validate`]: the checks every synth runs.
 //! - [`module`]: `VoiceLearningAssistantStack` itself.
+//! - [`operations`]: its opt-in backup plan and cost budget.
 //! - [`resolve`]: intrinsics to concrete values for one account and region.
 //! - [`access`]: IAM and KMS key-policy evaluation of the synthesized policies.
 //!
@@ -17,6 +18,7 @@ pub mod iam;
 pub mod model;
 pub mod module;
 pub mod names;
+pub mod operations;
 pub mod permissions;
 pub mod resolve;
 pub mod resources;

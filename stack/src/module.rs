@@ -40,8 +40,19 @@ pub mod ids {
     pub const P_CONTEXT_MANAGER_CODE_KEY: &str = "ContextManagerCodeKey";
     pub const P_RESERVED_CONCURRENCY: &str = "ReservedConcurrency";
     pub const P_ALARM_EMAIL: &str = "AlarmEmail";
+    pub const P_ASSISTANT_WRITER_GROUP: &str = "AssistantWriterGroup";
     pub const C_HAS_ALARM_EMAIL: &str = "HasAlarmEmail";
     pub const C_HAS_RESERVED_CONCURRENCY: &str = "HasReservedConcurrency";
+    /// Opt-in operations features (`crate::operations`).
+    pub const BACKUP_ROLE: &str = "BackupRole";
+    pub const BACKUP_VAULT: &str = "BackupVault";
+    pub const BACKUP_PLAN: &str = "BackupPlan";
+    pub const BACKUP_SELECTION: &str = "BackupSelection";
+    pub const BUDGET: &str = "MonthlyBudget";
+    pub const P_BACKUP_RETENTION_DAYS: &str = "BackupRetentionDays";
+    pub const P_MONTHLY_BUDGET_USD: &str = "MonthlyBudgetUsd";
+    pub const C_BACKUP_ENABLED: &str = "BackupEnabled";
+    pub const C_BUDGET_ENABLED: &str = "BudgetEnabled";
 }
 use ids::*;
 
@@ -75,7 +86,15 @@ struct FunctionSpec<'a> {
     profiles_actions: &'static [&'static str],
     kms_actions: &'static [&'static str],
     route: &'static str,
+    /// Environment variables from template parameters, beyond the tables and key.
+    env_params: &'static [(&'static str, &'static str)],
 }
+
+/// The context manager's environment variable naming the group or scope
+/// that may write `assistant`/`system` turns and summaries.
+pub const ASSISTANT_WRITER_GROUP_ENV: &str = "ASSISTANT_WRITER_GROUP";
+/// `AssistantWriterGroup`'s default.
+pub const DEFAULT_ASSISTANT_WRITER_GROUP: &str = "assistant-writers";
 
 /// Synthesizes and validates the stack.
 pub fn synth(opts: &StackOptions) -> Result<Template, StackError> {
@@ -125,6 +144,7 @@ fn build(n: &Names) -> Template {
             profiles_actions: perms::SESSION_PERSISTENCE_PROFILES_TABLE,
             kms_actions: perms::SESSION_PERSISTENCE_KMS,
             route: "POST /sessions",
+            env_params: &[],
         },
         FunctionSpec {
             prefix: "ContextManager",
@@ -137,6 +157,7 @@ fn build(n: &Names) -> Template {
             profiles_actions: perms::CONTEXT_MANAGER_PROFILES_TABLE,
             kms_actions: perms::CONTEXT_MANAGER_KMS,
             route: "POST /context",
+            env_params: &[(ASSISTANT_WRITER_GROUP_ENV, P_ASSISTANT_WRITER_GROUP)],
         },
     ];
 
@@ -147,6 +168,7 @@ fn build(n: &Names) -> Template {
     }
     http_api(&mut t, n, &functions);
     monitoring(&mut t, n, &functions);
+    crate::operations::add(&mut t, n);
 
     t.output(
         "HttpApiUrl",
@@ -231,6 +253,20 @@ fn parameters(t: &mut Template) {
         )
         .default(0i64)
         .range(0, 450),
+    );
+    t.parameter(
+        P_ASSISTANT_WRITER_GROUP,
+        // Cognito group names and OAuth scopes (`resource-server/scope`);
+        // no spaces (scopes are space-separated in the token).
+        Parameter::string(
+            "Cognito group (claim cognito:groups) or OAuth scope (claim scope) whose tokens may write assistant and system turns and summaries",
+        )
+        .default(DEFAULT_ASSISTANT_WRITER_GROUP)
+        .pattern(
+            r"^[\w+=,.@/:-]+$",
+            "a group name or scope without spaces",
+        )
+        .length(1, 128),
     );
     t.parameter(
         P_ALARM_EMAIL,
@@ -427,10 +463,16 @@ fn key(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
             key_policy: PolicyDocument::new(
                 std::iter::once(admin)
                     .chain(roles)
-                    .chain([via_services, logs, alarms])
+                    .chain([
+                        via_services,
+                        logs,
+                        alarms,
+                        crate::operations::backup_vault_key_statement(),
+                    ])
                     .collect(),
             ),
             pending_window_in_days: 30,
+            tags: None,
         })
         .retain(),
     );
@@ -482,7 +524,7 @@ fn table_common(
             enabled: true,
         },
         deletion_protection_enabled: true,
-        tags: vec![],
+        tags: None,
     }
 }
 
@@ -542,6 +584,7 @@ fn function(t: &mut Template, n: &Names, f: &FunctionSpec) {
             log_group_name: log_group_name.clone(),
             retention_in_days: LOG_RETENTION_DAYS,
             kms_key_id: get_att(KEY, "Arn"),
+            tags: None,
         })
         .delete_with_stack(),
     );
@@ -620,6 +663,9 @@ fn function(t: &mut Template, n: &Names, f: &FunctionSpec) {
         r#ref(USER_PROFILES_TABLE),
     );
     env.insert("KMS_KEY_ID".to_string(), get_att(KEY, "Arn"));
+    for (var, param) in f.env_params {
+        env.insert(var.to_string(), r#ref(*param));
+    }
     t.resource(
         &fn_id,
         Resource::new(Function {
@@ -646,6 +692,7 @@ fn function(t: &mut Template, n: &Names, f: &FunctionSpec) {
                 log_format: "JSON".into(),
                 log_group: r#ref(&log_group_id),
             },
+            tags: None,
         })
         .skip_check(
             "CKV_AWS_117",
@@ -665,6 +712,7 @@ fn http_api(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
             name: n.api.clone(),
             description: "Voice learning session management API (Cognito JWT)".into(),
             protocol_type: "HTTP".into(),
+            tags: None,
         }),
     );
     t.resource(
@@ -736,6 +784,7 @@ fn http_api(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
             log_group_name: format!("/aws/apigateway/{}", n.api),
             retention_in_days: LOG_RETENTION_DAYS,
             kms_key_id: get_att(KEY, "Arn"),
+            tags: None,
         })
         .delete_with_stack(),
     );
@@ -766,6 +815,7 @@ fn http_api(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
                 throttling_rate_limit: THROTTLE_RATE,
                 detailed_metrics_enabled: false,
             },
+            tags: None,
         }),
     );
 }
@@ -804,6 +854,7 @@ fn alarm(
         treat_missing_data: "notBreaching".into(),
         alarm_actions: alarm_actions(),
         ok_actions: alarm_actions(),
+        tags: None,
     }
 }
 
@@ -814,6 +865,7 @@ fn monitoring(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
             topic_name: format!("{}-alarms", n.api),
             display_name: "Voice learning session alarms".into(),
             kms_master_key_id: r#ref(KEY),
+            tags: None,
         })
         .condition(C_HAS_ALARM_EMAIL),
     );
@@ -894,6 +946,7 @@ fn monitoring(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
         Resource::new(Dashboard {
             dashboard_name: n.dashboard.clone(),
             dashboard_body: sub(dashboard_body(n)),
+            tags: None,
         }),
     );
 }

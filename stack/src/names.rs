@@ -18,6 +18,12 @@ pub struct Names {
     pub dashboard: String,
     pub key_alias: String,
     pub api: String,
+    /// AWS Backup (only with `BackupRetentionDays` > 0).
+    pub backup_vault: String,
+    pub backup_plan: String,
+    pub backup_role: String,
+    /// The monthly cost budget (only with `MonthlyBudgetUsd` > 0 and an `AlarmEmail`).
+    pub budget: String,
 }
 
 /// Stage names: lowercase letters, digits and '-', starting with a letter,
@@ -64,6 +70,10 @@ impl Names {
             dashboard: camel("VoiceLearningSessionManagement"),
             key_alias: format!("alias/{}", dash("voice-learning-sessions")),
             api: dash("voice-learning-session-api"),
+            backup_vault: dash("voice-learning-backups"),
+            backup_plan: dash("voice-learning-daily-backup"),
+            backup_role: dash("voice-learning-backup-role"),
+            budget: dash("voice-learning-monthly-cost"),
         })
     }
 

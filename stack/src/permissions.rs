@@ -94,3 +94,96 @@ pub fn table_key_actions(table_actions: &[&str]) -> &'static [&'static str] {
         TABLE_KEY_READ
     }
 }
+
+// ---------------------------------------------------------------- AWS Backup
+//
+// What AWS Backup does as the stack's backup role (only with
+// `BackupRetentionDays` > 0). The developer guide's "Managed policies for
+// AWS Backup" lists, for a customer managed DynamoDB policy, the statements
+// to start from: for backup `DynamoDBPermissions`,
+// `DynamoDBBackupResourcePermissions`, `DynamodbBackupPermissions`,
+// `KMSDynamoDBPermissions` of AWSBackupServiceRolePolicyForBackup; for
+// restore `DynamoDBPermissions`, `DynamoDBBackupResourcePermissions`,
+// `DynamoDBRestorePermissions`, `KMSPermissions` of
+// AWSBackupServiceRolePolicyForRestores, plus its `KMSDescribePermissions`
+// and `KMSCreateGrantPermissions` to restore an encrypted backup
+// (https://docs.aws.amazon.com/aws-backup/latest/devguide/security-iam-awsmanpol.html,
+// https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSBackupServiceRolePolicyForBackup.html,
+// https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSBackupServiceRolePolicyForRestores.html).
+// The managed policies grant them on every table and key (`table/*`, `*`);
+// the role here names the two tables, their backups, copies restored next
+// to them and the stack's key. Each action is spelt out, never `*`.
+
+/// On each table: describe it, read its tags, and back it up (an AWS Backup
+/// job with advanced DynamoDB backup, the default since November 2021,
+/// else a DynamoDB on-demand backup).
+pub const BACKUP_TABLES: &[&str] = &[
+    "dynamodb:CreateBackup",
+    "dynamodb:DescribeTable",
+    "dynamodb:ListTagsOfResource",
+    "dynamodb:StartAwsBackupJob",
+];
+/// On each table's DynamoDB-managed backups (`<table ARN>/backup/<id>`):
+/// describe them, delete them when the plan's retention ends, restore them.
+pub const BACKUP_TABLE_BACKUPS: &[&str] = &[
+    "dynamodb:DeleteBackup",
+    "dynamodb:DescribeBackup",
+    "dynamodb:RestoreTableFromBackup",
+];
+/// A restore creates a new table; AWS Backup writes it as the role. Only
+/// tables named `<table><RESTORED_SUFFIX>…` can be restore targets, so the
+/// role can never write to the live tables.
+pub const RESTORE_TARGETS: &[&str] = &[
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:RestoreTableFromAwsBackup",
+    "dynamodb:Scan",
+    "dynamodb:UpdateItem",
+];
+/// The managed policy grants `RestoreTableFromAwsBackup` on `table/*` and
+/// the DynamoDB guide on `*`, without saying whether the source or the new
+/// table is authorized, so it is granted on the source tables too (a
+/// restore never writes to an existing table).
+pub const RESTORE_FROM_SOURCE_TABLES: &[&str] = &["dynamodb:RestoreTableFromAwsBackup"];
+/// Restore targets are named `<table name>` + this + anything
+/// (e.g. `voice-learning-sessions-restored-20250101`).
+pub const RESTORED_SUFFIX: &str = "-restored";
+
+/// The tables' key, through DynamoDB (`kms:ViaService`): DynamoDB reads a
+/// table for a backup with the caller's identity, as it does for the
+/// functions (see `TABLE_KEY_READ`), and, with advanced DynamoDB backup,
+/// encrypts the backup with the vault's key, which is the same key here
+/// (`kms:Decrypt`, `kms:GenerateDataKey`: `KMSDynamoDBPermissions`). A
+/// restore re-encrypts the data under the new table's key (`KMSPermissions`
+/// of the restore policy: the rest of this list).
+pub const BACKUP_KEY_VIA_DYNAMODB: &[&str] = &[
+    "kms:Decrypt",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+];
+/// DynamoDB grants itself the key for a restored table, only for an AWS
+/// resource (`kms:GrantIsForAWSResource`: `KMSCreateGrantPermissions`).
+pub const BACKUP_KEY_GRANT: &[&str] = &["kms:CreateGrant"];
+/// AWS Backup describes the vault's and the tables' key (`KMSPermissions` of
+/// the backup policy, `KMSDescribePermissions` of the restore policy).
+pub const BACKUP_KEY_DESCRIBE: &[&str] = &["kms:DescribeKey"];
+
+/// Creating a vault encrypted with a customer managed key: what the caller
+/// (CloudFormation, as the deployer) needs on the key, through AWS Backup
+/// (https://docs.aws.amazon.com/aws-backup/latest/devguide/create-a-vault.html,
+/// "Required permissions"). The key policy delegates these to the
+/// account's IAM policies only via AWS Backup in the stack's region.
+pub const BACKUP_VAULT_KEY: &[&str] = &[
+    "kms:CreateGrant",
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:GenerateDataKey",
+    "kms:RetireGrant",
+];

@@ -4,7 +4,9 @@
 //!
 //! Physical names come from the typed resources (tables, functions, roles
 //! and log groups are named in this stack); the key's id and ARN are given,
-//! since AWS makes them.
+//! since AWS makes them. Conditions are evaluated with the parameter values
+//! given (else their defaults), so `Fn::If` and `AWS::NoValue` resolve as
+//! CloudFormation would deploy them.
 
 use crate::expr::Expr;
 use crate::resources::Properties;
@@ -22,6 +24,8 @@ pub enum ResolveError {
     Malformed(&'static str, String),
     #[error("{0} cannot be resolved here")]
     Unsupported(String),
+    #[error("condition {0} is not defined or cannot be evaluated")]
+    NoCondition(String),
 }
 
 /// Where the template is resolved: account, region, partition.
@@ -62,6 +66,8 @@ impl Place {
 pub struct Resolver {
     refs: HashMap<String, String>,
     atts: HashMap<(String, String), String>,
+    /// The template's conditions under these parameter values.
+    conditions: HashMap<String, bool>,
 }
 
 impl Resolver {
@@ -120,21 +126,124 @@ impl Resolver {
                 r.atts.insert((id.clone(), "Arn".into()), a);
             }
         }
+        let defined: HashMap<&str, Value> = t
+            .conditions
+            .iter()
+            .map(|(k, c)| {
+                (
+                    k.as_str(),
+                    serde_json::to_value(c).expect("conditions serialize"),
+                )
+            })
+            .collect();
+        for name in defined.keys() {
+            // A condition that cannot be evaluated stays unknown: an
+            // `Fn::If` on it is then an error, never a guess.
+            if let Ok(v) = r.eval_condition(name, &defined, 0) {
+                r.conditions.insert(name.to_string(), v);
+            }
+        }
         r
     }
 
-    /// Resolves every intrinsic inside a serialized value.
+    /// The value of template condition `name`, if it could be evaluated.
+    pub fn condition(&self, name: &str) -> Option<bool> {
+        self.conditions.get(name).copied()
+    }
+
+    fn eval_condition(
+        &self,
+        name: &str,
+        defined: &HashMap<&str, Value>,
+        depth: usize,
+    ) -> Result<bool, ResolveError> {
+        let v = defined
+            .get(name)
+            .ok_or_else(|| ResolveError::NoCondition(name.to_string()))?;
+        self.eval(v, defined, depth + 1)
+    }
+
+    /// `Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or` and `{"Condition": name}`.
+    fn eval(
+        &self,
+        v: &Value,
+        defined: &HashMap<&str, Value>,
+        depth: usize,
+    ) -> Result<bool, ResolveError> {
+        if depth > 32 {
+            return Err(malformed("a condition", v));
+        }
+        let Some((op, arg)) = v
+            .as_object()
+            .filter(|m| m.len() == 1)
+            .and_then(|m| m.iter().next())
+        else {
+            return Err(malformed("a condition", v));
+        };
+        let items = || arg.as_array().ok_or_else(|| malformed("a condition", arg));
+        match op.as_str() {
+            "Condition" => {
+                let n = arg.as_str().ok_or_else(|| malformed("Condition", arg))?;
+                self.eval_condition(n, defined, depth)
+            }
+            "Fn::Equals" => match items()?.as_slice() {
+                [a, b] => Ok(self.string_of(a)? == self.string_of(b)?),
+                _ => Err(malformed("Fn::Equals", arg)),
+            },
+            "Fn::Not" => match items()?.as_slice() {
+                [c] => Ok(!self.eval(c, defined, depth + 1)?),
+                _ => Err(malformed("Fn::Not", arg)),
+            },
+            "Fn::And" => {
+                let mut all = true;
+                for c in items()? {
+                    all &= self.eval(c, defined, depth + 1)?;
+                }
+                Ok(all)
+            }
+            "Fn::Or" => {
+                let mut any = false;
+                for c in items()? {
+                    any |= self.eval(c, defined, depth + 1)?;
+                }
+                Ok(any)
+            }
+            other => Err(ResolveError::Unsupported(other.to_string())),
+        }
+    }
+
+    /// Resolves every intrinsic inside a serialized value. `Fn::If` takes
+    /// the branch of its condition; `AWS::NoValue` removes the list item or
+    /// map entry holding it (a whole value of it resolves to `null`).
     pub fn resolve(&self, v: &Value) -> Result<Value, ResolveError> {
-        Ok(match v {
-            Value::Array(items) => Value::Array(
-                items
-                    .iter()
-                    .map(|i| self.resolve(i))
-                    .collect::<Result<_, _>>()?,
-            ),
+        Ok(self.resolve_opt(v)?.unwrap_or(Value::Null))
+    }
+
+    /// `None`: `AWS::NoValue`.
+    fn resolve_opt(&self, v: &Value) -> Result<Option<Value>, ResolveError> {
+        Ok(Some(match v {
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for i in items {
+                    if let Some(x) = self.resolve_opt(i)? {
+                        out.push(x);
+                    }
+                }
+                Value::Array(out)
+            }
             Value::Object(m) if m.len() == 1 => {
                 let (k, arg) = m.iter().next().expect("one entry");
                 match k.as_str() {
+                    "Ref" if arg.as_str() == Some("AWS::NoValue") => return Ok(None),
+                    "Fn::If" => match arg.as_array().map(Vec::as_slice) {
+                        Some([Value::String(c), then, otherwise]) => {
+                            let holds = self
+                                .condition(c)
+                                .ok_or_else(|| ResolveError::NoCondition(c.clone()))?;
+                            return self.resolve_opt(if holds { then } else { otherwise });
+                        }
+                        _ => return Err(malformed("Fn::If", arg)),
+                    },
                     "Ref" => Value::String(
                         self.lookup_ref(arg.as_str().ok_or_else(|| malformed("Ref", arg))?)?,
                     ),
@@ -202,7 +311,7 @@ impl Resolver {
             }
             Value::Object(m) => self.resolve_map(m)?,
             other => other.clone(),
-        })
+        }))
     }
 
     /// Resolves an expression that must give a string.
@@ -229,11 +338,13 @@ impl Resolver {
     }
 
     fn resolve_map(&self, m: &serde_json::Map<String, Value>) -> Result<Value, ResolveError> {
-        Ok(Value::Object(
-            m.iter()
-                .map(|(k, v)| Ok((k.clone(), self.resolve(v)?)))
-                .collect::<Result<_, ResolveError>>()?,
-        ))
+        let mut out = serde_json::Map::new();
+        for (k, v) in m {
+            if let Some(x) = self.resolve_opt(v)? {
+                out.insert(k.clone(), x);
+            }
+        }
+        Ok(Value::Object(out))
     }
 
     fn lookup_ref(&self, name: &str) -> Result<String, ResolveError> {
@@ -297,6 +408,52 @@ mod tests {
             "kid",
             "arn:aws:kms:us-east-2:111122223333:key/kid",
         )
+    }
+
+    #[test]
+    fn conditions_follow_the_parameters_and_no_value_removes_what_holds_it() {
+        let t = crate::synth(&Default::default()).unwrap();
+        let with = |params: &[(&str, &str)]| {
+            let p = params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Resolver::new(
+                &t,
+                &Place::new("111122223333", "us-east-2"),
+                &p,
+                "k",
+                "arn:k",
+            )
+        };
+        let off = with(&[]);
+        assert_eq!(off.condition("BackupEnabled"), Some(false));
+        assert_eq!(off.condition("BudgetEnabled"), Some(false));
+        assert_eq!(off.condition("NoSuchCondition"), None);
+        let on = with(&[
+            ("BackupRetentionDays", "7"),
+            ("MonthlyBudgetUsd", "10"),
+            ("AlarmEmail", "a@b.co"),
+        ]);
+        assert_eq!(on.condition("BackupEnabled"), Some(true));
+        assert_eq!(on.condition("BudgetEnabled"), Some(true));
+        // `Fn::And` with `{"Condition": …}`: no e-mail, no budget.
+        let no_email = with(&[("MonthlyBudgetUsd", "10")]);
+        assert_eq!(no_email.condition("BudgetEnabled"), Some(false));
+
+        let v = json!({
+            "List": ["a", {"Fn::If": ["BackupEnabled", "b", {"Ref": "AWS::NoValue"}]}],
+            "Key": {"Fn::If": ["BackupEnabled", "on", {"Ref": "AWS::NoValue"}]},
+        });
+        assert_eq!(off.resolve(&v).unwrap(), json!({"List": ["a"]}));
+        assert_eq!(
+            on.resolve(&v).unwrap(),
+            json!({"List": ["a", "b"], "Key": "on"})
+        );
+        assert_eq!(
+            off.resolve(&json!({"Fn::If": ["NoSuchCondition", 1, 2]})),
+            Err(ResolveError::NoCondition("NoSuchCondition".into()))
+        );
     }
 
     #[test]

@@ -6,6 +6,9 @@ use crate::iam::PolicyDocument;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+mod operations;
+pub use operations::*;
+
 macro_rules! resource_types {
     ($($variant:ident($ty:ident) => $name:literal,)*) => {
         /// The properties of one resource; the variant fixes its `Type`.
@@ -53,18 +56,43 @@ resource_types! {
     Alarm(Alarm) => "AWS::CloudWatch::Alarm",
     Topic(Topic) => "AWS::SNS::Topic",
     Subscription(Subscription) => "AWS::SNS::Subscription",
+    BackupVault(BackupVault) => "AWS::Backup::BackupVault",
+    BackupPlan(BackupPlan) => "AWS::Backup::BackupPlan",
+    BackupSelection(BackupSelection) => "AWS::Backup::BackupSelection",
+    Budget(Budget) => "AWS::Budgets::Budget",
 }
 
 fn is_false(b: &bool) -> bool {
     !*b
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Tag {
-    #[serde(rename = "Key")]
-    pub key: String,
-    #[serde(rename = "Value")]
-    pub value: Expr,
+/// Tags that exist only while a template condition holds (the
+/// cost-allocation tags exist exactly when the budget does), written as
+/// `Fn::If [condition, tags, AWS::NoValue]`: with the condition false the
+/// resource has no `Tags` at all, as before the tags existed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConditionalTags {
+    pub condition: String,
+    /// (key, value), in the order given.
+    pub tags: Vec<(String, String)>,
+}
+
+/// `Tags` as most types take them: `[{"Key": k, "Value": v}]`.
+fn tag_list<S: serde::Serializer>(t: &Option<ConditionalTags>, ser: S) -> Result<S::Ok, S::Error> {
+    let t = t.as_ref().expect("skipped when None");
+    let list = crate::expr::list(
+        t.tags
+            .iter()
+            .map(|(k, v)| crate::expr::map([("Key", Expr::from(k)), ("Value", Expr::from(v))])),
+    );
+    crate::expr::if_(t.condition.as_str(), list, crate::expr::no_value()).serialize(ser)
+}
+
+/// `Tags` of the API Gateway v2 types: a map `{k: v}`.
+fn tag_map<S: serde::Serializer>(t: &Option<ConditionalTags>, ser: S) -> Result<S::Ok, S::Error> {
+    let t = t.as_ref().expect("skipped when None");
+    let map = crate::expr::map(t.tags.iter().map(|(k, v)| (k.as_str(), Expr::from(v))));
+    crate::expr::if_(t.condition.as_str(), map, crate::expr::no_value()).serialize(ser)
 }
 
 // ---------------------------------------------------------------- KMS
@@ -76,6 +104,8 @@ pub struct KmsKey {
     pub enable_key_rotation: bool,
     pub key_policy: PolicyDocument,
     pub pending_window_in_days: i64,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "tag_list")]
+    pub tags: Option<ConditionalTags>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -176,8 +206,8 @@ pub struct Table {
     pub sse_specification: SseSpecification,
     pub time_to_live_specification: TimeToLiveSpecification,
     pub deletion_protection_enabled: bool,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<Tag>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "tag_list")]
+    pub tags: Option<ConditionalTags>,
 }
 
 // ---------------------------------------------------------------- IAM
@@ -239,6 +269,8 @@ pub struct Function {
     pub kms_key_arn: Expr,
     pub reserved_concurrent_executions: Expr,
     pub logging_config: LoggingConfig,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "tag_list")]
+    pub tags: Option<ConditionalTags>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -258,6 +290,8 @@ pub struct LogGroup {
     pub log_group_name: String,
     pub retention_in_days: i64,
     pub kms_key_id: Expr,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "tag_list")]
+    pub tags: Option<ConditionalTags>,
 }
 
 // ---------------------------------------------------------------- API Gateway v2
@@ -268,6 +302,8 @@ pub struct HttpApi {
     pub name: String,
     pub description: String,
     pub protocol_type: String,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "tag_map")]
+    pub tags: Option<ConditionalTags>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -331,6 +367,8 @@ pub struct ApiStage {
     pub auto_deploy: bool,
     pub access_log_settings: AccessLogSettings,
     pub default_route_settings: RouteSettings,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "tag_map")]
+    pub tags: Option<ConditionalTags>,
 }
 
 // ---------------------------------------------------------------- CloudWatch, SNS
@@ -340,6 +378,8 @@ pub struct ApiStage {
 pub struct Dashboard {
     pub dashboard_name: String,
     pub dashboard_body: Expr,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "tag_list")]
+    pub tags: Option<ConditionalTags>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -369,6 +409,8 @@ pub struct Alarm {
     pub alarm_actions: Expr,
     #[serde(rename = "OKActions")]
     pub ok_actions: Expr,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "tag_list")]
+    pub tags: Option<ConditionalTags>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -377,6 +419,8 @@ pub struct Topic {
     pub topic_name: String,
     pub display_name: String,
     pub kms_master_key_id: Expr,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "tag_list")]
+    pub tags: Option<ConditionalTags>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

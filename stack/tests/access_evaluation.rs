@@ -492,3 +492,348 @@ fn the_roles_grant_exactly_the_modelled_service_side_actions() {
         assert_eq!(granted, modelled, "{role}");
     }
 }
+
+// ------------------------------------------------ AWS Backup (opt-in)
+//
+// With `BackupRetentionDays` > 0, AWS Backup assumes the backup role. Its
+// documented requests (the DynamoDB and KMS statements of the
+// AWSBackupServiceRolePolicyForBackup / ForRestores managed policies, see
+// `stack::permissions`), scoped to this stack, must be allowed; the same
+// requests on anything else must not. DynamoDB reads a table for a backup
+// and writes a restored one with the role's identity, so its key use is the
+// same forward path as the functions' (via DynamoDB, delegated by the key
+// policy to the role's own statements); creating the vault makes AWS Backup
+// use the key as the deployer (via AWS Backup, the key policy's
+// `BackupVaultViaAwsBackup` statement, only while backups are on).
+
+const BACKUP_ROLE: &str = "BackupRole";
+
+fn policies_with(params: &[(&str, &str)]) -> StackPolicies {
+    let t = stack::synth(&Default::default()).expect("synth");
+    let mut p = BTreeMap::from([
+        (ids::P_USER_POOL_ID.to_string(), format!("{REGION}_Pool")),
+        (ids::P_USER_POOL_CLIENT_ID.to_string(), "client".to_string()),
+    ]);
+    for (k, v) in params {
+        p.insert(k.to_string(), v.to_string());
+    }
+    StackPolicies::resolve(&t, &Place::new(ACCOUNT, REGION), &p, KEY_ID).expect("resolve")
+}
+
+fn backups_on() -> StackPolicies {
+    policies_with(&[(ids::P_BACKUP_RETENTION_DAYS, "7")])
+}
+
+fn table_arn(table: &str) -> String {
+    format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}")
+}
+
+fn backup_role_arn() -> String {
+    role_arn(&stack::Names::new(None).unwrap().backup_role)
+}
+
+/// A KMS request DynamoDB makes as the backup role for `table`.
+fn backup_key(p: &StackPolicies, action: &str, table: &str) -> Request {
+    Request::by_role(&backup_role_arn(), action, &p.key_arn)
+        .via(&format!("dynamodb.{REGION}.amazonaws.com"))
+        .encryption_context(&[
+            ("aws:dynamodb:tableName", table),
+            ("aws:dynamodb:subscriberId", ACCOUNT),
+        ])
+}
+
+/// What AWS Backup does as the backup role: back up each table, manage its
+/// backups, restore into `<table>-restored…`.
+fn backup_requests(p: &StackPolicies) -> Vec<(String, Request)> {
+    let names = stack::Names::new(None).unwrap();
+    let role = backup_role_arn();
+    let mut out = vec![];
+    for table in [&names.sessions_table, &names.user_profiles_table] {
+        let arn = table_arn(table);
+        let restored = format!("{table}{}-20250101", perms::RESTORED_SUFFIX);
+        for a in perms::BACKUP_TABLES
+            .iter()
+            .chain(perms::RESTORE_FROM_SOURCE_TABLES)
+        {
+            out.push((format!("{a} on {table}"), Request::by_role(&role, a, &arn)));
+        }
+        for a in perms::BACKUP_TABLE_BACKUPS {
+            out.push((
+                format!("{a} on a backup of {table}"),
+                Request::by_role(&role, a, &format!("{arn}/backup/01700000000000-ab12cd34")),
+            ));
+        }
+        for a in perms::RESTORE_TARGETS {
+            out.push((
+                format!("{a} on {restored}"),
+                Request::by_role(&role, a, &table_arn(&restored)),
+            ));
+        }
+        // Backup: DynamoDB reads the table under its key and, with advanced
+        // DynamoDB backup, encrypts the copy under the vault's (the same) key.
+        for a in ["kms:Decrypt", "kms:GenerateDataKey"] {
+            out.push((
+                format!("{a} via DynamoDB for {table}"),
+                backup_key(p, a, table),
+            ));
+        }
+        // Restore: the new table is encrypted with the key again.
+        for a in perms::BACKUP_KEY_VIA_DYNAMODB {
+            out.push((
+                format!("{a} via DynamoDB for {restored}"),
+                backup_key(p, a, &restored),
+            ));
+        }
+        out.push((
+            format!("kms:CreateGrant via DynamoDB for {restored}"),
+            backup_key(p, "kms:CreateGrant", &restored).with("kms:GrantIsForAWSResource", "true"),
+        ));
+    }
+    // The vault's key for the backup data: its context is not documented,
+    // so the role's grant does not depend on one.
+    out.push((
+        "kms:GenerateDataKey via DynamoDB, no context".into(),
+        Request::by_role(&role, "kms:GenerateDataKey", &p.key_arn)
+            .via(&format!("dynamodb.{REGION}.amazonaws.com")),
+    ));
+    out.push((
+        "kms:DescribeKey".into(),
+        Request::by_role(&role, "kms:DescribeKey", &p.key_arn),
+    ));
+    out
+}
+
+/// Creating the vault: AWS Backup uses the key as the caller (the
+/// deployer, through CloudFormation); an admin-like identity policy
+/// isolates the key policy's part, as for Lambda above.
+fn vault_creation(p: &StackPolicies) -> Vec<Request> {
+    perms::BACKUP_VAULT_KEY
+        .iter()
+        .map(|a| {
+            Request::by_role(&role_arn("deployer"), a, &p.key_arn)
+                .via(&format!("backup.{REGION}.amazonaws.com"))
+        })
+        .collect()
+}
+
+fn admin(p: &StackPolicies) -> Value {
+    json!({"Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": p.key_arn}]})
+}
+
+#[test]
+fn aws_backup_can_back_up_and_restore_both_tables_as_the_backup_role() {
+    let p = backups_on();
+    assert!(p.roles.contains_key(BACKUP_ROLE));
+    let requests = backup_requests(&p);
+    let denied: Vec<String> = requests
+        .iter()
+        .filter(|(_, r)| p.decide(Some(BACKUP_ROLE), r).unwrap() != Decision::Allow)
+        .map(|(what, _)| what.clone())
+        .collect();
+    assert!(denied.is_empty(), "denied:\n{}", denied.join("\n"));
+    let admin = admin(&p);
+    for req in vault_creation(&p) {
+        assert_eq!(
+            evaluate_kms(&req, &p.key_policy, &[&admin]).unwrap(),
+            Decision::Allow,
+            "creating the vault: {}",
+            req.action
+        );
+    }
+    // The functions keep every access they had.
+    let d = deployed(false);
+    for (role, req) in every_request(&d) {
+        let decision = p
+            .decide(role.map(|r| d.roles[r].0), &req)
+            .unwrap_or_else(|e| panic!("{req:?}: {e}"));
+        assert_eq!(decision, Decision::Allow, "{role:?} {}", req.action);
+    }
+    eprintln!("ACCESS: {} backup-role requests allowed", requests.len());
+}
+
+#[test]
+fn backup_requests_outside_the_design_are_denied() {
+    let p = backups_on();
+    let names = stack::Names::new(None).unwrap();
+    let role = backup_role_arn();
+    let sessions = names.sessions_table.clone();
+    let via_dynamodb = format!("dynamodb.{REGION}.amazonaws.com");
+    let cases: Vec<(&str, Request)> = vec![
+        (
+            "backing up another table",
+            Request::by_role(&role, "dynamodb:CreateBackup", &table_arn("other-table")),
+        ),
+        (
+            "starting a backup job of another table",
+            Request::by_role(
+                &role,
+                "dynamodb:StartAwsBackupJob",
+                &table_arn("other-table"),
+            ),
+        ),
+        (
+            "deleting another table's backups",
+            Request::by_role(
+                &role,
+                "dynamodb:DeleteBackup",
+                &format!(
+                    "{}/backup/01700000000000-ab12cd34",
+                    table_arn("other-table")
+                ),
+            ),
+        ),
+        (
+            "writing to the live sessions table",
+            Request::by_role(&role, "dynamodb:PutItem", &table_arn(&sessions)),
+        ),
+        (
+            "deleting from the live profiles table",
+            Request::by_role(
+                &role,
+                "dynamodb:DeleteItem",
+                &table_arn(&names.user_profiles_table),
+            ),
+        ),
+        (
+            "scanning the live sessions table",
+            Request::by_role(&role, "dynamodb:Scan", &table_arn(&sessions)),
+        ),
+        (
+            "restoring into a table not named as a restored copy",
+            Request::by_role(
+                &role,
+                "dynamodb:RestoreTableFromAwsBackup",
+                &table_arn("elsewhere"),
+            ),
+        ),
+        (
+            "writing a restored copy of another table",
+            Request::by_role(
+                &role,
+                "dynamodb:PutItem",
+                &table_arn("other-table-restored"),
+            ),
+        ),
+        (
+            "deleting the live table",
+            Request::by_role(&role, "dynamodb:DeleteTable", &table_arn(&sessions)),
+        ),
+        (
+            "the key called directly",
+            Request::by_role(&role, "kms:Decrypt", &p.key_arn).encryption_context(&[
+                ("aws:dynamodb:tableName", sessions.as_str()),
+                ("aws:dynamodb:subscriberId", ACCOUNT),
+            ]),
+        ),
+        (
+            "the key via S3",
+            Request::by_role(&role, "kms:Decrypt", &p.key_arn)
+                .via(&format!("s3.{REGION}.amazonaws.com")),
+        ),
+        (
+            "the key via DynamoDB in another region",
+            Request::by_role(&role, "kms:Decrypt", &p.key_arn)
+                .via("dynamodb.us-east-1.amazonaws.com"),
+        ),
+        (
+            "the key via AWS Backup as the role",
+            Request::by_role(&role, "kms:Decrypt", &p.key_arn)
+                .via(&format!("backup.{REGION}.amazonaws.com")),
+        ),
+        (
+            "a grant for something other than an AWS resource",
+            backup_key(&p, "kms:CreateGrant", &sessions).with("kms:GrantIsForAWSResource", "false"),
+        ),
+        (
+            "a grant requested directly",
+            Request::by_role(&role, "kms:CreateGrant", &p.key_arn)
+                .with("kms:GrantIsForAWSResource", "true"),
+        ),
+        (
+            "the functions' session data keys",
+            Request::by_role(&role, "kms:Decrypt", &p.key_arn)
+                .encryption_context(&[("sessionId", "s"), ("userId", "u")]),
+        ),
+        (
+            "administering the key",
+            Request::by_role(&role, "kms:ScheduleKeyDeletion", &p.key_arn),
+        ),
+        (
+            "another key",
+            Request::by_role(
+                &role,
+                "kms:Decrypt",
+                &format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/another"),
+            )
+            .via(&via_dynamodb),
+        ),
+    ];
+    let wrong: Vec<&str> = cases
+        .iter()
+        .filter(|(_, r)| p.decide(Some(BACKUP_ROLE), r).unwrap() == Decision::Allow)
+        .map(|(what, _)| *what)
+        .collect();
+    assert!(wrong.is_empty(), "allowed but must be denied: {wrong:?}");
+
+    // The vault statement: only through AWS Backup, only this account.
+    let admin = admin(&p);
+    let decide = |req: &Request| evaluate_kms(req, &p.key_policy, &[&admin]).unwrap();
+    for req in vault_creation(&p) {
+        if req.action == "kms:DescribeKey" {
+            continue; // delegated to IAM for administration anyway
+        }
+        let direct = Request::by_role(&role_arn("deployer"), &req.action, &p.key_arn);
+        assert_eq!(
+            decide(&direct),
+            Decision::ImplicitDeny,
+            "{} directly",
+            req.action
+        );
+        let other = Request::by_role(
+            "arn:aws:iam::444455556666:role/deployer",
+            &req.action,
+            &p.key_arn,
+        )
+        .via(&format!("backup.{REGION}.amazonaws.com"));
+        assert_eq!(
+            decide(&other),
+            Decision::ImplicitDeny,
+            "{} by another account",
+            req.action
+        );
+        let elsewhere = Request::by_role(&role_arn("deployer"), &req.action, &p.key_arn)
+            .via("backup.us-east-1.amazonaws.com");
+        assert_eq!(
+            decide(&elsewhere),
+            Decision::ImplicitDeny,
+            "{} in another region",
+            req.action
+        );
+    }
+}
+
+#[test]
+fn with_backups_off_there_is_no_backup_role_and_no_vault_grant() {
+    let p = policies_with(&[]);
+    assert!(!p.roles.contains_key(BACKUP_ROLE));
+    let admin = admin(&p);
+    for req in vault_creation(&p) {
+        if req.action == "kms:DescribeKey" {
+            continue;
+        }
+        assert_eq!(
+            evaluate_kms(&req, &p.key_policy, &[&admin]).unwrap(),
+            Decision::ImplicitDeny,
+            "{} via AWS Backup with backups off",
+            req.action
+        );
+    }
+    // The backup role's requests, were it created by hand, get nothing
+    // from the key policy alone.
+    let on = backups_on();
+    for (what, req) in backup_requests(&on) {
+        if req.resource == p.key_arn {
+            assert_ne!(p.decide(None, &req).unwrap(), Decision::Allow, "{what}");
+        }
+    }
+}

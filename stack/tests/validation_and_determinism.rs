@@ -16,6 +16,7 @@ fn base() -> Template {
             log_group_name: "/test".into(),
             retention_in_days: 30,
             kms_key_id: s("arn:aws:kms:us-east-1:123456789012:key/x"),
+            tags: None,
         }),
     );
     t
@@ -74,6 +75,7 @@ fn duplicate_logical_id_is_named() {
             log_group_name: "/other".into(),
             retention_in_days: 7,
             kms_key_id: s("k"),
+            tags: None,
         }),
     );
     let p = problems(&t);
@@ -108,6 +110,7 @@ fn invalid_logical_id_is_named() {
             log_group_name: "/x".into(),
             retention_in_days: 1,
             kms_key_id: s("k"),
+            tags: None,
         }),
     );
     let p = problems(&t);
@@ -124,6 +127,7 @@ fn resource_limit_is_enforced() {
                 log_group_name: format!("/x{i}"),
                 retention_in_days: 1,
                 kms_key_id: s("k"),
+                tags: None,
             }),
         );
     }

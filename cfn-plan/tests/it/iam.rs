@@ -170,3 +170,20 @@ fn glob_matches_like_iam() {
     assert!(!glob("dynamodb:get*", "dynamodb:putitem"));
     assert!(glob("kms:?ecrypt", "kms:decrypt"));
 }
+
+#[test]
+fn a_statement_behind_a_template_condition_counts_as_granted() {
+    // `Fn::If [condition, statement, AWS::NoValue]`: in effect whenever the
+    // parameters make the condition true, so adding it widens.
+    let mut new = base();
+    new["Resources"]["R"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"Fn::If": ["BackupEnabled",
+            {"Effect": "Allow", "Action": "dynamodb:CreateBackup", "Resource": {"Fn::GetAtt": ["T", "Arn"]}},
+            {"Ref": "AWS::NoValue"}]}));
+    let changes = diff(&base(), &new);
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0].stmt.actions, vec!["dynamodb:CreateBackup"]);
+    assert!(widens(&changes));
+}

@@ -54,7 +54,14 @@ fn the_plan_has_iam_widening_replacements_parameters_and_data_risks() {
     );
     let j = plan.to_json();
     assert_eq!(j["iamWidening"], true);
-    assert_eq!(j["resources"][0]["action"], "Modify");
+    // The words and types of `diff --json`: "modified", a boolean replacement.
+    assert_eq!(j["resources"][0]["action"], "modified");
+    assert_eq!(j["resources"][0]["replacement"], false);
+    assert_eq!(j["resources"][0]["replacedBy"], json!([]));
+    assert_eq!(
+        j["parameters"][0],
+        json!({"name": "SessionPersistenceCodeKey", "old": "code/a.zip", "new": "code/b.zip"})
+    );
 }
 
 #[test]

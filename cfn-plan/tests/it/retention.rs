@@ -25,7 +25,12 @@ fn tables_and_key_are_retained_the_rest_deleted() {
         .collect();
     assert_eq!(
         retained,
-        vec!["DataKey", "SessionsTable", "UserProfilesTable"]
+        vec![
+            "DataKey",
+            "SessionsTable",
+            "UserProfilesTable",
+            "BackupVault"
+        ]
     );
     assert!(items
         .iter()

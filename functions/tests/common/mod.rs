@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -17,11 +17,14 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use functions::store::Item;
 use functions::{App, Function, Settings};
 use serde_json::{json, Value};
@@ -91,15 +94,78 @@ pub fn suite_calls() -> BTreeMap<Function, BTreeSet<Call>> {
     SUITE.get_or_init(Default::default).lock().unwrap().clone()
 }
 
+/// Orders every operation's start and end across the binary (a counter,
+/// not a clock: which call began after which ended).
+static EVENTS: AtomicUsize = AtomicUsize::new(0);
+
+/// One operation: its action, when it started and when it ended (event
+/// numbers from [`EVENTS`]).
+#[derive(Debug, Clone)]
+pub struct Span {
+    pub action: String,
+    pub start: usize,
+    pub end: Option<usize>,
+}
+
+/// The index of an operation's span, kept in its config bag.
+#[derive(Debug, Clone)]
+struct SpanIndex(usize);
+impl Storable for SpanIndex {
+    type Storer = StoreReplace<Self>;
+}
+
+/// Marks an operation the test asked to fail (every attempt).
+#[derive(Debug, Clone)]
+struct InjectedFault;
+impl Storable for InjectedFault {
+    type Storer = StoreReplace<Self>;
+}
+
 /// Calls recorded for one handler instance ("container").
 #[derive(Default)]
 pub struct Recorder {
     calls: Mutex<Vec<Call>>,
     /// Each KMS call's action and the encryption context it carried.
     kms_contexts: Mutex<Vec<(String, BTreeMap<String, String>)>>,
+    spans: Mutex<Vec<Span>>,
+    /// (action, how many more calls of it succeed before one fails).
+    faults: Mutex<Vec<(String, usize)>>,
 }
 
 impl Recorder {
+    /// Makes the call of `action` after the next `skip` ones fail as a
+    /// network failure would (the SDK answers a dispatch failure).
+    pub fn fail_after(&self, action: &str, skip: usize) {
+        self.faults.lock().unwrap().push((action.to_string(), skip));
+    }
+
+    /// Index for [`Recorder::round_trips_since`].
+    pub fn span_mark(&self) -> usize {
+        self.spans.lock().unwrap().len()
+    }
+
+    /// Sequential round trips since `mark`: the longest chain of operations
+    /// each of which started after the previous one ended (operations that
+    /// overlap count once).
+    pub fn round_trips_since(&self, mark: usize) -> usize {
+        let spans = self.spans.lock().unwrap()[mark..].to_vec();
+        let mut depth = vec![0usize; spans.len()];
+        for i in 0..spans.len() {
+            let before = (0..spans.len())
+                .filter(|&j| spans[j].end.is_some_and(|e| e < spans[i].start))
+                .map(|j| depth[j])
+                .max()
+                .unwrap_or(0);
+            depth[i] = before + 1;
+        }
+        // Spans are in start order, so each one's predecessors came first.
+        depth.into_iter().max().unwrap_or(0)
+    }
+
+    pub fn spans_since(&self, mark: usize) -> Vec<Span> {
+        self.spans.lock().unwrap()[mark..].to_vec()
+    }
+
     pub fn calls(&self) -> Vec<Call> {
         self.calls.lock().unwrap().clone()
     }
@@ -200,6 +266,34 @@ impl Intercept for Interceptor {
         "RecordingInterceptor"
     }
 
+    // Per attempt: an injected fault fails before anything is sent.
+    fn read_before_transmit(
+        &self,
+        _ctx: &BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if cfg.load::<InjectedFault>().is_some() {
+            return Err("injected failure (test)".into());
+        }
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _ctx: &FinalizerInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(SpanIndex(i)) = cfg.load::<SpanIndex>().cloned() {
+            let end = EVENTS.fetch_add(1, Ordering::SeqCst);
+            if let Some(span) = self.recorder.spans.lock().unwrap().get_mut(i) {
+                span.end = Some(end);
+            }
+        }
+        Ok(())
+    }
+
     // Runs once per operation (not per retry attempt), after the operation's
     // configuration (with its Metadata) is in the bag.
     fn read_before_serialization(
@@ -215,6 +309,26 @@ impl Intercept for Interceptor {
             format!("{service}:{}", meta.name()),
         );
         self.recorder.calls.lock().unwrap().push(call.clone());
+        {
+            let mut spans = self.recorder.spans.lock().unwrap();
+            cfg.interceptor_state().store_put(SpanIndex(spans.len()));
+            spans.push(Span {
+                action: call.1.clone(),
+                start: EVENTS.fetch_add(1, Ordering::SeqCst),
+                end: None,
+            });
+        }
+        {
+            let mut faults = self.recorder.faults.lock().unwrap();
+            if let Some(pos) = faults.iter().position(|(a, _)| *a == call.1) {
+                if faults[pos].1 == 0 {
+                    faults.remove(pos);
+                    cfg.interceptor_state().store_put(InjectedFault);
+                } else {
+                    faults[pos].1 -= 1;
+                }
+            }
+        }
         if service == "kms" {
             use aws_sdk_kms::operation as op;
             let input = ctx.input();
@@ -319,6 +433,16 @@ impl Env {
     }
 
     pub fn app_with(&self, function: Function, settings: Settings) -> (App, Arc<Recorder>) {
+        self.app_with_clock(function, settings, functions::time::system_clock())
+    }
+
+    /// A container whose "now" is `clock`.
+    pub fn app_with_clock(
+        &self,
+        function: Function,
+        settings: Settings,
+        clock: functions::time::Clock,
+    ) -> (App, Arc<Recorder>) {
         let recorder = Arc::new(Recorder::default());
         let interceptor = Interceptor {
             function,
@@ -326,11 +450,12 @@ impl Env {
             granted: granted(function),
             recorder: recorder.clone(),
         };
-        let app = App::new(
+        let app = App::with_clock(
             function,
             &self.sdk,
             settings,
             Some(SharedInterceptor::new(interceptor)),
+            clock,
         );
         (app, recorder)
     }
@@ -494,18 +619,64 @@ pub fn log_lines() -> Vec<Value> {
 
 static REQ: AtomicUsize = AtomicUsize::new(0);
 
+/// A token's identity as the JWT authorizer hands it over: `sub`, and the
+/// `cognito:groups` and `scope` claims rendered as API Gateway renders them
+/// (every claim a string, an array as `[a b]`), plus the `scopes` list.
+#[derive(Debug, Clone, Default)]
+pub struct Token {
+    pub sub: String,
+    pub groups: Option<String>,
+    pub scope: Option<String>,
+    pub scopes: Option<Vec<String>>,
+}
+
+/// An end user's token (no group, no scope): the deployment guide's caller.
+pub fn user(sub: &str) -> Token {
+    Token {
+        sub: sub.to_string(),
+        ..Token::default()
+    }
+}
+
+/// A token in the `assistant-writers` group (the stack's default).
+pub fn writer(sub: &str) -> Token {
+    Token {
+        groups: Some("[assistant-writers]".into()),
+        ..user(sub)
+    }
+}
+
+fn claims_of(token: Option<&Token>) -> (Value, Value) {
+    let iss = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Test";
+    let Some(t) = token else {
+        return (json!({ "iss": iss }), Value::Null);
+    };
+    let mut claims = json!({ "sub": t.sub, "iss": iss, "token_use": "access" });
+    if let Some(g) = &t.groups {
+        claims["cognito:groups"] = json!(g);
+    }
+    if let Some(s) = &t.scope {
+        claims["scope"] = json!(s);
+    }
+    (claims, json!(t.scopes))
+}
+
 /// A real API Gateway HTTP API payload-2.0 event for `POST path`, with the
 /// JWT authorizer's claims (`sub` when given), as Lambda would deliver it.
 pub fn event_json(path: &str, sub: Option<&str>, body: Option<&str>, base64: bool) -> String {
+    event_json_for(path, sub.map(user).as_ref(), body, base64)
+}
+
+/// [`event_json`] for a full token.
+pub fn event_json_for(
+    path: &str,
+    token: Option<&Token>,
+    body: Option<&str>,
+    base64: bool,
+) -> String {
     let n = REQ.fetch_add(1, Ordering::SeqCst);
-    let authorizer = match sub {
-        Some(s) => {
-            json!({ "jwt": { "claims": { "sub": s, "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Test", "token_use": "access" }, "scopes": null } })
-        }
-        None => {
-            json!({ "jwt": { "claims": { "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Test" }, "scopes": null } })
-        }
-    };
+    let (claims, scopes) = claims_of(token);
+    let authorizer = json!({ "jwt": { "claims": claims, "scopes": scopes } });
     json!({
         "version": "2.0",
         "routeKey": format!("POST {path}"),
@@ -550,7 +721,28 @@ pub async fn call_raw(
     body: Option<&str>,
     base64: bool,
 ) -> (u16, Value) {
-    let ev = event_json(path_of(app.function()), sub, body, base64);
+    call_token_raw(app, sub.map(user).as_ref(), body, base64).await
+}
+
+/// Sends `body` with `token` to `app`.
+pub async fn call_as(app: &App, token: &Token, body: Value) -> (u16, Value) {
+    call_token_raw(app, Some(token), Some(&body.to_string()), false).await
+}
+
+/// [`call_as`], asserting a 2xx.
+pub async fn ok_as(app: &App, token: &Token, body: Value) -> Value {
+    let (status, v) = call_as(app, token, body.clone()).await;
+    assert!((200..300).contains(&status), "{body} -> {status} {v}");
+    v
+}
+
+pub async fn call_token_raw(
+    app: &App,
+    token: Option<&Token>,
+    body: Option<&str>,
+    base64: bool,
+) -> (u16, Value) {
+    let ev = event_json_for(path_of(app.function()), token, body, base64);
     let req = lambda_http::request::from_str(&ev).expect("payload 2.0 event");
     let resp = app.handle(req).await;
     let status = resp.status().as_u16();
@@ -614,4 +806,142 @@ pub fn as_map(v: &Value) -> HashMap<String, Value> {
     v.as_object()
         .map(|m| m.clone().into_iter().collect())
         .unwrap_or_default()
+}
+
+/// A clock the test moves by hand (milliseconds since the epoch).
+#[derive(Clone)]
+pub struct TestClock(Arc<AtomicU64>);
+
+impl TestClock {
+    /// Starts at the system's now.
+    pub fn new() -> TestClock {
+        TestClock(Arc::new(AtomicU64::new(functions::time::now_ms())))
+    }
+    pub fn clock(&self) -> functions::time::Clock {
+        let t = self.0.clone();
+        Arc::new(move || t.load(Ordering::SeqCst))
+    }
+    pub fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+    pub fn set(&self, ms: u64) {
+        self.0.store(ms, Ordering::SeqCst);
+    }
+    pub fn advance(&self, ms: u64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+/// One item of the sessions table.
+pub async fn get_item(env: &Env, sid: &str, sk: &str) -> Option<Item> {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    env.ddb
+        .get_item()
+        .table_name(&env.settings.sessions_table)
+        .key("sessionId", A::S(sid.into()))
+        .key("sk", A::S(sk.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+}
+
+/// Writes an item to the sessions table as is (tests that tamper or restore).
+pub async fn put_raw(env: &Env, item: Item) {
+    env.ddb
+        .put_item()
+        .table_name(&env.settings.sessions_table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .expect("raw put");
+}
+
+/// Sets one attribute of an item of the sessions table.
+pub async fn set_attr(
+    env: &Env,
+    sid: &str,
+    sk: &str,
+    name: &str,
+    value: aws_sdk_dynamodb::types::AttributeValue,
+) {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    env.ddb
+        .update_item()
+        .table_name(&env.settings.sessions_table)
+        .key("sessionId", A::S(sid.into()))
+        .key("sk", A::S(sk.into()))
+        .update_expression("SET #a = :v")
+        .expression_attribute_names("#a", name)
+        .expression_attribute_values(":v", value)
+        .send()
+        .await
+        .expect("raw update");
+}
+
+/// The session's data key, unwrapped with KMS as the test's own identity.
+pub async fn session_key(env: &Env, sid: &str, owner: &str) -> functions::crypto::DataKey {
+    let session = get_item(env, sid, "SESSION").await.expect("session item");
+    let wrapped = session["wrappedKey"].as_b().unwrap().as_ref().to_vec();
+    let plain = env
+        .kms
+        .decrypt()
+        .ciphertext_blob(aws_sdk_kms::primitives::Blob::new(wrapped))
+        .encryption_context("sessionId", sid)
+        .encryption_context("userId", owner)
+        .send()
+        .await
+        .unwrap()
+        .plaintext
+        .unwrap();
+    functions::crypto::DataKey::from_bytes(plain.as_ref()).unwrap()
+}
+
+/// Stores `user` turns `from..=to` of generation 0 directly (properly sealed
+/// with the session's key), 25 per BatchWriteItem.
+pub async fn seed_turns(env: &Env, sid: &str, owner: &str, from: u64, to: u64, content: &str) {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    use functions::crypto::content_aad;
+    use functions::store::{turn_sk, TurnRecord};
+    let key = session_key(env, sid, owner).await;
+    let seqs: Vec<u64> = (from..=to).collect();
+    for chunk in seqs.chunks(25) {
+        let requests: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|&seq| {
+                let rec = TurnRecord {
+                    session_id: sid.to_string(),
+                    seq,
+                    turn_id: format!("seed-{seq}"),
+                    role: "user".into(),
+                    content: key
+                        .seal_str(&content_aad(sid, &turn_sk(seq), "user", 0), content)
+                        .unwrap(),
+                    language: "en".into(),
+                    created_at: "2026-11-28T03:00:00.000Z".into(),
+                    tokens: functions::model::estimate_tokens(content),
+                    expires_at: functions::time::now_ms() / 1000 + 86_400,
+                    generation: 0,
+                    digest: Some(key.turn_digest("user", content)),
+                };
+                WriteRequest::builder()
+                    .put_request(
+                        PutRequest::builder()
+                            .set_item(Some(rec.to_item()))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            })
+            .collect();
+        let out = env
+            .ddb
+            .batch_write_item()
+            .request_items(&env.settings.sessions_table, requests)
+            .send()
+            .await
+            .unwrap();
+        assert!(out.unprocessed_items.unwrap_or_default().is_empty());
+    }
 }

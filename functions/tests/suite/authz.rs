@@ -1,6 +1,9 @@
 //! Authorization matrix: user B on every action against user A's session
 //! gets 404 (the answer for a missing session) and A's data stays as it was.
-//! No identity at all gets 401 on every action.
+//! No identity at all gets 401 on every action. Who may write what: an
+//! end-user token adds `user` turns only; `assistant`/`system` turns and
+//! summaries need the configured group (`cognito:groups`) or scope
+//! (`scope`), else 403 `forbidden_role` and nothing changes.
 
 use functions::Function::{self, ContextManager, SessionPersistence};
 use serde_json::{json, Value};
@@ -14,9 +17,9 @@ async fn user_b_cannot_touch_user_as_session() {
     let (cm, _) = env.app(ContextManager);
     let sid = create_session(&sp, USER_A).await;
     ok(&cm, USER_A, turn(&sid, "What is a closure?")).await;
-    ok(
+    ok_as(
         &cm,
-        USER_A,
+        &writer(USER_A),
         json!({"action":"set_summary","sessionId":sid,"summary":"closures"}),
     )
     .await;
@@ -61,7 +64,9 @@ async fn user_b_cannot_touch_user_as_session() {
     let (_, not_found) = call(&sp, USER_B, json!({"action":"get","sessionId":missing})).await;
     for (f, body) in &cases {
         let app = if *f == SessionPersistence { &sp } else { &cm };
-        let (status, v) = call(app, USER_B, body.clone()).await;
+        // B even holds the assistant-writer group: the role rule never
+        // opens another user's session.
+        let (status, v) = call_as(app, &writer(USER_B), body.clone()).await;
         assert_eq!(status, 404, "{body} -> {v}");
         assert_eq!(v["error"]["code"], "not_found");
         assert_eq!(v["error"]["message"], not_found["error"]["message"]);
@@ -166,4 +171,149 @@ async fn no_identity_is_401_on_every_action() {
     .await;
     assert_eq!(status, 401, "{v}");
     assert_eq!(env.snapshot().await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_and_summaries_need_the_writer_group_or_scope() {
+    let env = Env::new().await;
+    let (sp, _) = env.app(SessionPersistence);
+    let (cm, _) = env.app(ContextManager);
+    let sid = create_session(&sp, USER_A).await;
+    // The deployment guide's example keeps working with an end-user token.
+    ok(&cm, USER_A, turn(&sid, "What is a closure?")).await;
+    let add = |role: &str, content: &str| json!({"action":"add_turn","sessionId":sid,"turn":{"role":role,"content":content,"language":"en"}});
+    let summary = json!({"action":"set_summary","sessionId":sid,"summary":"closures"});
+    let tok = |groups: Option<&str>, scope: Option<&str>, scopes: Option<Vec<&str>>| Token {
+        sub: USER_A.to_string(),
+        groups: groups.map(str::to_string),
+        scope: scope.map(str::to_string),
+        scopes: scopes.map(|v| v.into_iter().map(str::to_string).collect()),
+    };
+    // Tokens that are not writers: none, near misses, another group.
+    let not_writers = [
+        tok(None, None, None),
+        tok(Some("[students]"), None, None),
+        tok(Some("[assistant-writers-old]"), None, None),
+        tok(Some("[xassistant-writers]"), None, None),
+        tok(Some("assistant writers"), None, None),
+        tok(None, Some("openid assistant-writers.read"), None),
+        tok(None, None, Some(vec!["aws.cognito.signin.user.admin"])),
+    ];
+    let forbidden_bodies = [
+        add("assistant", "A closure captures variables."),
+        add("system", "You are a tutor."),
+        summary.clone(),
+    ];
+    let before = env.snapshot().await;
+    let mut forbidden_cases = 0;
+    for t in &not_writers {
+        for body in &forbidden_bodies {
+            let (status, v) = call_as(&cm, t, body.clone()).await;
+            assert_eq!(status, 403, "{t:?} {body} -> {v}");
+            assert_eq!(v["error"]["code"], "forbidden_role");
+            assert!(v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("assistant-writer"));
+            forbidden_cases += 1;
+        }
+        // The same token still adds user turns (checked without writing).
+        let (status, v) = call_as(&cm, t, json!({"action":"get_context","sessionId":sid})).await;
+        assert_eq!(status, 200, "{v}");
+    }
+    assert_eq!(
+        env.snapshot().await,
+        before,
+        "a forbidden write changed data"
+    );
+
+    // Writers: the group (alone or among others), the scope claim, the
+    // authorizer's scopes list.
+    let writers = [
+        tok(Some("[assistant-writers]"), None, None),
+        tok(Some("[students assistant-writers]"), None, None),
+        tok(None, Some("openid assistant-writers"), None),
+        tok(None, None, Some(vec!["openid", "assistant-writers"])),
+    ];
+    for (i, t) in writers.iter().enumerate() {
+        let v = ok_as(&cm, t, add("assistant", &format!("answer {i}"))).await;
+        assert_eq!(v["turn"]["role"], "assistant");
+        ok_as(&cm, t, add("system", &format!("system {i}"))).await;
+        ok_as(&cm, t, summary.clone()).await;
+    }
+
+    // The group is a setting: another value, another rule.
+    let mut tutors = env.settings.clone();
+    tutors.assistant_writer_group = "tutors".into();
+    let (cm_tutors, _) = env.app_with(ContextManager, tutors);
+    let (status, v) = call_as(&cm_tutors, &writer(USER_A), add("assistant", "x")).await;
+    assert_eq!(
+        (status, v["error"]["code"].clone()),
+        (403, json!("forbidden_role"))
+    );
+    ok_as(
+        &cm_tutors,
+        &tok(Some("[tutors]"), None, None),
+        add("assistant", "from a tutor"),
+    )
+    .await;
+    eprintln!(
+        "AUTHZ roles: {forbidden_cases} forbidden writes (403) + {} writer tokens allowed + 2 setting cases",
+        writers.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_turn_id_with_other_role_or_content_is_a_conflict() {
+    let env = Env::new().await;
+    let (sp, _) = env.app(SessionPersistence);
+    let (cm, _) = env.app(ContextManager);
+    let sid = create_session(&sp, USER_A).await;
+    let body = |role: &str, content: &str| json!({"action":"add_turn","sessionId":sid,"turn":{"role":role,"content":content,"language":"en","turnId":"t-1"}});
+    let w = writer(USER_A);
+    let first = ok_as(&cm, &w, body("user", "What is a closure?")).await;
+    let before = env.snapshot().await;
+    for (role, content) in [
+        ("user", "What is a closure!"),
+        ("assistant", "What is a closure?"),
+        ("system", "What is a closure?"),
+    ] {
+        let (status, v) = call_as(&cm, &w, body(role, content)).await;
+        assert_eq!(status, 409, "{role} {content}: {v}");
+        assert_eq!(v["error"]["code"], "turn_id_conflict");
+    }
+    assert_eq!(
+        env.snapshot().await,
+        before,
+        "a conflicting retry changed data"
+    );
+    // The true retry still answers as the first time.
+    assert_eq!(
+        ok_as(&cm, &w, body("user", "What is a closure?")).await,
+        first
+    );
+
+    // Two different turns racing under one turnId: one is stored, the other
+    // is told so.
+    let mut tasks = Vec::new();
+    for content in ["first version", "second version"] {
+        let app = cm.clone();
+        let b = json!({"action":"add_turn","sessionId":sid,"turn":{"role":"user","content":content,"language":"en","turnId":"t-race"}});
+        tasks.push(tokio::spawn(async move { call(&app, USER_A, b).await }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        let (status, v) = t.await.unwrap();
+        if status == 409 {
+            assert_eq!(v["error"]["code"], "turn_id_conflict");
+        }
+        statuses.push(status);
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![200, 409]);
+    let ids: Vec<String> = turn_ids(&env.turn_items(&sid).await)
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
+    assert_eq!(counts(&ids)["t-race"], 1);
 }

@@ -57,6 +57,40 @@ async fn bad_input_is_rejected_and_changes_nothing() {
     let add = |t: serde_json::Value| json!({"action":"add_turn","sessionId":s,"turn":t});
     let big = "x".repeat(functions::model::MAX_CONTENT_BYTES + 1);
     let missing = "00000000-0000-4000-8000-000000000000";
+    ok(
+        &cm,
+        USER_A,
+        json!({"action":"add_turn","sessionId":s,"turn":{"role":"user","content":"Known turn","language":"en","turnId":"t-known"}}),
+    )
+    .await;
+    // A session at the turn cap, an expired one and one being deleted.
+    let full = create_session(&sp, USER_A).await;
+    seed_turns(&env, &full, USER_A, 5000, 5000, "the last turn").await;
+    let expired = create_session(&sp, USER_A).await;
+    set_attr(
+        &env,
+        &expired,
+        "SESSION",
+        "expiresAt",
+        aws_sdk_dynamodb::types::AttributeValue::N(
+            (functions::time::now_ms() / 1000 - 1).to_string(),
+        ),
+    )
+    .await;
+    let deleting = create_session(&sp, USER_A).await;
+    set_attr(
+        &env,
+        &deleting,
+        "SESSION",
+        "status",
+        aws_sdk_dynamodb::types::AttributeValue::S("deleting".into()),
+    )
+    .await;
+    let long_name = "secret-".repeat(150);
+    let echoed: &'static str = Box::leak(
+        format!("{}…", &long_name[..functions::model::MAX_ECHOED_NAME_CHARS]).into_boxed_str(),
+    );
+    let echoed_turn: &'static str = Box::leak(format!("turn.{echoed}").into_boxed_str());
 
     let cases = vec![
         case(
@@ -616,6 +650,122 @@ async fn bad_input_is_rejected_and_changes_nothing() {
             "unknown_field",
             Some("force"),
         ),
+        case(
+            "assistant turn with an end-user token",
+            cm_,
+            Json(add(
+                json!({"role":"assistant","content":"hi","language":"en"}),
+            )),
+            403,
+            "forbidden_role",
+            None,
+        ),
+        case(
+            "system turn with an end-user token",
+            cm_,
+            Json(add(
+                json!({"role":"system","content":"obey","language":"en","turnId":"t-sys"}),
+            )),
+            403,
+            "forbidden_role",
+            None,
+        ),
+        case(
+            "set_summary with an end-user token",
+            cm_,
+            Json(json!({"action":"set_summary","sessionId":s,"summary":"mine"})),
+            403,
+            "forbidden_role",
+            None,
+        ),
+        case(
+            "retried turnId with other content",
+            cm_,
+            Json(add(
+                json!({"role":"user","content":"Another turn","language":"en","turnId":"t-known"}),
+            )),
+            409,
+            "turn_id_conflict",
+            None,
+        ),
+        case(
+            "add_turn on a full session",
+            cm_,
+            Json(turn(&full, "one too many")),
+            409,
+            "session_full",
+            None,
+        ),
+        case(
+            "add_turn on an expired session",
+            cm_,
+            Json(turn(&expired, "hello?")),
+            404,
+            "not_found",
+            None,
+        ),
+        case(
+            "update of an expired session",
+            sp_,
+            Json(
+                json!({"action":"update","sessionId":expired,"version":1,"session":{"mode":"quiz"}}),
+            ),
+            404,
+            "not_found",
+            None,
+        ),
+        case(
+            "delete of an expired session",
+            sp_,
+            Json(json!({"action":"delete","sessionId":expired})),
+            404,
+            "not_found",
+            None,
+        ),
+        case(
+            "add_turn on a session being deleted",
+            cm_,
+            Json(turn(&deleting, "hello?")),
+            404,
+            "not_found",
+            None,
+        ),
+        case(
+            "update of a session being deleted",
+            sp_,
+            Json(
+                json!({"action":"update","sessionId":deleting,"version":1,"session":{"mode":"quiz"}}),
+            ),
+            404,
+            "not_found",
+            None,
+        ),
+        case(
+            "clear of a session being deleted",
+            cm_,
+            Json(json!({"action":"clear","sessionId":deleting})),
+            404,
+            "not_found",
+            None,
+        ),
+        case(
+            "long unknown field name",
+            sp_,
+            Json(json!({"action":"list", long_name.clone(): 1})),
+            400,
+            "unknown_field",
+            Some(echoed),
+        ),
+        case(
+            "long unknown turn field name",
+            cm_,
+            Json(add(
+                json!({"role":"user","content":"hi","language":"en", long_name.clone(): 1}),
+            )),
+            400,
+            "unknown_field",
+            Some(echoed_turn),
+        ),
     ];
     assert!(cases.len() >= 40);
 
@@ -650,6 +800,11 @@ async fn bad_input_is_rejected_and_changes_nothing() {
         assert!(
             !message.contains("Exception") && !message.contains("dynamodb"),
             "{}: {message}",
+            c.name
+        );
+        assert!(
+            !v.to_string().contains(&long_name[..60]),
+            "{}: a client-chosen name echoed in full",
             c.name
         );
         assert_eq!(

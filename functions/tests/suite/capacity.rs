@@ -2,10 +2,9 @@
 //! is constant): add_turn for a 1 KB turn at turn 1 and turn 1,000, and a
 //! 20-turn get_context.
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::AttributeValue;
 use functions::capacity::{item_size, read_units, write_units};
-use functions::crypto::{content_aad, DataKey};
-use functions::store::{turn_sk, Item, TurnRecord};
+use functions::store::{turn_sk, Item};
 use functions::Function::{ContextManager, SessionPersistence};
 use serde_json::json;
 
@@ -61,61 +60,6 @@ async fn add_measured(
     (seq, write_units(item_size(&item)))
 }
 
-/// Stores turns `from..=to` directly (properly sealed with the session's key).
-async fn seed_turns(env: &Env, sid: &str, from: u64, to: u64, content: &str) {
-    let session = get_item(env, sid, "SESSION").await;
-    let wrapped = session["wrappedKey"].as_b().unwrap().as_ref().to_vec();
-    let plain = env
-        .kms
-        .decrypt()
-        .ciphertext_blob(aws_sdk_kms::primitives::Blob::new(wrapped))
-        .encryption_context("sessionId", sid)
-        .encryption_context("userId", USER_A)
-        .send()
-        .await
-        .unwrap()
-        .plaintext
-        .unwrap();
-    let key = DataKey::from_bytes(plain.as_ref()).unwrap();
-    let seqs: Vec<u64> = (from..=to).collect();
-    for chunk in seqs.chunks(25) {
-        let requests: Vec<WriteRequest> = chunk
-            .iter()
-            .map(|&seq| {
-                let rec = TurnRecord {
-                    session_id: sid.to_string(),
-                    seq,
-                    turn_id: format!("seed-{seq}"),
-                    role: "user".into(),
-                    content: key
-                        .seal_str(&content_aad(sid, &turn_sk(seq), "user"), content)
-                        .unwrap(),
-                    language: "en".into(),
-                    created_at: "2026-11-28T03:00:00.000Z".into(),
-                    tokens: functions::model::estimate_tokens(content),
-                    expires_at: 1_798_416_000,
-                };
-                WriteRequest::builder()
-                    .put_request(
-                        PutRequest::builder()
-                            .set_item(Some(rec.to_item()))
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-            })
-            .collect();
-        let out = env
-            .ddb
-            .batch_write_item()
-            .request_items(&env.settings.sessions_table, requests)
-            .send()
-            .await
-            .unwrap();
-        assert!(out.unprocessed_items.unwrap_or_default().is_empty());
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn add_turn_costs_at_most_two_write_units_at_any_length() {
     let env = Env::new().await;
@@ -126,7 +70,7 @@ async fn add_turn_costs_at_most_two_write_units_at_any_length() {
 
     let (seq1, wcu1) = add_measured(&env, &cm, &rec, &sid, &one_kb).await;
     assert_eq!(seq1, 1);
-    seed_turns(&env, &sid, 2, 999, &one_kb).await;
+    seed_turns(&env, &sid, USER_A, 2, 999, &one_kb).await;
     let (seq1000, wcu1000) = add_measured(&env, &cm, &rec, &sid, &one_kb).await;
     assert_eq!(seq1000, 1000);
     assert!(
@@ -213,4 +157,124 @@ async fn add_turn_costs_at_most_two_write_units_at_any_length() {
          get_context 20 turns (eventually consistent): 1 KB turns {rcu_1kb} RCU ({query_bytes} B + session {session_bytes} B), \
          200-char turns {rcu_small} RCU ({small_query} B); add_turn's own reads with 200-char turns {add_turn_reads_small} RCU (strongly consistent)"
     );
+}
+
+/// Worst-case read and write units per action, from real items at their
+/// size limits (topic 200 four-byte characters, summary 16 KiB, turns of
+/// 16 KiB with a 64-character turnId and a 35-character language tag) and
+/// the operations each action was recorded making.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worst_case_units_per_action() {
+    use functions::api::{LOOKBACK_MAX_TURNS, MAX_TURNS_PER_SESSION, MAX_TURN_ITEM_BYTES};
+    use functions::model::{
+        MAX_CONTENT_BYTES, MAX_LIST_LIMIT, MAX_SUMMARY_BYTES, MAX_WINDOW_TURNS,
+    };
+    let env = Env::new().await;
+    let (sp, sp_rec) = env.app(SessionPersistence);
+    let mut eager = env.settings.clone();
+    eager.touch_interval_ms = 0; // the worst case: add_turn also refreshes the session
+    let (cm, cm_rec) = env.app_with(ContextManager, eager);
+    let w = writer(USER_A);
+    let topic = "𝄞".repeat(200);
+    let v = ok(
+        &sp,
+        USER_A,
+        json!({"action":"create","session":{"currentTopic":topic,"mode":"conversation","language":"sgn-BE-FR-abcdefgh-abcdefgh-abcdefg"}}),
+    )
+    .await;
+    let sid = v["session"]["sessionId"].as_str().unwrap().to_string();
+    ok_as(
+        &cm,
+        &w,
+        json!({"action":"set_summary","sessionId":sid,"summary":"s".repeat(MAX_SUMMARY_BYTES)}),
+    )
+    .await;
+    let big = "k".repeat(MAX_CONTENT_BYTES);
+    seed_turns(&env, &sid, USER_A, 1, MAX_WINDOW_TURNS as u64, &big).await;
+    let max_turn = json!({"action":"add_turn","sessionId":sid,"turn":{"role":"assistant","content":big,"language":"sgn-BE-FR-abcdefgh-abcdefgh-abcdefg","turnId":"t".repeat(64)}});
+    let mark = cm_rec.len();
+    let v = ok_as(&cm, &w, max_turn.clone()).await;
+    let ops: Vec<String> = cm_rec.since(mark).into_iter().map(|(_, a)| a).collect();
+    assert_eq!(
+        counts(&ops),
+        counts(&[
+            "dynamodb:GetItem".to_string(),
+            "dynamodb:Query".to_string(),
+            "dynamodb:PutItem".to_string(),
+            "dynamodb:UpdateItem".to_string(),
+        ]),
+        "add_turn's operations (warm)"
+    );
+    let seq = v["turn"]["seq"].as_u64().unwrap();
+    let turn_bytes = item_size(&get_item(&env, &sid, &turn_sk(seq)).await);
+    assert!(
+        turn_bytes <= MAX_TURN_ITEM_BYTES,
+        "{turn_bytes} > {MAX_TURN_ITEM_BYTES}"
+    );
+    let session_item = get_item(&env, &sid, "SESSION").await;
+    let session = item_size(&session_item);
+    let index_entry: usize = session_item
+        .iter()
+        .filter(|(k, _)| {
+            ["sessionId", "sk", "userId", "updatedAt"].contains(&k.as_str())
+                || stack::module::USER_SESSION_INDEX_PROJECTION.contains(&k.as_str())
+        })
+        .map(|(k, v)| k.len() + functions::capacity::value_size(v))
+        .sum();
+    let t = MAX_TURN_ITEM_BYTES;
+    let rc = |bytes: usize| read_units(bytes, true);
+    let re = |bytes: usize| read_units(bytes, false);
+    // A Query reads at most 1 MB per call
+    // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.html).
+    let page = |turns: usize| (turns * t).min(1024 * 1024);
+    let sw = write_units(session);
+    // A new session has no summary yet.
+    let summary_attr = "summary".len() + functions::capacity::value_size(&session_item["summary"]);
+    let new_session = session - summary_attr;
+    let iw = write_units(index_entry);
+    let lines = [
+        ("create", re(64), write_units(new_session) + iw),
+        ("get", rc(session) + rc(t), 0),
+        ("update", rc(t), sw + 2 * iw),
+        (
+            "list",
+            functions::store::LIST_QUERIES as f64 * re(MAX_LIST_LIMIT as usize * index_entry),
+            0,
+        ),
+        (
+            "restore",
+            20.0 * re(25 * index_entry) + re(session) + re(page(MAX_WINDOW_TURNS as usize)),
+            0,
+        ),
+        (
+            "add_turn",
+            rc(session) + rc(page(LOOKBACK_MAX_TURNS as usize)),
+            write_units(t) + sw + 2 * iw,
+        ),
+        (
+            "get_context",
+            re(session) + re(page(MAX_WINDOW_TURNS as usize)),
+            0,
+        ),
+        ("set_summary", re(session) + rc(t), sw + 2 * iw),
+        (
+            "clear (per 1,000 turns)",
+            rc(session) + rc(t) + 1000.0 * rc(t),
+            sw + 2 * iw + 1000 * write_units(t),
+        ),
+        (
+            "delete (per 1,000 turns)",
+            1000.0 * rc(t),
+            sw + 2 * iw + 1000 * write_units(t) + sw + iw,
+        ),
+    ];
+    let mut out = format!(
+        "CAPACITY WORST CASE (session item {session} B, GSI entry {index_entry} B, turn item {turn_bytes} B <= {t} B; \
+         add_turn reads at most {LOOKBACK_MAX_TURNS} turns; at most {MAX_TURNS_PER_SESSION} turns per session):"
+    );
+    for (action, rcu, wcu) in lines {
+        out.push_str(&format!("\n  {action}: {rcu} RCU, {wcu} WCU"));
+    }
+    eprintln!("{out}");
+    let _ = sp_rec;
 }

@@ -12,6 +12,8 @@ use crate::common::*;
 const TURNS: usize = 100;
 const INSTANCES: usize = 4;
 const RETRIED: usize = 10;
+/// 503 retries a client makes before giving up.
+const CLIENT_RETRIES: usize = 30;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hundred_concurrent_turns_from_several_instances() {
@@ -31,12 +33,17 @@ async fn hundred_concurrent_turns_from_several_instances() {
         let sid = sid.clone();
         tasks.push(tokio::spawn(async move {
             let body = json!({"action":"add_turn","sessionId":sid,"turn":{"role":if i % 2 == 0 {"user"} else {"assistant"},"content":format!("message number {i}"),"language":"en","turnId":turn_id}});
-            // A well-behaved client retries 503 (retryable) with the same turnId.
+            // A well-behaved client retries 503 (retryable) with the same
+            // turnId, after a jittered backoff: the function gives up on a
+            // slot after a bounded number of attempts, so 110 writers racing
+            // for one session's next slot are partly sent back.
             let mut retries = 0;
             loop {
-                let (status, v) = call(&app, USER_A, body.clone()).await;
-                if status == 503 && retries < 5 {
+                let (status, v) = call_as(&app, &writer(USER_A), body.clone()).await;
+                if status == 503 && retries < CLIENT_RETRIES {
                     retries += 1;
+                    let jitter = (n as u64 * 7919 + retries as u64 * 104_729) % 50;
+                    tokio::time::sleep(std::time::Duration::from_millis(10 * retries as u64 + jitter)).await;
                     continue;
                 }
                 return (turn_id, status, v, retries);
@@ -137,7 +144,7 @@ async fn retried_turn_id_is_stored_once_with_the_same_answer() {
         let app = if n % 2 == 0 { cm1.clone() } else { cm2.clone() };
         let b = json!({"action":"add_turn","sessionId":sid,"turn":{"role":"assistant","content":"A closure captures variables.","language":"en","turnId":"client-43"}});
         tasks.push(tokio::spawn(async move {
-            ok(&app, USER_A, b).await["turn"].clone()
+            ok_as(&app, &writer(USER_A), b).await["turn"].clone()
         }));
     }
     let mut answers = Vec::new();

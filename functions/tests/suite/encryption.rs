@@ -32,9 +32,9 @@ async fn raw_table_holds_no_conversation_text() {
     let (cm, _) = env.app(ContextManager);
     let sid = create_session(&sp, USER_A).await;
     ok(&cm, USER_A, turn(&sid, SECRET_TURN)).await;
-    ok(
+    ok_as(
         &cm,
-        USER_A,
+        &writer(USER_A),
         json!({"action":"set_summary","sessionId":sid,"summary":SECRET_SUMMARY}),
     )
     .await;
@@ -104,9 +104,9 @@ async fn copied_ciphertexts_fail_to_open() {
     for sid in [&x, &y] {
         ok(&cm, USER_A, turn(sid, "first")).await;
         ok(&cm, USER_A, turn(sid, "second")).await;
-        ok(
+        ok_as(
             &cm,
-            USER_A,
+            &writer(USER_A),
             json!({"action":"set_summary","sessionId":sid,"summary":"so far"}),
         )
         .await;
@@ -198,9 +198,9 @@ async fn kms_once_per_session_per_container() {
         ok(&cm1, USER_A, turn(&s2, &format!("s2 turn {i}"))).await;
     }
     ok(&cm1, USER_A, json!({"action":"get_context","sessionId":s1})).await;
-    ok(
+    ok_as(
         &cm1,
-        USER_A,
+        &writer(USER_A),
         json!({"action":"set_summary","sessionId":s1,"summary":"x"}),
     )
     .await;
@@ -269,9 +269,9 @@ async fn logs_carry_request_facts_but_never_content() {
     let (cm, _) = env.app(ContextManager);
     let sid = create_session(&sp, USER_A).await;
     ok(&cm, USER_A, turn(&sid, SECRET_TURN)).await;
-    ok(
+    ok_as(
         &cm,
-        USER_A,
+        &writer(USER_A),
         json!({"action":"set_summary","sessionId":sid,"summary":SECRET_SUMMARY}),
     )
     .await;
@@ -301,4 +301,65 @@ async fn logs_carry_request_facts_but_never_content() {
     assert!(lines.iter().any(|l| l["action"] == "set_summary"
         && l["outcome"] == "ok"
         && l["latency_ms"].is_number()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_data_keys_expire_after_their_maximum_age() {
+    let env = Env::new().await;
+    let clock = TestClock::new();
+    let (sp, _) = env.app(SessionPersistence);
+    let settings = env.settings.clone();
+    assert_eq!(
+        settings.key_cache_max_age_ms, 600_000,
+        "default: 10 minutes"
+    );
+    let (cm, rec) = env.app_with_clock(ContextManager, settings, clock.clock());
+    let sid = create_session(&sp, USER_A).await;
+    let read = json!({"action":"get_context","sessionId":sid});
+    ok(&cm, USER_A, read.clone()).await;
+    assert_eq!(rec.count("kms:Decrypt"), 1);
+    clock.advance(600_000 - 1);
+    ok(&cm, USER_A, read.clone()).await;
+    assert_eq!(rec.count("kms:Decrypt"), 1, "still within its age");
+    clock.advance(1);
+    ok(&cm, USER_A, read.clone()).await;
+    assert_eq!(
+        rec.count("kms:Decrypt"),
+        2,
+        "unwrapped again at ten minutes"
+    );
+    ok(&cm, USER_A, turn(&sid, "hello")).await;
+    assert_eq!(rec.count("kms:Decrypt"), 2, "and cached again");
+
+    // A shorter setting.
+    let mut short = env.settings.clone();
+    short.key_cache_max_age_ms = 1_000;
+    let (cm_short, rec_short) = env.app_with_clock(ContextManager, short, clock.clock());
+    ok(&cm_short, USER_A, read.clone()).await;
+    clock.advance(1_000);
+    ok(&cm_short, USER_A, read.clone()).await;
+    assert_eq!(rec_short.count("kms:Decrypt"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_field_names_are_shortened_and_never_logged() {
+    let env = Env::new().await;
+    let (sp, _) = env.app(SessionPersistence);
+    let name = format!("password-{}", "hunter2_9d1f".repeat(20));
+    let (status, v) = call(&sp, USER_A, json!({"action":"list", name.clone(): true})).await;
+    assert_eq!(status, 400);
+    assert_eq!(v["error"]["code"], "unknown_field");
+    let field = v["error"]["field"].as_str().unwrap();
+    assert!(
+        field.chars().count() <= functions::model::MAX_ECHOED_NAME_CHARS + 1,
+        "{field}"
+    );
+    assert!(!v.to_string().contains(&name[..40]), "{v}");
+    let rid = v["error"]["requestId"].as_str().unwrap().to_string();
+    let line = log_lines()
+        .into_iter()
+        .find(|l| l["request_id"] == rid.as_str())
+        .expect("the request is logged");
+    assert_eq!(line["outcome"], "unknown_field");
+    assert!(!line.to_string().contains("hunter2"), "{line}");
 }

@@ -41,9 +41,9 @@ async fn every_action_happy_path() {
     assert_eq!(v["turn"]["role"], "user");
     assert_eq!(v["context"]["turns"].as_array().unwrap().len(), 1);
     assert_eq!(v["context"]["turnCount"], 1);
-    let v = ok(
+    let v = ok_as(
         &cm,
-        USER_A,
+        &writer(USER_A),
         json!({"action":"add_turn","sessionId":sid,"turn":{"role":"assistant","content":"A closure is a function together with the variables it captured.","language":"en-US","turnId":"t-2"}}),
     )
     .await;
@@ -78,7 +78,7 @@ async fn every_action_happy_path() {
     assert_eq!(v["context"]["turns"].as_array().unwrap().len(), 1, "{v}");
 
     // set_summary, then the window carries it.
-    let v = ok(&cm, USER_A, json!({"action":"set_summary","sessionId":sid,"summary":"The student asked about closures."})).await;
+    let v = ok_as(&cm, &writer(USER_A), json!({"action":"set_summary","sessionId":sid,"summary":"The student asked about closures."})).await;
     assert_eq!(v["session"]["hasSummary"], true);
     let version_after_summary = v["session"]["version"].as_u64().unwrap();
     let v = ok(&cm, USER_A, json!({"action":"get_context","sessionId":sid})).await;

@@ -106,9 +106,9 @@ async fn each_function_uses_exactly_what_its_role_grants() {
     )
     .await;
     ok(&cm, USER_A, json!({"action":"get_context","sessionId":sid})).await;
-    ok(
+    ok_as(
         &cm,
-        USER_A,
+        &writer(USER_A),
         json!({"action":"set_summary","sessionId":sid,"summary":"closures"}),
     )
     .await;
@@ -259,4 +259,19 @@ fn index_projection_matches_the_stack() {
         .copied()
         .collect();
     assert_eq!(ours, stacks);
+}
+
+#[test]
+fn the_writer_group_setting_matches_the_stack() {
+    assert_eq!(
+        functions::config::DEFAULT_ASSISTANT_WRITER_GROUP,
+        stack::module::DEFAULT_ASSISTANT_WRITER_GROUP
+    );
+    let env = |name: &str| match name {
+        "SESSIONS_TABLE" | "USER_PROFILES_TABLE" | "KMS_KEY_ID" => Some("x".to_string()),
+        n if n == stack::module::ASSISTANT_WRITER_GROUP_ENV => Some("tutors".to_string()),
+        _ => None,
+    };
+    let s = functions::Settings::from_lookup(env).unwrap();
+    assert_eq!(s.assistant_writer_group, "tutors");
 }

@@ -13,4 +13,6 @@ mod dependency_errors;
 mod encryption;
 mod happy;
 mod least_privilege;
+mod lifecycle;
+mod round_trips;
 mod runtime_entry;
