@@ -58,6 +58,9 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
     let mut topics = vec![];
     let mut dashboards = vec![];
     let mut aliases = vec![];
+    let mut backup_roles = vec![];
+    let mut vaults = vec![];
+    let mut budgets = vec![];
     for (_, r) in &t.resources {
         match &r.properties {
             Properties::Table(tb) => {
@@ -65,9 +68,27 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
                 tables.push(json!(format!("{a}/index/*")));
                 tables.push(json!(a));
             }
-            Properties::Role(role) => roles.push(json!(format!(
-                "arn:{p}:iam::{account}:role/{}",
-                role.role_name
+            Properties::Role(role) => {
+                let role_arn = json!(format!("arn:{p}:iam::{account}:role/{}", role.role_name));
+                // Each role is passed only to the service that assumes it.
+                let trusts = |service: &str| {
+                    role.assume_role_policy_document.statement.iter().any(|s| {
+                        s.principal == Some(stack::iam::Principal::Service(stack::expr::s(service)))
+                    })
+                };
+                if trusts("backup.amazonaws.com") {
+                    backup_roles.push(role_arn);
+                } else if trusts("lambda.amazonaws.com") {
+                    roles.push(role_arn);
+                }
+            }
+            Properties::BackupVault(v) => vaults.push(json!(arn(
+                "backup",
+                &format!("backup-vault:{}", v.backup_vault_name)
+            ))),
+            Properties::Budget(b) => budgets.push(json!(format!(
+                "arn:{p}:budgets::{account}:budget/{}",
+                b.budget.budget_name
             ))),
             Properties::Function(f) => functions.push(json!(arn(
                 "lambda",
@@ -132,85 +153,278 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
         ],
         json!([any_key]),
     );
-    key_via["Condition"] =
-        json!({"StringEquals": {"kms:ViaService": via(&["dynamodb", "lambda", "logs", "sns"])}});
-    Ok(json!({
-        "Version": "2012-10-17",
-        "Statement": [
-            st("WhoAmIAndAccountSettings", &["sts:GetCallerIdentity", "lambda:GetAccountSettings", "kms:CreateKey", "kms:ListAliases"], json!("*")),
-            st("TheStackAndItsChangeSets", &[
-                "cloudformation:ContinueUpdateRollback", "cloudformation:CreateChangeSet",
-                "cloudformation:DeleteChangeSet", "cloudformation:DeleteStack",
-                "cloudformation:DescribeChangeSet", "cloudformation:DescribeStackEvents",
-                "cloudformation:DescribeStackResource", "cloudformation:DescribeStackResources",
-                "cloudformation:DescribeStacks", "cloudformation:ExecuteChangeSet",
-                "cloudformation:GetTemplate", "cloudformation:ListStackResources",
-            ], json!([stack_arn, arn("cloudformation", &format!("changeSet/{}-*/*", names.stack))])),
-            st("TheAssetBucket", &[
-                "s3:CreateBucket", "s3:GetObject", "s3:ListBucket",
-                "s3:PutBucketPolicy", "s3:PutBucketPublicAccessBlock",
-                "s3:PutEncryptionConfiguration", "s3:PutLifecycleConfiguration", "s3:PutObject",
-            ], json!([format!("arn:{p}:s3:::{bucket}"), format!("arn:{p}:s3:::{bucket}/*")])),
-            st("TheFunctionRoles", &[
-                "iam:CreateRole", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:GetRole",
-                "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies",
-                "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole",
-                "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription",
-            ], json!(roles)),
-            pass_role,
-            st("TheKeyAndItsAlias", &[
-                "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey",
-                "kms:EnableKeyRotation", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
-                "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion",
-                "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription",
-            ], json!(std::iter::once(json!(any_key)).chain(aliases.iter().cloned()).collect::<Vec<_>>())),
-            key_via,
-            st("TheTables", &[
-                "dynamodb:CreateTable", "dynamodb:DeleteTable", "dynamodb:DescribeContinuousBackups",
-                "dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive", "dynamodb:ListTagsOfResource",
-                "dynamodb:Scan", "dynamodb:TagResource", "dynamodb:UntagResource",
-                "dynamodb:UpdateContinuousBackups", "dynamodb:UpdateTable", "dynamodb:UpdateTimeToLive",
-            ], json!(tables)),
-            st("TheFunctions", &[
-                "lambda:AddPermission", "lambda:CreateFunction", "lambda:DeleteFunction",
-                "lambda:DeleteFunctionConcurrency", "lambda:GetFunction",
-                "lambda:GetFunctionConcurrency", "lambda:GetFunctionConfiguration",
-                "lambda:GetPolicy", "lambda:InvokeFunction", "lambda:ListTags",
-                "lambda:PutFunctionConcurrency", "lambda:RemovePermission", "lambda:TagResource",
-                "lambda:UntagResource", "lambda:UpdateFunctionCode",
+    key_via["Condition"] = json!({"StringEquals": {"kms:ViaService": via(&["backup", "dynamodb", "lambda", "logs", "sns"])}});
+    let mut statements = vec![
+        st(
+            "WhoAmIAndAccountSettings",
+            &[
+                "sts:GetCallerIdentity",
+                "lambda:GetAccountSettings",
+                "kms:CreateKey",
+                "kms:ListAliases",
+            ],
+            json!("*"),
+        ),
+        st(
+            "TheStackAndItsChangeSets",
+            &[
+                "cloudformation:ContinueUpdateRollback",
+                "cloudformation:CreateChangeSet",
+                "cloudformation:DeleteChangeSet",
+                "cloudformation:DeleteStack",
+                "cloudformation:DescribeChangeSet",
+                "cloudformation:DescribeStackEvents",
+                "cloudformation:DescribeStackResource",
+                "cloudformation:DescribeStackResources",
+                "cloudformation:DescribeStacks",
+                "cloudformation:ExecuteChangeSet",
+                "cloudformation:GetTemplate",
+                "cloudformation:ListStackResources",
+                // Change sets carry the stack's cost-allocation tags (`tags`).
+                "cloudformation:TagResource",
+            ],
+            json!([
+                stack_arn,
+                arn("cloudformation", &format!("changeSet/{}-*/*", names.stack))
+            ]),
+        ),
+        st(
+            "TheAssetBucket",
+            &[
+                "s3:CreateBucket",
+                "s3:GetObject",
+                "s3:ListBucket",
+                "s3:PutBucketPolicy",
+                "s3:PutBucketPublicAccessBlock",
+                "s3:PutEncryptionConfiguration",
+                "s3:PutLifecycleConfiguration",
+                "s3:PutObject",
+            ],
+            json!([
+                format!("arn:{p}:s3:::{bucket}"),
+                format!("arn:{p}:s3:::{bucket}/*")
+            ]),
+        ),
+        st(
+            "TheFunctionRoles",
+            &[
+                "iam:CreateRole",
+                "iam:DeleteRole",
+                "iam:DeleteRolePolicy",
+                "iam:GetRole",
+                "iam:GetRolePolicy",
+                "iam:ListAttachedRolePolicies",
+                "iam:ListRolePolicies",
+                "iam:PutRolePolicy",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:UpdateRole",
+                "iam:UpdateRoleDescription",
+            ],
+            json!(roles),
+        ),
+        pass_role,
+        st(
+            "TheKeyAndItsAlias",
+            &[
+                "kms:CreateAlias",
+                "kms:DeleteAlias",
+                "kms:DescribeKey",
+                "kms:EnableKeyRotation",
+                "kms:GetKeyPolicy",
+                "kms:GetKeyRotationStatus",
+                "kms:ListResourceTags",
+                "kms:PutKeyPolicy",
+                "kms:ScheduleKeyDeletion",
+                "kms:TagResource",
+                "kms:UntagResource",
+                "kms:UpdateAlias",
+                "kms:UpdateKeyDescription",
+            ],
+            json!(std::iter::once(json!(any_key))
+                .chain(aliases.iter().cloned())
+                .collect::<Vec<_>>()),
+        ),
+        key_via,
+        st(
+            "TheTables",
+            &[
+                "dynamodb:CreateTable",
+                "dynamodb:DeleteTable",
+                "dynamodb:DescribeContinuousBackups",
+                "dynamodb:DescribeTable",
+                "dynamodb:DescribeTimeToLive",
+                "dynamodb:ListTagsOfResource",
+                "dynamodb:Scan",
+                "dynamodb:TagResource",
+                "dynamodb:UntagResource",
+                "dynamodb:UpdateContinuousBackups",
+                "dynamodb:UpdateTable",
+                "dynamodb:UpdateTimeToLive",
+            ],
+            json!(tables),
+        ),
+        st(
+            "TheFunctions",
+            &[
+                "lambda:AddPermission",
+                "lambda:CreateFunction",
+                "lambda:DeleteFunction",
+                "lambda:DeleteFunctionConcurrency",
+                "lambda:GetFunction",
+                "lambda:GetFunctionConcurrency",
+                "lambda:GetFunctionConfiguration",
+                "lambda:GetPolicy",
+                "lambda:InvokeFunction",
+                "lambda:ListTags",
+                "lambda:PutFunctionConcurrency",
+                "lambda:RemovePermission",
+                "lambda:TagResource",
+                "lambda:UntagResource",
+                "lambda:UpdateFunctionCode",
                 "lambda:UpdateFunctionConfiguration",
-            ], json!(functions)),
-            st("TheLogGroups", &[
-                "logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:DeleteLogGroup",
-                "logs:DeleteRetentionPolicy", "logs:DescribeLogGroups", "logs:DisassociateKmsKey",
-                "logs:FilterLogEvents", "logs:ListTagsForResource", "logs:PutRetentionPolicy",
-                "logs:TagResource", "logs:UntagResource",
-            ], json!(log_groups)),
-            // API Gateway's access-log delivery: IAM does not scope these
-            // (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html).
-            st("ApiAccessLogDelivery", &[
-                "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups",
-                "logs:DescribeResourcePolicies", "logs:GetLogDelivery", "logs:ListLogDeliveries",
-                "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
-            ], json!("*")),
-            st("TheHttpApi", &[
-                "apigateway:DELETE", "apigateway:GET", "apigateway:PATCH",
-                "apigateway:POST", "apigateway:PUT",
-            ], json!([
+            ],
+            json!(functions),
+        ),
+        st(
+            "TheLogGroups",
+            &[
+                "logs:AssociateKmsKey",
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:DeleteRetentionPolicy",
+                "logs:DescribeLogGroups",
+                "logs:DisassociateKmsKey",
+                "logs:FilterLogEvents",
+                "logs:ListTagsForResource",
+                "logs:PutRetentionPolicy",
+                "logs:TagResource",
+                "logs:UntagResource",
+            ],
+            json!(log_groups),
+        ),
+        // API Gateway's access-log delivery: IAM does not scope these
+        // (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html).
+        st(
+            "ApiAccessLogDelivery",
+            &[
+                "logs:CreateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:DescribeLogGroups",
+                "logs:DescribeResourcePolicies",
+                "logs:GetLogDelivery",
+                "logs:ListLogDeliveries",
+                "logs:PutResourcePolicy",
+                "logs:UpdateLogDelivery",
+            ],
+            json!("*"),
+        ),
+        st(
+            "TheHttpApi",
+            &[
+                "apigateway:DELETE",
+                "apigateway:GET",
+                "apigateway:PATCH",
+                "apigateway:POST",
+                "apigateway:PUT",
+            ],
+            json!([
                 format!("arn:{p}:apigateway:{region}::/apis"),
                 format!("arn:{p}:apigateway:{region}::/apis/*"),
                 format!("arn:{p}:apigateway:{region}::/tags/*"),
-            ])),
-            st("TheDashboard", &["cloudwatch:DeleteDashboards", "cloudwatch:GetDashboard", "cloudwatch:PutDashboard"], json!(dashboards)),
-            st("TheAlarms", &[
-                "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms",
-                "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource",
-            ], json!(alarms)),
-            st("TheAlarmTopic", &[
-                "sns:CreateTopic", "sns:DeleteTopic", "sns:GetSubscriptionAttributes",
-                "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic", "sns:SetTopicAttributes",
-                "sns:Subscribe", "sns:TagResource", "sns:Unsubscribe",
-            ], json!(topics)),
-        ]
-    }))
+            ]),
+        ),
+        st(
+            "TheDashboard",
+            &[
+                "cloudwatch:DeleteDashboards",
+                "cloudwatch:GetDashboard",
+                "cloudwatch:PutDashboard",
+            ],
+            json!(dashboards),
+        ),
+        st(
+            "TheAlarms",
+            &[
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:TagResource",
+            ],
+            json!(alarms),
+        ),
+        st(
+            "TheAlarmTopic",
+            &[
+                "sns:CreateTopic",
+                "sns:DeleteTopic",
+                "sns:GetSubscriptionAttributes",
+                "sns:GetTopicAttributes",
+                "sns:ListSubscriptionsByTopic",
+                "sns:SetTopicAttributes",
+                "sns:Subscribe",
+                "sns:TagResource",
+                "sns:Unsubscribe",
+            ],
+            json!(topics),
+        ),
+    ];
+    // Opt-in parts (BackupRetentionDays, MonthlyBudgetUsd): AWS Backup's
+    // vault (creating one also needs backup-storage:MountCapsule, which
+    // IAM does not scope), plan and selection, passing the backup role to
+    // AWS Backup; the budget
+    // (https://docs.aws.amazon.com/aws-backup/latest/devguide/create-a-vault.html,
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsbudgetservice.html).
+    if !vaults.is_empty() {
+        let mut pass_backup = st(
+            "PassTheBackupRoleToAwsBackup",
+            &["iam:PassRole"],
+            json!(backup_roles),
+        );
+        pass_backup["Condition"] =
+            json!({"StringEquals": {"iam:PassedToService": "backup.amazonaws.com"}});
+        statements.push(pass_backup);
+        statements.push(st(
+            "TheBackupVault",
+            &[
+                "backup:CreateBackupVault",
+                "backup:DeleteBackupVault",
+                "backup:DescribeBackupVault",
+                "backup:ListTags",
+                "backup:TagResource",
+                "backup:UntagResource",
+            ],
+            json!(vaults),
+        ));
+        statements.push(st(
+            "TheBackupPlanAndSelection",
+            &[
+                "backup:CreateBackupPlan",
+                "backup:CreateBackupSelection",
+                "backup:DeleteBackupPlan",
+                "backup:DeleteBackupSelection",
+                "backup:GetBackupPlan",
+                "backup:GetBackupSelection",
+                "backup:ListTags",
+                "backup:TagResource",
+                "backup:UntagResource",
+                "backup:UpdateBackupPlan",
+            ],
+            json!([arn("backup", "backup-plan:*")]),
+        ));
+        statements.push(st(
+            "BackupStorageForTheVault",
+            &["backup-storage:MountCapsule"],
+            json!("*"),
+        ));
+    }
+    if !budgets.is_empty() {
+        statements.push(st(
+            "TheBudget",
+            &["budgets:ModifyBudget", "budgets:ViewBudget"],
+            json!(budgets),
+        ));
+    }
+    Ok(json!({"Version": "2012-10-17", "Statement": statements}))
 }

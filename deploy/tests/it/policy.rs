@@ -32,10 +32,43 @@ fn scoped_to_the_stage_names_with_no_wildcard_action() {
     for st in doc["Statement"].as_array().unwrap() {
         if st["Resource"] == "*" {
             assert!(
-                ["WhoAmIAndAccountSettings", "ApiAccessLogDelivery"]
-                    .contains(&st["Sid"].as_str().unwrap()),
+                [
+                    "WhoAmIAndAccountSettings",
+                    "ApiAccessLogDelivery",
+                    "BackupStorageForTheVault"
+                ]
+                .contains(&st["Sid"].as_str().unwrap()),
                 "{st}"
             );
         }
     }
+    // Each role is passed only to the service that assumes it.
+    let passes: Vec<(String, String)> = doc["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["Action"] == serde_json::json!(["iam:PassRole"]))
+        .flat_map(|s| {
+            let to = s["Condition"]["StringEquals"]["iam:PassedToService"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            s["Resource"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |r| (r.as_str().unwrap().to_string(), to.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for (role, to) in &passes {
+        let expected = if role.contains("backup") {
+            "backup.amazonaws.com"
+        } else {
+            "lambda.amazonaws.com"
+        };
+        assert_eq!(to, expected, "{role}");
+    }
+    assert_eq!(passes.len(), 3, "{passes:?}");
+    assert!(text.contains("budgets:ModifyBudget"), "{text}");
 }
