@@ -205,7 +205,7 @@ pub async fn run(
     report.result(json!({
         "stack": cx.stack_name, "result": "deployed", "finalStatus": outcome.final_status.as_str(),
         "changeSet": cs_name, "uploaded": uploaded, "plan": plan.to_json(),
-        "outputs": outputs_json(&outputs), "elapsedSeconds": cx.started.elapsed().as_secs_f64(),
+        "outputs": outputs_json(&outputs), "elapsedSeconds": crate::text::seconds(cx.started.elapsed()),
     }));
     Ok(Outcome::Deployed)
 }
@@ -338,7 +338,7 @@ async fn no_changes(
     ));
     report.result(json!({
         "stack": cx.stack_name, "result": "no-changes", "uploaded": [],
-        "outputs": outputs_json(&d.outputs), "elapsedSeconds": cx.started.elapsed().as_secs_f64(),
+        "outputs": outputs_json(&d.outputs), "elapsedSeconds": crate::text::seconds(cx.started.elapsed()),
     }));
     Ok(Outcome::NoChanges)
 }

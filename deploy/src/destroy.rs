@@ -162,7 +162,7 @@ pub async fn run(
         "stack": stack_name, "result": "deleted",
         "deleted": deleted.iter().map(item).collect::<Vec<_>>(),
         "retained": retained.iter().map(item).collect::<Vec<_>>(),
-        "elapsedSeconds": started.elapsed().as_secs_f64(),
+        "elapsedSeconds": crate::text::seconds(started.elapsed()),
     }));
     Ok(Destroyed::Deleted)
 }

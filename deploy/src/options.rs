@@ -176,37 +176,43 @@ pub fn valid_email(e: &str) -> bool {
 pub const MAX_RESERVED_CONCURRENCY: u32 = 450;
 
 impl ParamOptions {
-    /// Checks the parameter values before anything talks to AWS.
+    /// Checks the parameter values before anything talks to AWS, and
+    /// reports every bad one at once (one line each).
     pub fn validate(&self) -> Result<()> {
+        let mut bad: Vec<String> = vec![];
         if let Some(id) = &self.user_pool_id {
             if !valid_user_pool_id(id) {
-                return Err(fail(format!(
+                bad.push(format!(
                     "--user-pool-id `{id}` is not a Cognito user pool id: it looks like us-east-1_AbC123xyz (region, underscore, letters and digits); copy it from the Cognito console or `aws cognito-idp list-user-pools`."
-                )));
+                ));
             }
         }
         if let Some(id) = &self.user_pool_client_id {
             if !valid_client_id(id) {
-                return Err(fail(format!(
+                bad.push(format!(
                     "--user-pool-client-id `{id}` is not a Cognito app client id (letters and digits, at most 128); copy it from the user pool's App clients page."
-                )));
+                ));
             }
         }
         if let Some(n) = self.reserved_concurrency {
             if n > MAX_RESERVED_CONCURRENCY {
-                return Err(fail(format!(
+                bad.push(format!(
                     "--reserved-concurrency {n} is more than {MAX_RESERVED_CONCURRENCY}: with Lambda's default limit of 1,000 concurrent executions and 100 kept unreserved, two functions can reserve at most {MAX_RESERVED_CONCURRENCY} each; use 0 for none."
-                )));
+                ));
             }
         }
         if let Some(e) = &self.alarm_email {
             if !valid_email(e) {
-                return Err(fail(format!(
+                bad.push(format!(
                     "--alarm-email `{e}` is not an e-mail address (use \"\" for no alarm e-mails)."
-                )));
+                ));
             }
         }
-        Ok(())
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(fail(bad.join("\n")))
+        }
     }
 
     /// The given values as template parameters.

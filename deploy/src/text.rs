@@ -10,6 +10,11 @@ pub fn short(text: &str, max: usize) -> String {
     }
 }
 
+/// Seconds for JSON: rounded to hundredths, so no float noise.
+pub fn seconds(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 100.0).round() / 100.0
+}
+
 /// An age, rounded to its largest unit: `42 s`, `5 min`, `3 h`, `2 days`.
 pub fn ago(d: std::time::Duration) -> String {
     let s = d.as_secs();

@@ -8,6 +8,31 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// The workspace root: the directory holding `requirements.txt`.
+/// Runs `cmd`, handing each stdout line to `on_line`, and returns its status
+/// and stderr. stderr is read on a thread of its own while stdout is read:
+/// a child that fills the stderr pipe (64 KiB of pip warnings) before it
+/// closes stdout would otherwise block forever, and so would we.
+pub fn run_with_progress(
+    mut cmd: Command,
+    on_line: &mut dyn FnMut(&str),
+) -> std::io::Result<(std::process::ExitStatus, String)> {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let stderr = child.stderr.take().map(|mut e| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = e.read_to_string(&mut s);
+            s
+        })
+    });
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            on_line(&line);
+        }
+    }
+    let stderr = stderr.and_then(|t| t.join().ok()).unwrap_or_default();
+    Ok((child.wait()?, stderr))
+}
+
 pub fn workspace_root() -> PathBuf {
     // CARGO_MANIFEST_DIR of this crate is <root>/emulator.
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -144,25 +169,15 @@ impl Venv {
         if self.constraints.exists() {
             pip.arg("-c").arg(&self.constraints);
         }
-        let mut child = pip
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(io("running pip"))?;
-        let stdout = child.stdout.take().expect("piped");
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        let (status, stderr) = run_with_progress(pip, &mut |line| {
             if line.starts_with("Collecting")
                 || line.starts_with("Installing")
                 || line.starts_with("Successfully")
             {
                 progress(&format!("  pip: {line}"));
             }
-        }
-        let mut stderr = String::new();
-        if let Some(mut e) = child.stderr.take() {
-            let _ = e.read_to_string(&mut stderr);
-        }
-        let status = child.wait().map_err(io("waiting for pip"))?;
+        })
+        .map_err(io("running pip"))?;
         if !status.success() {
             let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
             return Err(EmulatorError::PipFailed {

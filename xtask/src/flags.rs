@@ -7,6 +7,8 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(
     name = "cargo xtask",
+    // Usage lines as it is run: `cargo xtask deploy`, not the binary's name.
+    bin_name = "cargo xtask",
     about = "Build, check, deploy and run the voice-learning session module",
     version
 )]
@@ -81,7 +83,7 @@ pub struct Synth {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Exit 1, with a diff, when templates/VoiceLearningAssistantStack.yaml is not what the code synthesizes.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["out", "stage"])]
     pub check: bool,
 }
 

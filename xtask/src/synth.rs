@@ -40,11 +40,25 @@ pub fn run(args: flags::Synth) -> Result<ExitCode> {
     let text = render(stage, args.format)?;
     match args.out {
         Some(path) => {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
+            // One sentence with what to do, not the bare OS error.
+            let cannot = |e: std::io::Error| {
+                anyhow::anyhow!(
+                    "--out {}: cannot write it ({}): give a file path in a writable directory.",
+                    path.display(),
+                    e.kind()
+                )
+            };
+            if path.is_dir() {
+                bail!(
+                    "--out {} is a directory: give a file path, e.g. {}.",
+                    path.display(),
+                    path.join("VoiceLearningAssistantStack.yaml").display()
+                );
             }
-            std::fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(cannot)?;
+            }
+            std::fs::write(&path, &text).map_err(cannot)?;
             eprintln!("wrote {} ({} bytes)", path.display(), text.len());
         }
         None => {

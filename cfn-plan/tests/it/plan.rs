@@ -55,9 +55,21 @@ fn the_plan_has_iam_widening_replacements_parameters_and_data_risks() {
     let j = plan.to_json();
     assert_eq!(j["iamWidening"], true);
     // The words and types of `diff --json`: "modified", a boolean replacement.
-    assert_eq!(j["resources"][0]["action"], "modified");
-    assert_eq!(j["resources"][0]["replacement"], false);
-    assert_eq!(j["resources"][0]["replacedBy"], json!([]));
+    let resource = |id: &str| {
+        j["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["logicalId"] == id)
+            .unwrap()
+            .clone()
+    };
+    let table = resource("SessionsTable");
+    assert_eq!(table["action"], "modified");
+    assert_eq!(table["replacement"], true);
+    let function = resource("SessionPersistenceFunction");
+    assert_eq!(function["replacement"], false);
+    assert_eq!(function["replacedBy"], json!([]));
     assert_eq!(
         j["parameters"][0],
         json!({"name": "SessionPersistenceCodeKey", "old": "code/a.zip", "new": "code/b.zip"})

@@ -200,7 +200,16 @@ fn diff_and_destroy_without_a_stack() {
         .as_array()
         .unwrap()
         .iter()
-        .all(|r| r["action"] == "added"));
+        .all(|r| r["action"] == "added" && r["replacement"] == false));
+    // A value not set yet is null, not a marker string.
+    let pool = j["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "UserPoolId")
+        .expect("UserPoolId");
+    assert_eq!(pool["new"], serde_json::Value::Null, "{pool}");
+    assert!(!d.stdout.contains("(not set)"), "{}", d.stdout);
     // Bad stage on diff and destroy too.
     let r = h.run(&["diff", "--stage", "x y"]).failed();
     assert!(r.stderr.contains("invalid stage name"), "{}", r.stderr);

@@ -68,11 +68,42 @@ fn errors_before_any_aws_call_are_one_json_document() {
     assert_error_doc(&r, "failed", "--user-pool-id `my-pool`");
     assert!(r.stderr.contains("error:"), "{}", r.stderr);
 
+    // Every bad value at once, not one per run.
+    let r = run_cmd(xtask(
+        &home,
+        &env,
+        &[
+            "deploy",
+            "--user-pool-id",
+            "my-pool",
+            "--user-pool-client-id",
+            CLIENT_ID,
+            "--alarm-email",
+            "nobody",
+            "--reserved-concurrency",
+            "9999",
+        ],
+    ));
+    assert_ne!(r.code, 0);
+    for e in [
+        "--user-pool-id `my-pool`",
+        "--alarm-email `nobody`",
+        "--reserved-concurrency 9999",
+    ] {
+        assert!(r.stderr.contains(e), "{e} missing in:\n{}", r.stderr);
+    }
+
     // diff: trouble is exit 2, apart from --fail's 1 for differences.
     let r = run_cmd(xtask(
         &home,
         &env,
-        &["diff", "--fail", "--json", "--endpoint-url", "http://127.0.0.1:1"],
+        &[
+            "diff",
+            "--fail",
+            "--json",
+            "--endpoint-url",
+            "http://127.0.0.1:1",
+        ],
     ));
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert_eq!(r.json()["error"]["kind"], "failed");
@@ -163,6 +194,12 @@ fn every_json_output_is_one_document_with_its_fields() {
         &["stack", "result", "uploaded", "outputs", "elapsedSeconds"],
     );
     assert_eq!(j["result"], "deployed");
+    // Seconds rounded to hundredths: no float noise.
+    let secs = j["elapsedSeconds"].to_string();
+    assert!(
+        secs.split('.').nth(1).is_none_or(|d| d.len() <= 2),
+        "{secs}"
+    );
     // The human text (plan, progress) went to stderr.
     assert!(deploy.stderr.contains("Resources"), "{}", deploy.stderr);
 

@@ -69,3 +69,53 @@ fn check_passes_on_the_committed_template() {
         String::from_utf8_lossy(&ok.stderr)
     );
 }
+
+#[test]
+fn out_errors_are_one_sentence_and_check_refuses_out() {
+    let d = tmpdir("out-errors");
+    let r = xtask().args(["synth", "--out"]).arg(&d).output().unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(1), "{err}");
+    assert!(err.contains("is a directory: give a file path"), "{err}");
+    assert!(!err.contains("os error"), "{err}");
+
+    // A path below a file cannot be created.
+    let file = d.join("file");
+    std::fs::write(&file, "x").unwrap();
+    let r = xtask()
+        .args(["synth", "--out"])
+        .arg(file.join("t.yaml"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot write it") && !err.contains("os error"),
+        "{err}"
+    );
+
+    // --check compares the committed file: an --out with it is refused, not ignored.
+    let r = xtask()
+        .args(["synth", "--check", "--out"])
+        .arg(d.join("x.yaml"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot be used with"), "{err}");
+    assert!(!d.join("x.yaml").exists());
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn help_names_the_command_as_it_is_run() {
+    for args in [&["--help"][..], &["deploy", "--help"][..]] {
+        let r = xtask().args(args).output().unwrap();
+        let out = String::from_utf8_lossy(&r.stdout);
+        let want = format!(
+            "Usage: cargo xtask{}",
+            if args.len() > 1 { " deploy" } else { "" }
+        );
+        assert!(out.contains(&want), "{out}");
+    }
+}
