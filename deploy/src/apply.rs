@@ -106,7 +106,10 @@ pub async fn run(
     let params = params::resolve(&cx.template, &explicit, state.kept.as_ref(), false)?;
     let old_template = old_template(&cx, &state).await?;
     if let Some(d) = state.deployed.as_ref().filter(|d| {
-        UPDATABLE.contains(&d.status) && old_template == cx.template && d.params == params
+        UPDATABLE.contains(&d.status)
+            && old_template == cx.template
+            && d.params == params
+            && !crate::tags::missing(&d.tags, cx.names.stage.as_deref())
     }) {
         return no_changes(&cx, report, &bucket, d).await;
     }
@@ -462,6 +465,7 @@ async fn create_change_set<'a>(
         })
         .description("cargo xtask deploy")
         .capabilities(Capability::CapabilityNamedIam)
+        .set_tags(Some(crate::tags::sdk_tags(cx.names.stage.as_deref())))
         .set_parameters(Some(
             params
                 .iter()

@@ -13,6 +13,10 @@
 //! - [`apply`] (deploy), [`diff`], [`destroy`], [`verify`] (incl. the smoke test).
 //! - [`retained`], [`retained_cleanup`]: what a failed first create kept, and removing it.
 //! - [`concurrency`]: reserved concurrency the account can afford.
+//! - [`logs`]: the functions' CloudWatch Logs, parsed and followed.
+//! - [`backup`]: on-demand backups, their list, restores into a new table.
+//! - [`cost`]: the monthly estimate from a price table and measured figures.
+//! - [`tags`]: the cost-allocation tags set on the stack (and so its resources).
 //! - [`deployer_policy`]: the deployer's IAM policy; [`record`]: the SDK-call
 //!   recorder its test checks the engine with.
 //!
@@ -27,13 +31,16 @@
 pub mod apply;
 pub mod assets;
 pub mod aws;
+pub mod backup;
 pub mod change_set;
 pub mod concurrency;
+pub mod cost;
 pub mod deployer_policy;
 pub mod destroy;
 pub mod diff;
 pub mod error;
 pub mod events;
+pub mod logs;
 pub mod options;
 pub mod outputs;
 pub mod record;
@@ -41,6 +48,7 @@ pub mod report;
 pub mod retained;
 pub mod retained_cleanup;
 pub mod stack_state;
+pub mod tags;
 pub mod text;
 pub mod verify;
 pub mod watch;

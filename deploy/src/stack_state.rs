@@ -16,6 +16,8 @@ pub struct Deployed {
     pub params: BTreeMap<String, String>,
     /// In the stack's order.
     pub outputs: Vec<(String, String)>,
+    /// The stack-level tags.
+    pub tags: BTreeMap<String, String>,
 }
 
 /// The stack, or `None` when there is none (or only a deleted one).
@@ -55,6 +57,16 @@ pub async fn describe_stack(a: &Aws, stack_name: &str) -> Result<Option<Deployed
                         (
                             o.output_key().unwrap_or_default().to_string(),
                             o.output_value().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect(),
+                tags: s
+                    .tags()
+                    .iter()
+                    .map(|t| {
+                        (
+                            t.key().unwrap_or_default().to_string(),
+                            t.value().unwrap_or_default().to_string(),
                         )
                     })
                     .collect(),

@@ -37,6 +37,16 @@ pub enum Command {
     Destroy(Destroy),
     /// Check the deployed resources match the design (names, PITR, TTL, SSE, rotation, routes, authorizer).
     Verify(Verify),
+    /// Read the functions' CloudWatch logs, one line per request; --follow keeps reading.
+    Logs(Logs),
+    /// Take an on-demand backup of the tables (both, or --table) and print its ARN.
+    Backup(Backup),
+    /// List the tables' backups, newest first, and their point-in-time windows.
+    Backups(Backups),
+    /// Restore a table into a new one (from a point in time or a backup) and print how to switch the stack to it.
+    Restore(Restore),
+    /// Estimate the monthly AWS cost for a number of students (us-east-1 list prices; check them).
+    Cost(Cost),
     /// Run the whole module locally: emulator, functions, HTTP API with JWT checks.
     Dev(Dev),
     /// Benchmarks: `bench synth`, `bench functions`.
@@ -239,6 +249,118 @@ pub struct Verify {
     /// through both functions as a reserved verification user).
     #[arg(long)]
     pub no_smoke: bool,
+}
+
+/// One of the stack's tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Table {
+    /// voice-learning-sessions (sessions and turns).
+    Sessions,
+    /// voice-learning-user-profiles.
+    Profiles,
+}
+
+#[derive(Debug, Args)]
+pub struct Backup {
+    #[command(flatten)]
+    pub aws: Aws,
+    #[command(flatten)]
+    pub stage: Stage,
+    /// Back up only this table [default: both].
+    #[arg(long, value_enum)]
+    pub table: Option<Table>,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Backups {
+    #[command(flatten)]
+    pub aws: Aws,
+    #[command(flatten)]
+    pub stage: Stage,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["to_time", "backup_arn"])))]
+pub struct Restore {
+    #[command(flatten)]
+    pub aws: Aws,
+    #[command(flatten)]
+    pub stage: Stage,
+    /// Restore the table as it was at this time (point-in-time recovery), RFC 3339: 2026-11-29T15:00:00Z.
+    #[arg(long, value_name = "RFC3339")]
+    pub to_time: Option<String>,
+    /// With --to-time: which table [default: sessions].
+    #[arg(long, value_enum, requires = "to_time")]
+    pub table: Option<Table>,
+    /// Restore this backup (an ARN from `cargo xtask backups`).
+    #[arg(long, value_name = "ARN")]
+    pub backup_arn: Option<String>,
+    /// The new table's name [default: <table>-restored-<UTC time>]; must not exist.
+    #[arg(long, value_name = "NAME")]
+    pub target_table: Option<String>,
+    /// Print the result as JSON on stdout (progress goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Cost {
+    /// Students using it in a month.
+    #[arg(long, default_value_t = 1_000, value_name = "N")]
+    pub students: u64,
+    /// Sessions each student starts in a month.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub sessions_per_student: u64,
+    /// Turns (add_turn calls) per session.
+    #[arg(long, default_value_t = 30, value_name = "N")]
+    pub turns_per_session: u64,
+    /// Content bytes per turn (at most 16384).
+    #[arg(long, default_value_t = 1_024, value_name = "N")]
+    pub turn_bytes: u64,
+    /// Print the estimate as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Whose logs `logs` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFunction {
+    SessionPersistence,
+    ContextManager,
+    #[default]
+    All,
+}
+
+#[derive(Debug, Args)]
+pub struct Logs {
+    #[command(flatten)]
+    pub aws: Aws,
+    #[command(flatten)]
+    pub stage: Stage,
+    /// Which function's log group.
+    #[arg(long, value_enum, default_value = "all")]
+    pub function: LogFunction,
+    /// How far back to start: 90s, 15m, 2h, 1d.
+    #[arg(long, default_value = "15m", value_name = "DURATION")]
+    pub since: String,
+    /// Keep reading new events (every 2 s) until Ctrl-C.
+    #[arg(long)]
+    pub follow: bool,
+    /// Only events containing this text.
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+    /// Only the events of one request: the `requestId` of an error answer, or Lambda's request id.
+    #[arg(long, value_name = "ID")]
+    pub request_id: Option<String>,
+    /// One JSON object per event on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ mod bench;
 mod dev;
 mod flags;
 mod lint;
+mod ops;
 mod options;
 mod output;
 mod render;
@@ -126,6 +127,10 @@ fn wants_json(c: &Command) -> bool {
         Command::Deploy(a) => a.json,
         Command::Destroy(a) => a.json,
         Command::Verify(a) => a.json,
+        Command::Backup(a) => a.json,
+        Command::Backups(a) => a.json,
+        Command::Restore(a) => a.json,
+        Command::Cost(a) => a.json,
         _ => false,
     }
 }
@@ -154,6 +159,11 @@ fn main() -> ExitCode {
         Command::DeployerPolicy(a) => deployer_policy(a),
         Command::Dev(a) => dev::run(a),
         Command::Verify(a) => verify(a),
+        Command::Logs(a) => ops::logs(a),
+        Command::Backup(a) => ops::backup(a),
+        Command::Backups(a) => ops::backups(a),
+        Command::Restore(a) => ops::restore(a),
+        Command::Cost(a) => ops::cost(a),
         Command::Bench(a) => bench::run(a),
     };
     output::finish(result)

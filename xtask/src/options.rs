@@ -107,6 +107,90 @@ impl From<flags::Verify> for VerifyOptions {
     }
 }
 
+impl From<flags::Logs> for deploy::logs::LogsOptions {
+    fn from(l: flags::Logs) -> Self {
+        use deploy::logs::FunctionChoice;
+        deploy::logs::LogsOptions {
+            aws: l.aws.into(),
+            stage: l.stage.stage,
+            function: match l.function {
+                flags::LogFunction::SessionPersistence => FunctionChoice::SessionPersistence,
+                flags::LogFunction::ContextManager => FunctionChoice::ContextManager,
+                flags::LogFunction::All => FunctionChoice::All,
+            },
+            since: l.since,
+            follow: l.follow,
+            filter: l.filter,
+            request_id: l.request_id,
+            poll_interval: std::time::Duration::from_secs(2),
+            page_limit: None,
+        }
+    }
+}
+
+impl From<flags::Table> for deploy::backup::TableChoice {
+    fn from(t: flags::Table) -> Self {
+        match t {
+            flags::Table::Sessions => deploy::backup::TableChoice::Sessions,
+            flags::Table::Profiles => deploy::backup::TableChoice::Profiles,
+        }
+    }
+}
+
+impl From<flags::Backup> for deploy::backup::BackupOptions {
+    fn from(b: flags::Backup) -> Self {
+        deploy::backup::BackupOptions {
+            aws: b.aws.into(),
+            stage: b.stage.stage,
+            table: b.table.map(Into::into),
+        }
+    }
+}
+
+impl From<flags::Backups> for deploy::backup::BackupOptions {
+    fn from(b: flags::Backups) -> Self {
+        deploy::backup::BackupOptions {
+            aws: b.aws.into(),
+            stage: b.stage.stage,
+            table: None,
+        }
+    }
+}
+
+impl From<flags::Restore> for deploy::backup::RestoreOptions {
+    fn from(r: flags::Restore) -> Self {
+        use deploy::backup::{RestoreSource, TableChoice};
+        // clap's group makes exactly one of the two present.
+        let source = match (r.to_time, r.backup_arn) {
+            (Some(time), _) => RestoreSource::PointInTime {
+                table: r.table.map_or(TableChoice::Sessions, Into::into),
+                time,
+            },
+            (None, arn) => RestoreSource::Backup {
+                arn: arn.unwrap_or_default(),
+            },
+        };
+        deploy::backup::RestoreOptions {
+            aws: r.aws.into(),
+            stage: r.stage.stage,
+            source,
+            target_table: r.target_table,
+            poll_interval: std::time::Duration::from_secs(5),
+        }
+    }
+}
+
+impl From<&flags::Cost> for deploy::cost::Usage {
+    fn from(c: &flags::Cost) -> Self {
+        deploy::cost::Usage {
+            students: c.students,
+            sessions_per_student: c.sessions_per_student,
+            turns_per_session: c.turns_per_session,
+            turn_bytes: c.turn_bytes,
+        }
+    }
+}
+
 /// `dev`'s options; the data directory defaults to `.dev/`.
 pub fn dev(d: &flags::Dev) -> local::StartOptions {
     local::StartOptions {

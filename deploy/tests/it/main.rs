@@ -6,12 +6,16 @@
 mod apply;
 mod assets;
 mod aws;
+mod backup;
 mod concurrency;
+mod cost;
 mod events;
+mod logs;
 mod ministack;
 mod options;
 mod policy;
 mod retained;
 mod safety;
 mod support;
+mod tags;
 mod verify;

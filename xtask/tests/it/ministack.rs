@@ -767,6 +767,49 @@ fn deploy_call_change_verify_and_destroy_on_ministack() {
             .any(|m| m.contains(V2_MARKER)),
         "the new code started (its marker is in the function's log)"
     );
+    // logs: the requests just made, read back from CloudWatch Logs, one
+    // parsed line each; then one request by its id.
+    let logs = e2e
+        .run(&[
+            "logs",
+            "--function",
+            "context-manager",
+            "--since",
+            "30m",
+            "--json",
+        ])
+        .ok();
+    let lines: Vec<Value> = logs
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let add_turn = lines
+        .iter()
+        .find(|l| l["kind"] == "request" && l["action"] == "add_turn" && l["status"] == 200)
+        .unwrap_or_else(|| panic!("an add_turn request line: {}", logs.stdout));
+    assert_eq!(add_turn["function"], "context-manager");
+    assert!(add_turn["latency_ms"].as_f64().is_some(), "{add_turn}");
+    let id = add_turn["request_id"]
+        .as_str()
+        .expect("a request id")
+        .to_string();
+    let one = e2e
+        .run(&[
+            "logs",
+            "--function",
+            "context-manager",
+            "--since",
+            "30m",
+            "--request-id",
+            &id,
+        ])
+        .ok();
+    assert!(
+        !one.stdout.is_empty() && one.stdout.lines().all(|l| l.contains(&id)),
+        "{}",
+        one.stdout
+    );
     let now_same = e2e.run(&["diff", "--artifacts-dir", v2_dir, "--fail"]).ok();
     assert!(
         now_same.stdout.contains("no differences"),
