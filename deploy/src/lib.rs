@@ -17,6 +17,7 @@
 //! - [`backup`]: on-demand backups, their list, restores into a new table.
 //! - [`cost`]: the monthly estimate from a price table and measured figures.
 //! - [`tags`]: the cost-allocation tags set on the stack (and so its resources).
+//! - [`stages`]: a stage's outputs and the stages deployed (read only).
 //! - [`deployer_policy`]: the deployer's IAM policy; [`record`]: the SDK-call
 //!   recorder its test checks the engine with.
 //!
@@ -48,6 +49,7 @@ pub mod report;
 pub mod retained;
 pub mod retained_cleanup;
 pub mod stack_state;
+pub mod stages;
 pub mod tags;
 pub mod text;
 pub mod verify;

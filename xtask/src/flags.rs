@@ -37,6 +37,10 @@ pub enum Command {
     Destroy(Destroy),
     /// Check the deployed resources match the design (names, PITR, TTL, SSE, rotation, routes, authorizer).
     Verify(Verify),
+    /// Print a deployed stage's outputs, HttpApiUrl first.
+    Outputs(Outputs),
+    /// List the stages deployed in this account and region, with status and last update.
+    Stages(Stages),
     /// Read the functions' CloudWatch logs, one line per request; --follow keeps reading.
     Logs(Logs),
     /// Take an on-demand backup of the tables (both, or --table) and print its ARN.
@@ -359,6 +363,26 @@ pub struct Logs {
     #[arg(long, value_name = "ID")]
     pub request_id: Option<String>,
     /// One JSON object per event on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Outputs {
+    #[command(flatten)]
+    pub aws: Aws,
+    #[command(flatten)]
+    pub stage: Stage,
+    /// Print the outputs as JSON ({"stack", "account", "region", "outputs": {key: value}}).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Stages {
+    #[command(flatten)]
+    pub aws: Aws,
+    /// Print the stages as JSON ({"account", "region", "stages": [...]}).
     #[arg(long)]
     pub json: bool,
 }

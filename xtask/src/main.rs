@@ -6,6 +6,7 @@
 mod bench;
 mod dev;
 mod flags;
+mod inspect;
 mod lint;
 mod ops;
 mod options;
@@ -34,7 +35,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 
 /// Runs an engine future. Ctrl-C at a prompt exits 130 at once: the
 /// prompt's thread still blocks on stdin, and dropping the runtime would wait for it.
-fn block_on<T>(f: impl std::future::Future<Output = deploy::Result<T>>) -> Result<T> {
+pub fn block_on<T>(f: impl std::future::Future<Output = deploy::Result<T>>) -> Result<T> {
     let rt = runtime()?;
     match rt.block_on(f) {
         Err(e @ deploy::Error::Interrupted(_)) => {
@@ -127,6 +128,8 @@ fn wants_json(c: &Command) -> bool {
         Command::Deploy(a) => a.json,
         Command::Destroy(a) => a.json,
         Command::Verify(a) => a.json,
+        Command::Outputs(a) => a.json,
+        Command::Stages(a) => a.json,
         Command::Backup(a) => a.json,
         Command::Backups(a) => a.json,
         Command::Restore(a) => a.json,
@@ -159,6 +162,8 @@ fn main() -> ExitCode {
         Command::DeployerPolicy(a) => deployer_policy(a),
         Command::Dev(a) => dev::run(a),
         Command::Verify(a) => verify(a),
+        Command::Outputs(a) => inspect::outputs(a),
+        Command::Stages(a) => inspect::stages(a),
         Command::Logs(a) => ops::logs(a),
         Command::Backup(a) => ops::backup(a),
         Command::Backups(a) => ops::backups(a),

@@ -9,6 +9,7 @@ mod dev;
 mod json_output;
 mod ministack;
 mod profile;
+mod stages;
 mod support;
 mod synth;
 mod tidy;
