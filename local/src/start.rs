@@ -69,6 +69,9 @@ pub struct StartOptions {
     /// Where messages go (stderr for `cargo xtask dev`).
     pub log: Log,
     pub concurrency: usize,
+    /// Put a [`DelayProxy`](crate::delay_proxy::DelayProxy) between the
+    /// functions and moto (`bench functions` adds a fixed delay per AWS call).
+    pub aws_delay_proxy: bool,
 }
 
 /// A running dev stack.
@@ -83,6 +86,8 @@ pub struct Running {
     pub state_file: PathBuf,
     /// This run's hold on its stage directory, released when it is dropped.
     pub lock: crate::lock::DevLock,
+    /// The functions' way to moto, when asked for ([`StartOptions::aws_delay_proxy`]).
+    pub aws_proxy: Option<crate::delay_proxy::DelayProxy>,
 }
 
 impl Running {
@@ -179,6 +184,7 @@ fn function_env(
     f: &FunctionSpec,
     resolved: Vec<(String, String)>,
     moto: &emulator::MotoServer,
+    proxy: Option<&crate::delay_proxy::DelayProxy>,
     program: &Path,
 ) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = vec![
@@ -218,11 +224,13 @@ fn function_env(
                 .unwrap_or_default(),
         ),
     ];
-    env.extend(
-        moto.client_env()
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v)),
-    );
+    env.extend(moto.client_env().into_iter().map(|(k, v)| {
+        let v = match proxy {
+            Some(p) if k == "AWS_ENDPOINT_URL" => p.endpoint_url(),
+            _ => v,
+        };
+        (k.to_string(), v)
+    }));
     for k in ["RUST_LOG", "RUST_BACKTRACE"] {
         if let Ok(v) = std::env::var(k) {
             env.push((k.into(), v));
@@ -308,6 +316,16 @@ pub async fn start(opts: &StartOptions) -> Result<Running> {
         )
     );
 
+    let aws_proxy = if opts.aws_delay_proxy {
+        let port = moto.port();
+        Some(
+            crate::delay_proxy::DelayProxy::start(([127, 0, 0, 1], port).into())
+                .await
+                .context("starting the AWS delay proxy")?,
+        )
+    } else {
+        None
+    };
     let key = jwt::SigningKey::load_or_create(&opts.data_dir)?;
     let jwks = key.jwks();
     let (shutdown, shutdown_rx) = watch::channel(false);
@@ -324,7 +342,7 @@ pub async fn start(opts: &StartOptions) -> Result<Running> {
             .map(|(k, v)| Ok((k.clone(), p.resolver.string(v)?)))
             .collect::<Result<Vec<_>>>()
             .with_context(|| format!("the environment of {}", f.name))?;
-        let env = function_env(f, resolved, &moto, &cmd.program);
+        let env = function_env(f, resolved, &moto, aws_proxy.as_ref(), &cmd.program);
         let cmd = runtime_api::Command { env, ..cmd };
         let arn = format!(
             "arn:aws:lambda:{}:{}:function:{}",
@@ -404,6 +422,7 @@ pub async fn start(opts: &StartOptions) -> Result<Running> {
             .context("the authorizer has no audience")?,
         state_file,
         lock,
+        aws_proxy,
     };
     for rt in &running.runtimes {
         if let Err(e) = rt.wait_ready(Duration::from_secs(60)).await {

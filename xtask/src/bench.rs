@@ -232,6 +232,7 @@ async fn bench(runs: usize) -> Result<ExitCode> {
         log: local::Log::stderr(),
         // One process per function: sequential calls use one anyway.
         concurrency: 1,
+        aws_delay_proxy: true,
     };
     let running = local::start(&opts).await?;
     let result = measure(&running, runs).await;
@@ -243,6 +244,84 @@ async fn bench(runs: usize) -> Result<ExitCode> {
     std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")?;
     outln!("written to {}", path.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// A request body for the n-th call of an action.
+type BodyOf<'a> = Box<dyn Fn(usize) -> Value + 'a>;
+
+/// The fixed delay the proxy adds to every AWS call in the per-action phase.
+const AWS_DELAY_MS: u64 = 10;
+const DELAYED_RUNS: usize = 100;
+
+/// Each action, warm, with [`AWS_DELAY_MS`] added to every AWS call: p50/p99
+/// and the AWS calls per call. With the emulator's own time small beside the
+/// delay, the latency counts sequential round trips.
+async fn with_aws_delay(running: &Running, c: &mut Client, token: &str) -> Result<Value> {
+    let proxy = running
+        .aws_proxy
+        .as_ref()
+        .context("the bench starts the functions behind the delay proxy")?;
+    proxy.set_delay(Duration::from_millis(AWS_DELAY_MS));
+    let (status, created) = c
+        .post(
+            "/sessions",
+            token,
+            &json!({"action": "create", "session": {"currentTopic": "Closures", "mode": "tutor"}}),
+        )
+        .await?;
+    let Some(sid) = find_session_id(&created).filter(|_| status < 300) else {
+        bail!("create answered {status}: {created}");
+    };
+    let actions: Vec<(&str, &str, BodyOf)> = vec![
+        (
+            "create",
+            "/sessions",
+            Box::new(
+                |_| json!({"action": "create", "session": {"currentTopic": "Closures", "mode": "tutor"}}),
+            ),
+        ),
+        (
+            "get",
+            "/sessions",
+            Box::new(|_| json!({"action": "get", "sessionId": sid})),
+        ),
+        (
+            "add_turn",
+            "/context",
+            Box::new(
+                |i| json!({"action": "add_turn", "sessionId": sid, "turn": {"role": "user", "content": format!("Question {i}: what is a closure?"), "language": "en"}}),
+            ),
+        ),
+        (
+            "get_context",
+            "/context",
+            Box::new(|_| json!({"action": "get_context", "sessionId": sid})),
+        ),
+        ("list", "/sessions", Box::new(|_| json!({"action": "list"}))),
+    ];
+    let mut out = serde_json::Map::new();
+    for (name, route, body) in &actions {
+        // One unmeasured call warms the path (data-key cache, connections).
+        c.post(route, token, &body(0)).await?;
+        let calls_before = proxy.requests();
+        let mut ms = Vec::with_capacity(DELAYED_RUNS);
+        for i in 1..=DELAYED_RUNS {
+            let t = Instant::now();
+            let (status, v) = c.post(route, token, &body(i)).await?;
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            if !(200..300).contains(&status) {
+                bail!("{name} answered {status}: {v}");
+            }
+        }
+        let calls = (proxy.requests() - calls_before) as f64 / DELAYED_RUNS as f64;
+        ms.sort_by(f64::total_cmp);
+        out.insert(
+            name.to_string(),
+            json!({"p50_ms": percentile(&ms, 0.5), "p99_ms": percentile(&ms, 0.99), "aws_calls_per_call": calls}),
+        );
+    }
+    proxy.set_delay(Duration::ZERO);
+    Ok(Value::Object(out))
 }
 
 async fn measure(running: &Running, runs: usize) -> Result<Value> {
@@ -297,6 +376,7 @@ async fn measure(running: &Running, runs: usize) -> Result<Value> {
             bail!("session request {i} answered {status}: {v}");
         }
     }
+    let per_action = with_aws_delay(running, &mut c, &token).await?;
     let mut rss = serde_json::Map::new();
     for rt in &running.runtimes {
         let pid = *rt.pids().first().context("the function is not running")?;
@@ -364,8 +444,28 @@ async fn measure(running: &Running, runs: usize) -> Result<Value> {
             s["max_ms"].as_f64().unwrap_or(f64::NAN)
         );
     }
+    outln!(
+        "per action with {AWS_DELAY_MS} ms added to every AWS call ({DELAYED_RUNS} warm calls each): the time is round trips"
+    );
+    outln!(
+        "{:<14} {:>10} {:>10} {:>18}",
+        "action",
+        "p50 (ms)",
+        "p99 (ms)",
+        "AWS calls / call"
+    );
+    for (action, v) in per_action.as_object().into_iter().flatten() {
+        outln!(
+            "{:<14} {:>10.1} {:>10.1} {:>18.2}",
+            action,
+            v["p50_ms"].as_f64().unwrap_or(f64::NAN),
+            v["p99_ms"].as_f64().unwrap_or(f64::NAN),
+            v["aws_calls_per_call"].as_f64().unwrap_or(f64::NAN)
+        );
+    }
     Ok(json!({
         "requests": REQUESTS,
+        "per_action_with_aws_delay": {"aws_delay_ms": AWS_DELAY_MS, "runs": DELAYED_RUNS, "actions": per_action},
         "add_turn_ms": {"median": percentile(&add_turn, 0.5), "p99": percentile(&add_turn, 0.99), "max": add_turn[add_turn.len() - 1]},
         "sessions_ms": {"median": percentile(&sessions, 0.5), "p99": percentile(&sessions, 0.99)},
         "peak_rss_kib_after_requests": rss,

@@ -203,6 +203,7 @@ pub fn dev(d: &flags::Dev) -> local::StartOptions {
         forward_logs: true,
         log: local::Log::stderr(),
         concurrency: d.concurrency,
+        aws_delay_proxy: false,
     }
 }
 

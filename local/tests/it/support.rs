@@ -31,6 +31,7 @@ pub fn fixture(data_dir: &Path) -> StartOptions {
         forward_logs: true,
         log: local::Log::stderr(),
         concurrency: 4,
+        aws_delay_proxy: false,
     }
 }
 
