@@ -32,6 +32,7 @@ fn assert_error_doc(r: &Run, kind: &str, message: &str) -> Value {
     let j = r.json();
     assert_eq!(j["error"]["kind"], kind, "{j}");
     let m = j["error"]["message"].as_str().expect("a message");
+    documented(&j);
     assert!(m.contains(message), "{m}");
     j
 }
@@ -40,6 +41,38 @@ fn has_fields(j: &Value, fields: &[&str]) {
     for f in fields {
         assert!(j.get(f).is_some(), "no {f:?} in {j}");
     }
+}
+
+/// The examples of README's "JSON output" section, parsed.
+pub fn readme_examples() -> Vec<Value> {
+    let readme = std::fs::read_to_string(emulator::workspace_root().join("README.md")).unwrap();
+    let start = readme
+        .find("### JSON output")
+        .expect("README has a JSON output section");
+    let section = &readme[start..];
+    let section = &section[..section[4..].find("\n## ").map_or(section.len(), |e| e + 4)];
+    section
+        .split("```json\n")
+        .skip(1)
+        .map(|b| {
+            let block = &b[..b.find("```").unwrap()];
+            serde_json::from_str(block).unwrap_or_else(|e| panic!("README example ({e}):\n{block}"))
+        })
+        .collect()
+}
+
+/// `doc` has exactly the top-level fields of one of README's examples.
+pub fn documented(doc: &Value) {
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let have = keys(doc);
+    assert!(
+        readme_examples().iter().any(|e| keys(e) == have),
+        "no README example (JSON output) has the fields {have:?}:\n{doc:#}"
+    );
 }
 
 fn scratch(name: &str) -> std::path::PathBuf {
@@ -147,6 +180,7 @@ fn every_json_output_is_one_document_with_its_fields() {
         .ok();
     let j = d.json();
     has_fields(&j, &["stack", "deployed", "differences", "codeNote"]);
+    documented(&j);
     assert_eq!(j["codeStale"], false, "{j}");
     assert!(
         j["codeNote"].as_str().unwrap().contains("last build"),
@@ -189,6 +223,7 @@ fn every_json_output_is_one_document_with_its_fields() {
         ])
         .ok();
     let j = deploy.json();
+    documented(&j);
     has_fields(
         &j,
         &["stack", "result", "uploaded", "outputs", "elapsedSeconds"],
@@ -220,6 +255,7 @@ fn every_json_output_is_one_document_with_its_fields() {
         .run(&["verify", "--json", "--no-smoke", "--stage", "json"])
         .failed();
     let j = v.json();
+    documented(&j);
     has_fields(
         &j,
         &["stack", "account", "region", "ok", "summary", "checks"],
@@ -283,6 +319,7 @@ fn every_json_output_is_one_document_with_its_fields() {
         .run(&["destroy", "--json", "--yes", "--stage", "json"])
         .ok();
     let j = gone.json();
+    documented(&j);
     has_fields(&j, &["stack", "result"]);
     assert_eq!(j["result"], "deleted", "{j}");
 }

@@ -28,6 +28,7 @@ fn stages_lists_the_deployed_copies_and_outputs_reads_one() {
         h.run(&args).ok();
     }
     let j = h.run(&["stages", "--json"]).ok().json();
+    crate::json_output::documented(&j);
     assert_eq!(j["account"], "123456789012");
     assert_eq!(j["region"], "us-east-1");
     let stages = j["stages"].as_array().unwrap();
@@ -51,6 +52,7 @@ fn stages_lists_the_deployed_copies_and_outputs_reads_one() {
     }
 
     let o = h.run(&["outputs", "--stage", "qa", "--json"]).ok().json();
+    crate::json_output::documented(&o);
     assert_eq!(o["stack"], format!("{STACK}-qa"));
     assert!(o["outputs"].is_object(), "{o}");
     let none = h.run(&["outputs", "--stage", "nope"]).failed();
