@@ -75,6 +75,9 @@ pub struct Pacing {
     pub backoff_max: Duration,
     /// Without a single successful poll for this long, stop watching.
     pub give_up_after: Duration,
+    /// Without a new event for this long, say the operation is still running
+    /// (a table or a key can take minutes without one).
+    pub heartbeat: Duration,
 }
 
 impl Pacing {
@@ -84,6 +87,7 @@ impl Pacing {
             backoff_first: Duration::from_secs(1),
             backoff_max: Duration::from_secs(20),
             give_up_after: Duration::from_secs(600),
+            heartbeat: Duration::from_secs(30),
         }
     }
 }
@@ -142,6 +146,8 @@ pub async fn watch_with<S: StackSource, C: Clock>(
     let mut backoff = pacing.backoff_first;
     let mut told_outage = false;
     let mut in_outage = false;
+    let started_at = clock.now();
+    let mut last_news = started_at;
     loop {
         let poll = match src.poll().await {
             Ok(p) => p,
@@ -183,7 +189,11 @@ pub async fn watch_with<S: StackSource, C: Clock>(
             in_outage = false;
             report.say("  (CloudFormation answers again)");
         }
-        for e in progress.new_events(&poll.events.stack_events) {
+        let fresh = progress.new_events(&poll.events.stack_events);
+        if !fresh.is_empty() {
+            last_news = clock.now();
+        }
+        for e in fresh {
             report.line(progress.render(&e));
         }
         if !announced_failure {
@@ -232,6 +242,19 @@ pub async fn watch_with<S: StackSource, C: Clock>(
                 status_reason: reason,
                 root_cause: progress.root_cause().cloned(),
             });
+        }
+        if clock.now().saturating_duration_since(last_news) >= pacing.heartbeat {
+            last_news = clock.now();
+            report.say(&format!(
+                "  … still {} after {} s (no new event for {} s; CloudFormation is working)",
+                if status.as_str().is_empty() {
+                    "running"
+                } else {
+                    status.as_str()
+                },
+                clock.now().saturating_duration_since(started_at).as_secs(),
+                pacing.heartbeat.as_secs()
+            ));
         }
         clock.sleep(pacing.interval).await;
     }

@@ -433,3 +433,73 @@ fn settled_statuses() {
         assert!(!is_settled(&StackStatus::from(s)), "{s}");
     }
 }
+
+/// The recording, with each page answered `repeat` times (nothing new the
+/// second time): a long quiet wait.
+struct Quiet {
+    replay: Replay,
+    last: Option<Poll>,
+    left: usize,
+    repeat: usize,
+    polls: usize,
+}
+
+impl StackSource for Quiet {
+    async fn poll(&mut self) -> Result<Poll, PollError> {
+        self.polls += 1;
+        if self.left > 0 {
+            if let Some(p) = &self.last {
+                self.left -= 1;
+                return Ok(p.clone());
+            }
+        }
+        let p = self.replay.poll().await?;
+        self.last = Some(p.clone());
+        self.left = self.repeat;
+        Ok(p)
+    }
+    fn cli_args(&self) -> String {
+        self.replay.cli_args()
+    }
+}
+
+#[test]
+fn a_long_wait_without_new_events_says_it_is_still_running() {
+    let (rec, replay) = recording("events-create-failed-rollback.json");
+    let since = DateTime::from_str(&rec.started_at, Format::DateTime)
+        .unwrap()
+        .as_secs_f64();
+    let mut progress = Progress::new(&rec.before.stack_events, since, Some(3));
+    let mut report = Captured::default();
+    // 20 quiet polls 2 s apart: 40 s without news after each page.
+    let mut src = Quiet {
+        replay,
+        last: None,
+        left: 0,
+        repeat: 20,
+        polls: 0,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let outcome = rt
+        .block_on(watch_with(
+            &mut src,
+            &mut report,
+            &mut progress,
+            Operation::Create,
+            Pacing::new(Duration::from_secs(2)),
+            &mut FakeClock::new(),
+        ))
+        .unwrap();
+    let text = report.text();
+    assert!(!outcome.success);
+    let beats: Vec<&str> = text.lines().filter(|l| l.contains("… still")).collect();
+    assert!(!beats.is_empty(), "{text}");
+    assert!(
+        beats[0].contains("_IN_PROGRESS after") && beats[0].contains("no new event for 30 s"),
+        "{text}"
+    );
+    // At most one line per 30 s of silence, not one per poll.
+    assert!(beats.len() * 15 <= src.polls, "{text}");
+}
