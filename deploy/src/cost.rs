@@ -106,6 +106,13 @@ impl Default for Usage {
     }
 }
 
+/// How often a session calls one action.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Calls {
+    pub action: String,
+    pub calls: f64,
+}
+
 /// One priced item.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -123,7 +130,7 @@ pub struct Estimate {
     pub region: &'static str,
     pub prices_as_of: &'static str,
     /// API requests per session, by action.
-    pub requests_per_session: Vec<(String, f64)>,
+    pub requests_per_session: Vec<Calls>,
     pub requests: f64,
     pub lines: Vec<Line>,
     pub total_usd: f64,
@@ -164,13 +171,19 @@ pub fn estimate(u: &Usage) -> Result<Estimate> {
     let sessions = (u.students * u.sessions_per_student) as f64;
     let t = u.turns_per_session as f64;
     let get_contexts = (t / 2.0).ceil();
-    let per_session = vec![
-        ("create".to_string(), 1.0),
-        ("restore".to_string(), 1.0),
-        ("add_turn".to_string(), t),
-        ("get_context".to_string(), get_contexts),
-    ];
-    let requests = sessions * per_session.iter().map(|(_, n)| n).sum::<f64>();
+    let per_session: Vec<Calls> = [
+        ("create", 1.0),
+        ("restore", 1.0),
+        ("add_turn", t),
+        ("get_context", get_contexts),
+    ]
+    .into_iter()
+    .map(|(a, n)| Calls {
+        action: a.into(),
+        calls: n,
+    })
+    .collect();
+    let requests = sessions * per_session.iter().map(|c| c.calls).sum::<f64>();
     let item = u.turn_bytes as f64 + m::TURN_ITEM_OVERHEAD_BYTES;
 
     // Write units per session: the create, each turn, the refreshes.

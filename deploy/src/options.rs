@@ -29,6 +29,10 @@ pub struct ParamOptions {
     /// "" for none.
     pub alarm_email: Option<String>,
     pub reserved_concurrency: Option<u32>,
+    /// Days AWS Backup keeps each daily backup (0 = no backup plan).
+    pub backup_retention_days: Option<u32>,
+    /// The monthly cost budget in USD (0 = none).
+    pub monthly_budget_usd: Option<u32>,
 }
 
 /// When to ask before executing the change set.
@@ -174,6 +178,9 @@ pub fn valid_email(e: &str) -> bool {
 
 /// The template's `ReservedConcurrency` MaxValue.
 pub const MAX_RESERVED_CONCURRENCY: u32 = 450;
+/// The template's `BackupRetentionDays` and `MonthlyBudgetUsd` MaxValues.
+pub const MAX_BACKUP_RETENTION_DAYS: u32 = 35;
+pub const MAX_MONTHLY_BUDGET_USD: u32 = 1_000_000;
 
 impl ParamOptions {
     /// Checks the parameter values before anything talks to AWS, and
@@ -199,6 +206,25 @@ impl ParamOptions {
                 bad.push(format!(
                     "--reserved-concurrency {n} is more than {MAX_RESERVED_CONCURRENCY}: with Lambda's default limit of 1,000 concurrent executions and 100 kept unreserved, two functions can reserve at most {MAX_RESERVED_CONCURRENCY} each; use 0 for none."
                 ));
+            }
+        }
+        if let Some(n) = self.backup_retention_days {
+            if n > MAX_BACKUP_RETENTION_DAYS {
+                return Err(fail(format!(
+                    "--backup-retention-days {n} is more than {MAX_BACKUP_RETENTION_DAYS}: point-in-time recovery already covers 35 days and sessions expire after 30; use 1-{MAX_BACKUP_RETENTION_DAYS}, or 0 for no backup plan."
+                )));
+            }
+        }
+        if let Some(n) = self.monthly_budget_usd {
+            if n > MAX_MONTHLY_BUDGET_USD {
+                return Err(fail(format!(
+                    "--monthly-budget-usd {n} is more than the template allows ({MAX_MONTHLY_BUDGET_USD}); use a smaller amount, or 0 for no budget."
+                )));
+            }
+            if n > 0 && self.alarm_email.as_deref() == Some("") {
+                return Err(fail(format!(
+                    "--monthly-budget-usd {n} needs an e-mail to alert: the budget exists only with --alarm-email ADDR (it is \"\" here)."
+                )));
             }
         }
         if let Some(e) = &self.alarm_email {
@@ -233,6 +259,14 @@ impl ParamOptions {
         set(
             ids::P_RESERVED_CONCURRENCY,
             self.reserved_concurrency.map(|n| n.to_string()),
+        );
+        set(
+            ids::P_BACKUP_RETENTION_DAYS,
+            self.backup_retention_days.map(|n| n.to_string()),
+        );
+        set(
+            ids::P_MONTHLY_BUDGET_USD,
+            self.monthly_budget_usd.map(|n| n.to_string()),
         );
         m
     }

@@ -149,6 +149,12 @@ pub struct Params {
     /// Checked against the account's limit before planning.
     #[arg(long, value_name = "N")]
     pub reserved_concurrency: Option<u32>,
+    /// Keep a daily AWS Backup of both tables for N days (1-35; 0 = no backup plan, the default).
+    #[arg(long, value_name = "N")]
+    pub backup_retention_days: Option<u32>,
+    /// A monthly cost budget of N USD that e-mails --alarm-email at 80% and 100% (0 = none, the default).
+    #[arg(long, value_name = "N")]
+    pub monthly_budget_usd: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

@@ -226,10 +226,10 @@ pub fn cost_lines(e: &deploy::cost::Estimate) -> Vec<String> {
         format!(
             "{} API requests ({} per session: {})",
             quantity(e.requests),
-            e.requests_per_session.iter().map(|(_, n)| n).sum::<f64>(),
+            e.requests_per_session.iter().map(|c| c.calls).sum::<f64>(),
             e.requests_per_session
                 .iter()
-                .map(|(a, n)| format!("{n} {a}"))
+                .map(|c| format!("{} {}", c.calls, c.action))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
@@ -253,6 +253,21 @@ pub fn cost_lines(e: &deploy::cost::Estimate) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// README's "Costs" block is exactly this command's output for the guide's example.
+    #[test]
+    fn the_readme_cost_table_is_the_commands_output() {
+        let readme = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"),
+        )
+        .unwrap();
+        let est = deploy::cost::estimate(&deploy::cost::Usage::default()).unwrap();
+        let block = cost_lines(&est).join("\n");
+        assert!(
+            readme.contains(&format!("```\n{block}\n```")),
+            "README's Costs block differs from `cargo xtask cost`:\n{block}"
+        );
+    }
 
     #[test]
     fn a_request_is_one_aligned_line_with_its_ids() {

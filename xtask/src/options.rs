@@ -36,6 +36,8 @@ impl From<flags::Params> for ParamOptions {
             user_pool_client_id: p.user_pool_client_id,
             alarm_email: p.alarm_email,
             reserved_concurrency: p.reserved_concurrency,
+            backup_retention_days: p.backup_retention_days,
+            monthly_budget_usd: p.monthly_budget_usd,
         }
     }
 }

@@ -46,3 +46,48 @@ fn outputs_file_must_be_writable() {
     check_writable(&p).unwrap();
     assert!(!p.exists(), "the probe file is removed again");
 }
+
+#[test]
+fn backup_retention_and_budget_are_checked_and_passed_as_parameters() {
+    use deploy::options::ParamOptions;
+    let ok = ParamOptions {
+        backup_retention_days: Some(14),
+        monthly_budget_usd: Some(50),
+        alarm_email: Some("ops@example.com".into()),
+        ..ParamOptions::default()
+    };
+    ok.validate().unwrap();
+    let p = ok.explicit();
+    assert_eq!(p["BackupRetentionDays"], "14");
+    assert_eq!(p["MonthlyBudgetUsd"], "50");
+    // Not given: kept from the deployed stack (not sent).
+    let p = ParamOptions::default().explicit();
+    assert!(!p.contains_key("BackupRetentionDays") && !p.contains_key("MonthlyBudgetUsd"));
+    for (bad, says) in [
+        (
+            ParamOptions {
+                backup_retention_days: Some(36),
+                ..ParamOptions::default()
+            },
+            "--backup-retention-days 36 is more than 35",
+        ),
+        (
+            ParamOptions {
+                monthly_budget_usd: Some(2_000_000),
+                ..ParamOptions::default()
+            },
+            "--monthly-budget-usd 2000000 is more than",
+        ),
+        (
+            ParamOptions {
+                monthly_budget_usd: Some(50),
+                alarm_email: Some(String::new()),
+                ..ParamOptions::default()
+            },
+            "needs an e-mail",
+        ),
+    ] {
+        let e = bad.validate().unwrap_err().to_string();
+        assert!(e.contains(says), "{e}");
+    }
+}
