@@ -55,6 +55,24 @@ pub enum Command {
     Dev(Dev),
     /// Benchmarks: `bench synth`, `bench functions`.
     Bench(Bench),
+    /// Print a shell completion script for the `xtask` binary.
+    Completions(Completions),
+    /// Print the man page, or write one per command into --out DIR.
+    Man(Man),
+}
+
+#[derive(Debug, Args)]
+pub struct Completions {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct Man {
+    /// Write `cargo-xtask.1` and one page per command (`cargo-xtask-deploy.1`, ...) here.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// Flags shared by the commands that talk to AWS.

@@ -5,6 +5,7 @@
 
 mod bench;
 mod dev;
+mod docs;
 mod flags;
 mod inspect;
 mod lint;
@@ -170,6 +171,8 @@ fn main() -> ExitCode {
         Command::Restore(a) => ops::restore(a),
         Command::Cost(a) => ops::cost(a),
         Command::Bench(a) => bench::run(a),
+        Command::Completions(a) => docs::completions(a),
+        Command::Man(a) => docs::man(a),
     };
     output::finish(result)
 }

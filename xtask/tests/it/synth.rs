@@ -119,3 +119,26 @@ fn help_names_the_command_as_it_is_run() {
         assert!(out.contains(&want), "{out}");
     }
 }
+
+#[test]
+fn completions_and_man_pages_come_from_the_flags() {
+    let r = xtask().args(["completions", "bash"]).output().unwrap();
+    assert!(r.status.success());
+    let bash = String::from_utf8_lossy(&r.stdout);
+    assert!(
+        bash.contains("_xtask()") && bash.contains("--artifacts-dir") && bash.contains("deploy"),
+        "{bash}"
+    );
+    let r = xtask().args(["completions", "zsh"]).output().unwrap();
+    assert!(r.status.success() && String::from_utf8_lossy(&r.stdout).contains("#compdef xtask"));
+
+    let r = xtask().arg("man").output().unwrap();
+    let page = String::from_utf8_lossy(&r.stdout);
+    assert!(page.contains(".TH cargo-xtask 1"), "{page}");
+    let d = tmpdir("man");
+    let r = xtask().args(["man", "--out"]).arg(&d).output().unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let deploy = std::fs::read_to_string(d.join("cargo-xtask-deploy.1")).unwrap();
+    assert!(deploy.contains("allow\\-replacement"), "{deploy}");
+    std::fs::remove_dir_all(&d).unwrap();
+}
