@@ -312,6 +312,9 @@ pub fn client(aws: &Aws) -> aws_sdk_cloudwatchlogs::Client {
     aws_sdk_cloudwatchlogs::Client::new(&aws.conf)
 }
 
+/// How far before the newest event seen each `--follow` poll looks again.
+const FOLLOW_OVERLAP_MS: i64 = 60_000;
+
 /// One pass over every page of one group, from `start_ms`.
 async fn fetch_group(
     aws: &Aws,
@@ -405,9 +408,12 @@ pub async fn run(
     let groups = log_groups(&names, opts.function);
     let pattern = filter_pattern(opts.filter.as_deref(), opts.request_id.as_deref());
     let now_ms = (crate::events::now_epoch() * 1000.0) as i64;
-    let mut start_ms = now_ms - since.as_millis() as i64;
-    // Event ids already handed over at the newest timestamp: the next poll
-    // starts at that millisecond again (inclusive), so they come back.
+    let first_ms = now_ms - since.as_millis() as i64;
+    let mut newest_ms = first_ms;
+    // Events reach CloudWatch Logs up to seconds after their timestamp, and
+    // the two groups fill independently, so each poll looks back
+    // `FOLLOW_OVERLAP_MS` before the newest event seen; the ids handed over
+    // in that span keep it from printing one twice.
     let mut seen: HashMap<String, i64> = HashMap::new();
     let mut count = 0usize;
     let interval = if opts.poll_interval.is_zero() {
@@ -424,7 +430,7 @@ pub async fn run(
                     &logs,
                     &names.stack,
                     g,
-                    start_ms,
+                    (newest_ms - FOLLOW_OVERLAP_MS).max(first_ms),
                     pattern.as_deref(),
                     opts,
                 )
@@ -443,13 +449,13 @@ pub async fn run(
                 continue;
             }
             seen.insert(line.event_id.clone(), line.timestamp_ms);
-            start_ms = start_ms.max(line.timestamp_ms);
+            newest_ms = newest_ms.max(line.timestamp_ms);
             count += 1;
             if sink(&line).is_break() {
                 return Ok(count);
             }
         }
-        seen.retain(|_, ts| *ts >= start_ms);
+        seen.retain(|_, ts| *ts >= newest_ms - FOLLOW_OVERLAP_MS);
         if !opts.follow {
             return Ok(count);
         }

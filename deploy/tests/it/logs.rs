@@ -300,7 +300,8 @@ fn reads_every_page_filters_and_follows_on_moto() {
     });
     assert!(none.is_empty(), "{none:?}");
 
-    // Follow: an event written after the first pass arrives, once.
+    // Follow: an event written after the first pass arrives, once, even
+    // with a timestamp before the newest one already shown.
     let follow = LogsOptions {
         follow: true,
         function: FunctionChoice::ContextManager,
@@ -326,7 +327,8 @@ fn reads_every_page_filters_and_follows_on_moto() {
                 .log_stream_name("2026/11/29/[$LATEST]0123456789abcdef")
                 .log_events(
                     aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
-                        .timestamp(now_ms())
+                        // Older than the newest event already shown: ingested late.
+                        .timestamp(t + 2)
                         .message(request_line(
                             "r-late",
                             "context-manager",
