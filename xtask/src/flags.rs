@@ -15,6 +15,10 @@ use std::path::PathBuf;
 pub struct Xtask {
     #[command(subcommand)]
     pub command: Command,
+    /// Settings per stage (region, profile, user pool, alarm e-mail); flags win
+    /// [default: xtask.toml in the workspace root, when it exists].
+    #[arg(long, global = true, env = "XTASK_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,6 +4,7 @@
 //! (`ui`, `render`) and picks the exit code.
 
 mod bench;
+mod config;
 mod dev;
 mod docs;
 mod flags;
@@ -140,8 +141,8 @@ fn wants_json(c: &Command) -> bool {
 }
 
 fn main() -> ExitCode {
-    let command = match flags::Xtask::try_parse() {
-        Ok(x) => x.command,
+    let (mut command, config_file) = match flags::Xtask::try_parse() {
+        Ok(x) => (x.command, x.config),
         Err(e) => {
             // Usage errors of a `--json` run are a JSON document too.
             if e.use_stderr() && std::env::args().any(|a| a == "--json") {
@@ -151,6 +152,19 @@ fn main() -> ExitCode {
         }
     };
     output::set_json(wants_json(&command));
+    if let Err(e) =
+        config::load(config_file.as_deref()).map(|c| options::with_config(&mut command, &c))
+    {
+        // diff keeps 1 for "differences": its errors are 2.
+        return output::fail(
+            e,
+            if matches!(command, Command::Diff(_)) {
+                2
+            } else {
+                1
+            },
+        );
+    }
     let result = match command {
         Command::Synth(a) => synth::run(a),
         Command::Lint(a) => lint::run(a),

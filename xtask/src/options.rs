@@ -214,3 +214,31 @@ pub fn dev_data_dir(d: &flags::Dev) -> PathBuf {
         .clone()
         .unwrap_or_else(local::start::default_data_dir)
 }
+
+/// `xtask.toml`'s settings for the command's stage, where its flags left
+/// them unset (flags, and the environment variables clap reads, win).
+pub fn with_config(command: &mut flags::Command, config: &crate::config::Config) {
+    use flags::Command as C;
+    match command {
+        C::Deploy(a) => {
+            let stage = a.stage.stage.clone();
+            config.fill_aws(&mut a.aws, stage.as_deref());
+            config.fill_params(&mut a.params, stage.as_deref());
+        }
+        C::Diff(a) => {
+            let stage = a.stage.stage.clone();
+            config.fill_aws(&mut a.aws, stage.as_deref());
+            config.fill_params(&mut a.params, stage.as_deref());
+        }
+        C::Destroy(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
+        C::Verify(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
+        C::Outputs(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
+        C::DeployerPolicy(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
+        C::Stages(a) => config.fill_aws(&mut a.aws, None),
+        C::Logs(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
+        C::Backup(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
+        C::Backups(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
+        C::Restore(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
+        _ => {}
+    }
+}

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod build;
+mod config;
 mod deploy;
 mod deployer_policy;
 mod dev;
