@@ -15,7 +15,8 @@
 //! - [`concurrency`]: reserved concurrency the account can afford.
 //! - [`logs`]: the functions' CloudWatch Logs, parsed and followed.
 //! - [`backup`]: on-demand backups, their list, restores into a new table.
-//! - [`cost`]: the monthly estimate from a price table and measured figures.
+//! - [`cost`]: the monthly estimate from a price table and measured figures;
+//!   [`cost_actual`]: the real spend from Cost Explorer, by the stack's tags.
 //! - [`tags`]: the cost-allocation tags set on the stack (and so its resources).
 //! - [`stages`]: a stage's outputs and the stages deployed (read only).
 //! - [`deployer_policy`]: the deployer's IAM policy; [`record`]: the SDK-call
@@ -36,6 +37,7 @@ pub mod backup;
 pub mod change_set;
 pub mod concurrency;
 pub mod cost;
+pub mod cost_actual;
 pub mod deployer_policy;
 pub mod destroy;
 pub mod diff;

@@ -358,6 +358,17 @@ pub struct Cost {
     /// Print the estimate as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Instead of the estimate, the stage's real spend by service from Cost
+    /// Explorer (its tags must be activated as cost allocation tags; $0.01 a request).
+    #[arg(long, conflicts_with_all = ["students", "sessions_per_student", "turns_per_session", "turn_bytes"])]
+    pub actual: bool,
+    /// With --actual: the month, YYYY-MM [default: this month so far].
+    #[arg(long, requires = "actual", value_name = "YYYY-MM")]
+    pub month: Option<String>,
+    #[command(flatten)]
+    pub aws: Aws,
+    #[command(flatten)]
+    pub stage: Stage,
 }
 
 /// Whose logs `logs` reads.

@@ -198,6 +198,17 @@ pub fn restore(args: flags::Restore) -> Result<ExitCode> {
 }
 
 pub fn cost(args: flags::Cost) -> Result<ExitCode> {
+    if args.actual {
+        let a = crate::block_on(deploy::cost_actual::run(&(&args).into()))?;
+        if args.json {
+            output::result(serde_json::to_value(&a)?);
+        } else {
+            for l in actual_lines(&a) {
+                outln!("{l}");
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let est = deploy::cost::estimate(&(&args).into())?;
     if args.json {
         output::result(serde_json::to_value(&est)?);
@@ -207,6 +218,37 @@ pub fn cost(args: flags::Cost) -> Result<ExitCode> {
         outln!("{l}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The real spend as the terminal shows it.
+pub fn actual_lines(a: &deploy::cost_actual::Actual) -> Vec<String> {
+    let tags = a
+        .tags
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut out = vec![format!(
+        "Spend from {} to {} (exclusive) on resources tagged {tags}{}, from Cost Explorer:",
+        a.start,
+        a.end,
+        if a.estimated {
+            " (estimated: the month is not closed)"
+        } else {
+            ""
+        }
+    )];
+    out.push(String::new());
+    out.push(format!("{:<56} {:>9}", "service", "USD"));
+    for s in &a.services {
+        out.push(format!("{:<56} {:>9.2}", s.service, s.usd));
+    }
+    out.push(format!("{:<56} {:>9.2}", "total", a.total_usd));
+    if a.services.is_empty() {
+        out.push(String::new());
+        out.push(format!("Nothing is tagged {tags} in Cost Explorer: activate the tag keys as cost allocation tags in the Billing console (data appears up to 24 hours later), and check --stage."));
+    }
+    out
 }
 
 /// The estimate as the terminal shows it (and the README quotes it).

@@ -182,6 +182,16 @@ impl From<flags::Restore> for deploy::backup::RestoreOptions {
     }
 }
 
+impl From<&flags::Cost> for deploy::cost_actual::ActualOptions {
+    fn from(c: &flags::Cost) -> Self {
+        deploy::cost_actual::ActualOptions {
+            aws: c.aws.clone().into(),
+            stage: c.stage.stage.clone(),
+            month: c.month.clone(),
+        }
+    }
+}
+
 impl From<&flags::Cost> for deploy::cost::Usage {
     fn from(c: &flags::Cost) -> Self {
         deploy::cost::Usage {

@@ -92,3 +92,87 @@ fn what_the_api_refuses_is_refused_here_too() {
     assert_eq!(quantity(1_420_000.0), "1,420,000");
     assert_eq!(quantity(0.78), "0.78");
 }
+
+#[test]
+fn actual_months_and_periods() {
+    use deploy::cost_actual::{parse_month, period};
+    assert_eq!(parse_month("2026-10").unwrap(), (2026, 10));
+    for bad in ["2026", "2026-13", "26-10", "october"] {
+        let e = parse_month(bad).unwrap_err().to_string();
+        assert!(e.contains("YYYY-MM"), "{e}");
+    }
+    let today = "2026-11-29T16:20:01.000Z";
+    assert_eq!(
+        period(None, today),
+        ("2026-11-01".into(), "2026-11-30".into())
+    );
+    assert_eq!(
+        period(None, "2026-11-30T23:00:00.000Z"),
+        ("2026-11-01".into(), "2026-12-01".into())
+    );
+    assert_eq!(
+        period(Some((2025, 12)), today),
+        ("2025-12-01".into(), "2026-01-01".into())
+    );
+}
+
+/// Cost Explorer's recorded answer over two pages: the spend by service,
+/// filtered on the stage's tags.
+#[test]
+fn actual_spend_by_service_from_cost_explorer() {
+    let page = |groups: serde_json::Value, token: Option<&str>| {
+        let mut body = serde_json::json!({"ResultsByTime": [{
+            "TimePeriod": {"Start": "2026-10-01", "End": "2026-11-01"},
+            "Total": {}, "Groups": groups, "Estimated": false}],
+            "DimensionValueAttributes": []});
+        if let Some(t) = token {
+            body["NextPageToken"] = t.into();
+        }
+        serde_json::json!({"operation": "GetCostAndUsage", "body": body})
+    };
+    let cost = |service: &str, usd: &str| serde_json::json!({"Keys": [service], "Metrics": {"UnblendedCost": {"Amount": usd, "Unit": "USD"}}});
+    let replay = testkit::replay::Replay::from_json(&serde_json::json!({"responses": [
+        page(serde_json::json!([cost("AWS Lambda", "0.27"), cost("Amazon DynamoDB", "1.45")]), Some("p2")),
+        page(serde_json::json!([cost("AWS Key Management Service", "1.31")]), None),
+    ]}));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let aws = deploy::aws::Aws::from_conf(rt.block_on(replay.sdk_config()), "123456789012");
+    let a = rt
+        .block_on(deploy::cost_actual::actual(
+            &aws,
+            Some("qa"),
+            Some((2026, 10)),
+        ))
+        .expect("actual");
+    assert_eq!(
+        (a.start.as_str(), a.end.as_str()),
+        ("2026-10-01", "2026-11-01")
+    );
+    let names: Vec<&str> = a.services.iter().map(|s| s.service.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Amazon DynamoDB",
+            "AWS Key Management Service",
+            "AWS Lambda"
+        ]
+    );
+    assert!((a.total_usd - 3.03).abs() < 1e-9);
+    assert!(!a.estimated);
+    let calls = replay.requests("GetCostAndUsage");
+    assert_eq!(calls.len(), 2);
+    for must in [
+        r#""Key":"Project""#,
+        r#""Values":["VoiceLearningAssistant"]"#,
+        r#""Key":"Stage""#,
+        r#""Values":["qa"]"#,
+        r#""Key":"SERVICE""#,
+        r#""Granularity":"MONTHLY""#,
+    ] {
+        assert!(calls[0].contains(must), "{must}: {}", calls[0]);
+    }
+    assert!(calls[1].contains(r#""NextPageToken":"p2""#), "{}", calls[1]);
+}
