@@ -9,6 +9,7 @@ mod deployer_policy;
 mod dev;
 mod json_output;
 mod ministack;
+mod ops;
 mod profile;
 mod stages;
 mod support;
