@@ -18,6 +18,7 @@
 //! - [`cost`]: the monthly estimate from a price table and measured figures;
 //!   [`cost_actual`]: the real spend from Cost Explorer, by the stack's tags.
 //! - [`tags`]: the cost-allocation tags set on the stack (and so its resources).
+//! - [`hotswap`]: `deploy --hotswap`, new function code without a change set.
 //! - [`stages`]: a stage's outputs and the stages deployed (read only).
 //! - [`deployer_policy`]: the deployer's IAM policy; [`record`]: the SDK-call
 //!   recorder its test checks the engine with.
@@ -43,6 +44,7 @@ pub mod destroy;
 pub mod diff;
 pub mod error;
 pub mod events;
+pub mod hotswap;
 pub mod logs;
 pub mod options;
 pub mod outputs;

@@ -241,6 +241,11 @@ pub struct Deploy {
     /// get_context / delete through both functions; `cargo xtask verify` runs it too).
     #[arg(long)]
     pub no_verify: bool,
+    /// Update only the functions' code (UpdateFunctionCode), without a change set,
+    /// when the template and the other parameters are as deployed; drifts the
+    /// stack until the next deploy without it.
+    #[arg(long, conflicts_with_all = ["require_approval", "allow_replacement", "outputs_file"])]
+    pub hotswap: bool,
 }
 
 #[derive(Debug, Args)]

@@ -67,6 +67,11 @@ fn build(args: flags::Build) -> Result<ExitCode> {
 
 fn deploy(args: flags::Deploy) -> Result<ExitCode> {
     let mut term = Terminal::new(args.json);
+    if args.hotswap {
+        let opts = args.into();
+        block_on(deploy::hotswap::run(&opts, &mut term))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let opts = args.into();
     let outcome = block_on(deploy::apply::run(&opts, &mut term, &mut Prompt))?;
     Ok(exit(outcome != deploy::apply::Outcome::Cancelled))

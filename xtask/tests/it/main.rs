@@ -7,6 +7,7 @@ mod config;
 mod deploy;
 mod deployer_policy;
 mod dev;
+mod hotswap;
 mod json_output;
 mod ministack;
 mod ops;
