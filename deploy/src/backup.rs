@@ -81,7 +81,6 @@ pub struct BackupInfo {
     pub status: String,
     /// `USER`, `SYSTEM`, `AWS_BACKUP`.
     pub kind: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size_bytes: Option<i64>,
 }
 
@@ -91,9 +90,7 @@ pub struct BackupInfo {
 pub struct PitrWindow {
     pub table: String,
     pub enabled: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub earliest: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub latest: Option<String>,
 }
 
@@ -136,7 +133,6 @@ pub struct Restored {
     pub item_count: i64,
     /// The item count DynamoDB recorded for the source (a backup's, or the
     /// live table's for a point in time); refreshed only every ~6 hours.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expected_items: Option<i64>,
     pub seconds: f64,
     /// What to run to make the stack use the restored data.
@@ -539,7 +535,7 @@ pub async fn restore(
         target_arn,
         item_count,
         expected_items: expected,
-        seconds: started.elapsed().as_secs_f64(),
+        seconds: crate::text::seconds(started.elapsed()),
     })
 }
 

@@ -221,11 +221,13 @@ pub fn estimate(u: &Usage) -> Result<Estimate> {
         + requests / assumed::REQUESTS_PER_COLD_START;
     let log_gb = requests * (m::FUNCTION_LOG_BYTES + m::ACCESS_LOG_BYTES) / 1e9;
 
+    // JSON without float noise: quantities to hundredths, dollars to hundredths of a cent.
+    let round = |x: f64, per: f64| (x * per).round() / per;
     let line = |item: &str, quantity: f64, unit: &str, usd: f64| Line {
         item: item.into(),
-        quantity,
+        quantity: round(quantity, 100.0),
         unit: unit.into(),
-        usd,
+        usd: round(usd, 10_000.0),
     };
     use price as p;
     let lines = vec![
@@ -303,7 +305,7 @@ pub fn estimate(u: &Usage) -> Result<Estimate> {
             0.0,
         ),
     ];
-    let total_usd = lines.iter().map(|l| l.usd).sum();
+    let total_usd = round(lines.iter().map(|l| l.usd).sum(), 10_000.0);
     let notes = vec![
         format!(
             "Prices: {PRICE_REGION} on-demand list prices as of {PRICES_AS_OF}, without the free tier; check https://aws.amazon.com/pricing/ before relying on them."

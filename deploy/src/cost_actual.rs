@@ -182,7 +182,8 @@ pub async fn actual(aws: &Aws, stage: Option<&str>, month: Option<(i32, u32)>) -
     }
     services.sort_by(|a, b| b.usd.total_cmp(&a.usd).then(a.service.cmp(&b.service)));
     // `+ 0.0`: an empty sum of floats is -0.0.
-    let total_usd = services.iter().map(|s| s.usd).sum::<f64>() + 0.0;
+    let total_usd =
+        (services.iter().map(|s| s.usd).sum::<f64>() * 10_000.0).round() / 10_000.0 + 0.0;
     Ok(Actual {
         start,
         end,

@@ -62,17 +62,11 @@ pub struct LogLine {
     pub level: String,
     /// `request` (the functions' per-request line), `platform.report`, ... or `text`.
     pub kind: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lambda_request_id: Option<String>,
     /// The rest, for lines that are not a request line (a report's figures, a panic message).
     pub message: String,
