@@ -162,6 +162,8 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
                 "lambda:GetAccountSettings",
                 "kms:CreateKey",
                 "kms:ListAliases",
+                // `cargo xtask stages`: ListStacks takes no stack resource.
+                "cloudformation:ListStacks",
             ],
             json!("*"),
         ),

@@ -28,6 +28,14 @@ fn scoped_to_the_stage_names_with_no_wildcard_action() {
     for a in actions(&doc) {
         assert!(!a.contains('*'), "wildcard action {a}");
     }
+    // `stages`, `outputs` and `deploy --hotswap` are covered too.
+    for a in [
+        "cloudformation:ListStacks",
+        "lambda:UpdateFunctionCode",
+        "lambda:GetFunctionConfiguration",
+    ] {
+        assert!(actions(&doc).iter().any(|x| x == a), "{a} missing");
+    }
     // Wildcard resources only where IAM cannot scope.
     for st in doc["Statement"].as_array().unwrap() {
         if st["Resource"] == "*" {
