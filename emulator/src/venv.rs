@@ -82,6 +82,20 @@ impl Venv {
         }
     }
 
+    /// Schemathesis's own venv, `.venv-schemathesis/`, from
+    /// `requirements-schemathesis.txt` and `.lock`: the contract test's
+    /// tool, kept apart so its dependencies never move `.venv/`'s pins.
+    pub fn schemathesis() -> Self {
+        let root = workspace_root();
+        Venv {
+            dir: root.join(".venv-schemathesis"),
+            requirements: root.join("requirements-schemathesis.txt"),
+            constraints: root.join("requirements-schemathesis.lock"),
+            min_python: (3, 11),
+            python3: PathBuf::from("python3"),
+        }
+    }
+
     pub fn bin(&self, tool: &str) -> PathBuf {
         self.dir.join("bin").join(tool)
     }

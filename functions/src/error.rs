@@ -49,8 +49,24 @@ pub enum ApiError {
     Internal,
 }
 
+/// Every 400 code: the OpenAPI document lists these, so a new one must be
+/// added here (checked on every debug-build use).
+pub const BAD_REQUEST_CODES: &[&str] = &[
+    "invalid_json",
+    "missing_body",
+    "invalid_encoding",
+    "missing_field",
+    "invalid_field",
+    "unknown_field",
+    "unknown_action",
+];
+
 impl ApiError {
     pub fn bad(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> Self {
+        debug_assert!(
+            BAD_REQUEST_CODES.contains(&code),
+            "undocumented code {code}"
+        );
         ApiError::BadRequest {
             code,
             field: field.into(),

@@ -96,6 +96,8 @@ pub mod crypto;
 pub mod error;
 pub mod identity;
 pub mod model;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod runtime;
 pub mod store;
 pub mod telemetry;

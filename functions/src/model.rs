@@ -225,7 +225,12 @@ impl<'a> Obj<'a> {
     fn uint_opt(&self, name: &str, min: u64, max: u64) -> Result<Option<u64>, ApiError> {
         match self.get(name) {
             None => Ok(None),
-            Some(Value::Number(n)) => match n.as_u64() {
+            // 15.0 is the integer 15, as JSON Schema (and the API's
+            // OpenAPI document) has it.
+            Some(Value::Number(n)) => match n
+                .as_u64()
+                .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as u64))
+            {
                 Some(v) if (min..=max).contains(&v) => Ok(Some(v)),
                 _ => Err(ApiError::invalid(
                     self.field(name),

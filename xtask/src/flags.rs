@@ -25,6 +25,8 @@ pub struct Xtask {
 pub enum Command {
     /// Print or write the CloudFormation template; --check fails when templates/ is stale.
     Synth(Synth),
+    /// Write the OpenAPI document of the HTTP API (templates/openapi.yaml; synth --check checks it).
+    Openapi(Openapi),
     /// Run cfn-lint and checkov (pinned, in .venv/) on the synthesized template.
     Lint(Lint),
     /// The one test command: fmt, clippy, all tests, synth --check, lint.
@@ -121,6 +123,13 @@ pub struct Synth {
     /// Exit 1, with a diff, when templates/VoiceLearningAssistantStack.yaml is not what the code synthesizes.
     #[arg(long, conflicts_with_all = ["out", "stage"])]
     pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Openapi {
+    /// Write here instead of templates/openapi.yaml.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -172,6 +172,7 @@ fn main() -> ExitCode {
     }
     let result = match command {
         Command::Synth(a) => synth::run(a),
+        Command::Openapi(a) => synth::openapi(a),
         Command::Lint(a) => lint::run(a),
         Command::Test(a) => test::run(a),
         Command::Build(a) => build(a),

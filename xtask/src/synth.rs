@@ -26,9 +26,13 @@ pub fn run(args: flags::Synth) -> Result<ExitCode> {
         if stage.is_some() || args.format != Format::Yaml {
             bail!("--check compares the default YAML template; drop --stage/--format");
         }
-        let (ok, message) = check(&emulator::workspace_root().join(COMMITTED_TEMPLATE))?;
+        let root = emulator::workspace_root();
+        let (ok, message) = check(&root.join(COMMITTED_TEMPLATE))?;
         eprint!("{message}");
-        return Ok(if ok {
+        // The API contract is generated from code too, and checked beside it.
+        let (api_ok, message) = check_openapi(&root.join(functions::openapi::COMMITTED_PATH))?;
+        eprint!("{message}");
+        return Ok(if ok && api_ok {
             ExitCode::SUCCESS
         } else {
             ExitCode::from(1)
@@ -70,17 +74,46 @@ pub fn run(args: flags::Synth) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `cargo xtask openapi`: writes the OpenAPI document of the HTTP API.
+pub fn openapi(args: flags::Openapi) -> Result<ExitCode> {
+    let path = args
+        .out
+        .unwrap_or_else(|| emulator::workspace_root().join(functions::openapi::COMMITTED_PATH));
+    let text = functions::openapi::yaml();
+    std::fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("wrote {} ({} bytes)", path.display(), text.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `path` holds the OpenAPI document the code generates.
+pub fn check_openapi(path: &Path) -> Result<(bool, String)> {
+    let fix = format!(
+        "cargo xtask openapi --out {}",
+        functions::openapi::COMMITTED_PATH
+    );
+    compare(path, &functions::openapi::yaml(), &fix)
+}
+
 /// Whether `path` holds what the code synthesizes, and what to tell the
 /// user (with a unified diff when it does not).
 pub fn check(path: &Path) -> Result<(bool, String)> {
     let want = render(None, Format::Yaml)?;
+    compare(
+        path,
+        &want,
+        &format!("cargo xtask synth --out {COMMITTED_TEMPLATE}"),
+    )
+}
+
+/// Whether `path` holds `want`; the message says how to fix it (`fix`).
+fn compare(path: &Path, want: &str, fix: &str) -> Result<(bool, String)> {
     let have = match std::fs::read_to_string(path) {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok((
                 false,
                 format!(
-                    "{} is missing. Run `cargo xtask synth --out {COMMITTED_TEMPLATE}` and commit it.\n",
+                    "{} is missing. Run `{fix}` and commit it.\n",
                     path.display()
                 ),
             ))
@@ -96,11 +129,11 @@ pub fn check(path: &Path) -> Result<(bool, String)> {
     if have == want {
         return Ok((true, format!("{shown} is up to date\n")));
     }
-    let diff = similar::TextDiff::from_lines(&have, &want);
+    let diff = similar::TextDiff::from_lines(have.as_str(), want);
     Ok((
         false,
         format!(
-            "{shown} is stale: the code synthesizes a different template.\n{}Run `cargo xtask synth --out {COMMITTED_TEMPLATE}` and commit the result.\n",
+            "{shown} is stale: the code generates something different.\n{}Run `{fix}` and commit the result.\n",
             diff.unified_diff()
                 .context_radius(3)
                 .header(&format!("{shown} (committed)"), "synthesized")

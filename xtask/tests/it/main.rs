@@ -4,6 +4,7 @@
 mod bad_input;
 mod build;
 mod config;
+mod contract;
 mod deploy;
 mod deployer_policy;
 mod dev;

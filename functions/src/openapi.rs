@@ -1,0 +1,870 @@
+//! The API contract: the OpenAPI 3.1 document of both routes, generated
+//! from schema types that carry the validator's own limits ([`crate::model`]
+//! constants) and the error codes of [`ApiError`]. Only built with the
+//! `openapi` feature (`cargo xtask openapi`, the synth check, the contract
+//! tests), so the function binaries never carry it.
+//!
+//! The request types here are schema-only: [`crate::model::parse_action`]
+//! stays the one validator, and the functions' suite checks that both accept
+//! and reject the same bodies (the tests at the end of this file).
+//!
+//! Long: the schema types, the document and the tests that tie them to the
+//! validator are one contract, read together.
+
+use std::borrow::Cow;
+
+use schemars::generate::SchemaSettings;
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde_json::{json, Map, Value};
+
+use crate::api::{Function, LOOKBACK_MAX_TURNS, MAX_TURNS_PER_SESSION};
+use crate::error::{ApiError, BAD_REQUEST_CODES};
+use crate::model::*;
+
+/// Where the document is committed, relative to the workspace root.
+pub const COMMITTED_PATH: &str = "templates/openapi.yaml";
+
+/// Unicode White_Space, what `str::trim` removes (as a regex class body).
+const WS: &str =
+    r"\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+/// Unicode Cc, what `char::is_control` is (as a regex class body).
+const CC: &str = r"\u0000-\u001f\u007f-\u009f";
+
+/// A scalar whose schema is written out (inlined where it is used, so an
+/// optional one is simply nullable).
+macro_rules! scalar {
+    ($(#[$doc:meta])* $name:ident => $schema:expr) => {
+        $(#[$doc])*
+        pub struct $name;
+        impl JsonSchema for $name {
+            fn inline_schema() -> bool {
+                true
+            }
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                $schema
+            }
+        }
+    };
+}
+
+scalar!(
+    /// What `create` returned: a lowercase, hyphenated UUID.
+    SessionId => json_schema!({
+        "type": "string",
+        "description": "A session id as create returned it (lowercase UUID).",
+        "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+    })
+);
+scalar!(
+    /// Trimmed: 1 to `MAX_TOPIC_CHARS` characters, no control characters.
+    Topic => json_schema!({
+        "type": "string",
+        "description": format!(
+            "Trimmed of white space, then 1 to {MAX_TOPIC_CHARS} characters without control characters."
+        ),
+        "pattern": format!(
+            "^[{WS}]*[^{WS}{CC}](?:[^{CC}]{{0,{}}}[^{WS}{CC}])?[{WS}]*$",
+            MAX_TOPIC_CHARS - 2
+        ),
+    })
+);
+scalar!(Mode => json_schema!({ "type": "string", "enum": MODES }));
+scalar!(Status => json_schema!({ "type": "string", "enum": STATUSES }));
+scalar!(RoleName => json_schema!({
+    "type": "string",
+    "enum": [Role::User.as_str(), Role::Assistant.as_str(), Role::System.as_str()],
+    "description": "assistant and system need a writer token (403 forbidden_role otherwise).",
+}));
+scalar!(
+    /// `is_bcp47`'s syntax: all ASCII, so the length is in bytes too.
+    Language => json_schema!({
+        "type": "string",
+        "description": "A BCP 47 language tag, e.g. en or pt-BR.",
+        "maxLength": 35,
+        "pattern": "^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$",
+    })
+);
+scalar!(TurnId => json_schema!({
+    "type": "string",
+    "description": "The client's id of the turn: a retry with the same id, role and content is answered with the stored turn.",
+    "minLength": 1,
+    "maxLength": MAX_TURN_ID_CHARS,
+    "pattern": "^[A-Za-z0-9._:-]+$",
+}));
+scalar!(
+    /// The limit is in UTF-8 bytes; `maxLength` counts characters, so it
+    /// is the same bound for ASCII and looser otherwise (413 then).
+    Content => json_schema!({
+        "type": "string",
+        "description": format!("Not only white space; at most {MAX_CONTENT_BYTES} bytes of UTF-8 (413 beyond)."),
+        "maxLength": MAX_CONTENT_BYTES,
+        "pattern": format!("[^{WS}]"),
+    })
+);
+scalar!(SummaryText => json_schema!({
+    "type": "string",
+    "description": format!("Not only white space; at most {MAX_SUMMARY_BYTES} bytes of UTF-8 (413 beyond)."),
+    "maxLength": MAX_SUMMARY_BYTES,
+    "pattern": format!("[^{WS}]"),
+}));
+scalar!(Cursor => json_schema!({
+    "type": "string",
+    "description": "The cursor of the previous list page, as returned.",
+    "minLength": 1,
+    "maxLength": 512,
+}));
+scalar!(Version => json_schema!({
+    "type": "integer",
+    "description": "The session's version as last read (optimistic concurrency: 409 version_conflict when it moved).",
+    "minimum": 1,
+    "maximum": u32::MAX,
+}));
+scalar!(ListLimit => json_schema!({
+    "type": "integer",
+    "minimum": 1,
+    "maximum": MAX_LIST_LIMIT,
+    "default": DEFAULT_LIST_LIMIT,
+}));
+scalar!(MaxTurns => json_schema!({
+    "type": "integer",
+    "minimum": 1,
+    "maximum": MAX_WINDOW_TURNS,
+    "default": DEFAULT_WINDOW_TURNS,
+}));
+scalar!(MaxTokens => json_schema!({
+    "type": "integer",
+    "minimum": 1,
+    "maximum": MAX_WINDOW_TOKENS,
+    "default": DEFAULT_WINDOW_TOKENS,
+}));
+scalar!(Timestamp => json_schema!({
+    "type": "string",
+    "description": "UTC, YYYY-MM-DDTHH:MM:SS.mmmZ.",
+    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$",
+}));
+scalar!(
+    /// Always present, null when there is none.
+    NullableString => json_schema!({ "type": ["string", "null"] })
+);
+scalar!(Count => json_schema!({ "type": "integer", "minimum": 0 }));
+
+/// How much context to return (`null` or absent: the defaults).
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Window {
+    pub max_turns: Option<MaxTurns>,
+    pub max_tokens: Option<MaxTokens>,
+}
+
+/// `create`'s session; unset mode and language come from the user's profile.
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewSession {
+    pub current_topic: Topic,
+    pub mode: Option<Mode>,
+    pub language: Option<Language>,
+}
+
+/// `update`'s changes: at least one field that is not null.
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(extend("anyOf" = at_least_one(&["currentTopic", "mode", "language", "status"])))]
+pub struct SessionChanges {
+    pub current_topic: Option<Topic>,
+    pub mode: Option<Mode>,
+    pub language: Option<Language>,
+    pub status: Option<Status>,
+}
+
+fn at_least_one(fields: &[&str]) -> Value {
+    fields
+        .iter()
+        .map(|f| json!({ "required": [f], "properties": { *f: { "not": { "type": "null" } } } }))
+        .collect()
+}
+
+/// A turn to add.
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewTurn {
+    pub role: RoleName,
+    pub content: Content,
+    pub language: Language,
+    pub turn_id: Option<TurnId>,
+}
+
+/// The body of `POST /sessions`, by `action`.
+#[derive(JsonSchema)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SessionsRequest {
+    Create {
+        session: NewSession,
+    },
+    Get {
+        #[serde(rename = "sessionId")]
+        session_id: SessionId,
+    },
+    Update {
+        #[serde(rename = "sessionId")]
+        session_id: SessionId,
+        version: Version,
+        session: SessionChanges,
+    },
+    Delete {
+        #[serde(rename = "sessionId")]
+        session_id: SessionId,
+    },
+    /// Newest first; `cursor` from the previous page.
+    List {
+        limit: Option<ListLimit>,
+        cursor: Option<Cursor>,
+    },
+    /// A given session, or without `sessionId` the latest active one, with
+    /// its context window.
+    Restore {
+        #[serde(rename = "sessionId")]
+        session_id: Option<SessionId>,
+        window: Option<Window>,
+    },
+}
+
+/// The body of `POST /context`, by `action`.
+#[derive(JsonSchema)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ContextRequest {
+    /// Answers with the stored turn and the context window (`add_turn`
+    /// serves at most `LOOKBACK_MAX_TURNS` turns of it).
+    AddTurn {
+        #[serde(rename = "sessionId")]
+        session_id: SessionId,
+        turn: NewTurn,
+        window: Option<Window>,
+    },
+    GetContext {
+        #[serde(rename = "sessionId")]
+        session_id: SessionId,
+        window: Option<Window>,
+    },
+    /// Needs a writer token.
+    SetSummary {
+        #[serde(rename = "sessionId")]
+        session_id: SessionId,
+        summary: SummaryText,
+    },
+    /// Starts a new generation: the turns and the summary are gone.
+    Clear {
+        #[serde(rename = "sessionId")]
+        session_id: SessionId,
+    },
+}
+
+/// A session as `get`, `update`, `create`, `restore`, `set_summary` and
+/// `clear` answer it.
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Session {
+    pub session_id: SessionId,
+    pub current_topic: String,
+    pub mode: Mode,
+    pub language: Language,
+    pub status: Status,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Epoch seconds; activity moves it ahead.
+    pub expires_at: Count,
+    pub turn_count: Count,
+    pub has_summary: bool,
+    pub version: Version,
+}
+
+/// A session in a `list` page (its `turnCount` may lag a few minutes).
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionSummary {
+    pub session_id: SessionId,
+    pub current_topic: String,
+    pub mode: Mode,
+    pub language: Language,
+    pub status: Status,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub expires_at: Count,
+    pub turn_count: Count,
+}
+
+/// A stored turn.
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Turn {
+    /// Sequence number; it goes on counting across a `clear`.
+    pub seq: Count,
+    pub turn_id: TurnId,
+    pub role: RoleName,
+    pub content: String,
+    pub language: Language,
+    pub created_at: Timestamp,
+    /// Estimated tokens (about four characters each).
+    pub tokens: Count,
+}
+
+/// The context window: the most recent turns within the window's budgets,
+/// oldest first, and the rolling summary.
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Context {
+    pub session_id: SessionId,
+    pub summary: NullableString,
+    pub turns: Vec<Turn>,
+    pub turn_count: Count,
+    pub tokens: Count,
+    pub has_older_turns: bool,
+}
+
+/// `create` (201), `get`, `update`, `set_summary`.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionResponse {
+    pub session: Session,
+}
+
+/// `delete`.
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeleteResponse {
+    pub session_id: SessionId,
+    #[schemars(extend("const" = true))]
+    pub deleted: bool,
+    pub turns_deleted: Count,
+}
+
+/// `list`: `cursor` is null on the last page.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListResponse {
+    pub sessions: Vec<SessionSummary>,
+    pub cursor: NullableString,
+}
+
+/// `restore`.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreResponse {
+    pub session: Session,
+    pub context: Context,
+}
+
+/// `add_turn`: the stored turn (the earlier one for a retried `turnId`) and
+/// the context window.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddTurnResponse {
+    pub turn: Turn,
+    pub context: Context,
+}
+
+/// `get_context`.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContextResponse {
+    pub context: Context,
+}
+
+/// `clear`.
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClearResponse {
+    pub session: Session,
+    pub turns_deleted: Count,
+}
+
+/// One error of each kind the functions answer with. The match makes a new
+/// [`ApiError`] variant a compile error here until it is documented.
+fn every_error() -> Vec<ApiError> {
+    let mut all: Vec<ApiError> = BAD_REQUEST_CODES
+        .iter()
+        .map(|c| ApiError::bad(c, "body", ""))
+        .collect();
+    all.extend([
+        ApiError::Unauthorized,
+        ApiError::ForbiddenRole,
+        ApiError::NotFound,
+        ApiError::Conflict(String::new()),
+        ApiError::TurnIdConflict,
+        ApiError::SessionFull(MAX_TURNS_PER_SESSION),
+        ApiError::too_large("body", ""),
+        ApiError::Integrity,
+        ApiError::Internal,
+        ApiError::Unavailable,
+    ]);
+    for e in &all {
+        match e {
+            ApiError::BadRequest { .. }
+            | ApiError::Unauthorized
+            | ApiError::NotFound
+            | ApiError::ForbiddenRole
+            | ApiError::Conflict(_)
+            | ApiError::TurnIdConflict
+            | ApiError::SessionFull(_)
+            | ApiError::TooLarge { .. }
+            | ApiError::Unavailable
+            | ApiError::Integrity
+            | ApiError::Internal => {}
+        }
+    }
+    all
+}
+
+/// Whether `function` can answer `e` (only the context actions check the
+/// writer group, and only `add_turn` has turn ids and a turn cap).
+fn answers(function: Function, e: &ApiError) -> bool {
+    !matches!(
+        (function, e),
+        (
+            Function::SessionPersistence,
+            ApiError::ForbiddenRole | ApiError::TurnIdConflict | ApiError::SessionFull(_)
+        )
+    )
+}
+
+const STATUS_TEXT: &[(u16, &str)] = &[
+    (400, "A field is missing, of the wrong type or out of range (`field` names it)."),
+    (401, "No identity: a missing, expired or foreign token (the gateway answers `{\"message\":\"Unauthorized\"}` before the function runs)."),
+    (403, "The token may not write assistant or system turns or the summary."),
+    (404, "No such session, another user's, expired or being deleted (the same answer)."),
+    (409, "A conflict: `version_conflict` (read again and retry), `turn_id_conflict`, `session_full`."),
+    (413, "The body or a field is too large (`field` names it)."),
+    (500, "An internal error."),
+    (503, "A dependency failed; safe to retry (`retryable: true`)."),
+];
+
+fn error_schemas(defs: &mut Map<String, Value>) {
+    defs.insert(
+        "Error".into(),
+        json!({
+            "type": "object",
+            "description": "What every function error answers.",
+            "required": ["error"],
+            "additionalProperties": false,
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message", "requestId"],
+                    "additionalProperties": false,
+                    "properties": {
+                        "code": { "type": "string", "enum": codes(|_| true) },
+                        "message": { "type": "string" },
+                        "requestId": { "type": "string" },
+                        "field": { "type": "string", "description": "The request field at fault (400, 413): a dotted path." },
+                        "retryable": { "const": true, "description": "On 503 only." },
+                    },
+                },
+            },
+        }),
+    );
+    defs.insert(
+        "GatewayError".into(),
+        json!({
+            "type": "object",
+            "description": "What API Gateway itself answers (e.g. 401 before the function runs).",
+            "required": ["message"],
+            "additionalProperties": false,
+            "properties": { "message": { "type": "string" } },
+        }),
+    );
+}
+
+/// The documented codes of the errors `keep` selects, in a stable order.
+fn codes(keep: impl Fn(&ApiError) -> bool) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for e in every_error().iter().filter(|e| keep(e)) {
+        if !out.contains(&e.code()) {
+            out.push(e.code());
+        }
+    }
+    out
+}
+
+fn error_response(function: Function, status: u16, text: &str) -> Value {
+    let codes = codes(|e| e.status().as_u16() == status && answers(function, e));
+    let mut schema = json!({
+        "allOf": [{ "$ref": "#/components/schemas/Error" }],
+        "properties": { "error": { "properties": { "code": { "enum": codes } } } },
+    });
+    // The gateway answers 401 and 413 itself too, in its own shape.
+    if matches!(status, 401 | 413) {
+        schema = json!({ "oneOf": [schema, { "$ref": "#/components/schemas/GatewayError" }] });
+    }
+    json!({
+        "description": text,
+        "content": { "application/json": { "schema": schema } },
+    })
+}
+
+fn operation(function: Function, request: Schema, ok: &[Schema], created: Option<Schema>) -> Value {
+    let (summary, id, actions) = match function {
+        Function::SessionPersistence => (
+            "Sessions: create, get, update, delete, list, restore",
+            "sessions",
+            "Create, read, update (optimistic `version`), delete, list (newest first, opaque cursor) and restore sessions of the caller (the token's `sub`).",
+        ),
+        Function::ContextManager => (
+            "Context: add_turn, get_context, set_summary, clear",
+            "context",
+            "Add a turn (idempotent with `turnId`), read the context window, set the rolling summary, clear the context.",
+        ),
+    };
+    let mut responses = Map::new();
+    responses.insert(
+        "200".into(),
+        json!({
+            "description": "The action's answer.",
+            "content": { "application/json": { "schema": { "oneOf": ok } } },
+        }),
+    );
+    if let Some(c) = created {
+        responses.insert(
+            "201".into(),
+            json!({
+                "description": "`create`: the new session.",
+                "content": { "application/json": { "schema": c } },
+            }),
+        );
+    }
+    for (status, text) in STATUS_TEXT {
+        if !codes(|e| e.status().as_u16() == *status && answers(function, e)).is_empty() {
+            responses.insert(status.to_string(), error_response(function, *status, text));
+        }
+    }
+    json!({
+        "operationId": id,
+        "summary": summary,
+        "description": format!(
+            "{actions} Requests are at most {MAX_BODY_BYTES} bytes; the body's `action` selects the shape."
+        ),
+        "security": [{ "bearerAuth": [] }],
+        "requestBody": {
+            "required": true,
+            "content": { "application/json": { "schema": request } },
+        },
+        "responses": responses,
+    })
+}
+
+/// The OpenAPI 3.1 document of both routes.
+pub fn document() -> Value {
+    let mut settings = SchemaSettings::draft2020_12();
+    settings.definitions_path = "/components/schemas".into();
+    settings.meta_schema = None;
+    let mut g = settings.into_generator();
+
+    let sessions_req = g.subschema_for::<SessionsRequest>();
+    let sessions_ok = vec![
+        g.subschema_for::<SessionResponse>(),
+        g.subschema_for::<DeleteResponse>(),
+        g.subschema_for::<ListResponse>(),
+        g.subschema_for::<RestoreResponse>(),
+    ];
+    let created = g.subschema_for::<SessionResponse>();
+    let context_req = g.subschema_for::<ContextRequest>();
+    let context_ok = vec![
+        g.subschema_for::<AddTurnResponse>(),
+        g.subschema_for::<ContextResponse>(),
+        g.subschema_for::<SessionResponse>(),
+        g.subschema_for::<ClearResponse>(),
+    ];
+    let sessions = operation(
+        Function::SessionPersistence,
+        sessions_req,
+        &sessions_ok,
+        Some(created),
+    );
+    let context = operation(Function::ContextManager, context_req, &context_ok, None);
+    let mut schemas = g.take_definitions(true);
+    error_schemas(&mut schemas);
+    schemas.sort_keys();
+
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Voice learning assistant: sessions and context",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": format!(
+                "Generated by `cargo xtask openapi` from the functions' code; `cargo xtask synth --check` fails when this file is stale. \
+                 The caller is the JWT's `sub`. Limits: {MAX_TURNS_PER_SESSION} turns per session between clears (409 session_full), \
+                 add_turn answers with at most {LOOKBACK_MAX_TURNS} turns of context (get_context serves larger windows)."
+            ),
+        },
+        "servers": [
+            { "url": "http://127.0.0.1:3000", "description": "cargo xtask dev" },
+            {
+                "url": "https://{apiId}.execute-api.{region}.amazonaws.com",
+                "description": "A deployed stack (its HttpApiUrl output)",
+                "variables": {
+                    "apiId": { "default": "example" },
+                    "region": { "default": "us-east-1" },
+                },
+            },
+        ],
+        "security": [{ "bearerAuth": [] }],
+        "paths": {
+            "/sessions": { "post": sessions },
+            "/context": { "post": context },
+        },
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "A Cognito ID or access token of the stack's user pool and client (locally: `cargo xtask dev token`). assistant/system turns and set_summary need the group or scope AssistantWriterGroup (default assistant-writers): `cargo xtask dev token --group assistant-writers`.",
+                },
+            },
+            "schemas": schemas,
+        },
+    })
+}
+
+/// [`document`] as the committed YAML.
+pub fn yaml() -> String {
+    serde_norway::to_string(&document()).expect("a JSON value serializes to YAML")
+}
+
+/// The document's request schemas and [`crate::model::parse_action`] accept
+/// and reject the same bodies: the validator's fixtures of each kind, and
+/// sweeps over each field's edge values.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{parse_action, CONTEXT_ACTIONS, SESSION_ACTIONS};
+
+    const SID: &str = "0b5a3f9e-1c2d-4e5f-8a9b-0c1d2e3f4a5b";
+
+    struct Route {
+        actions: &'static [&'static str],
+        schema: jsonschema::Validator,
+    }
+
+    fn route(function: Function) -> Route {
+        let doc = document();
+        let (name, actions) = match function {
+            Function::SessionPersistence => ("SessionsRequest", SESSION_ACTIONS),
+            Function::ContextManager => ("ContextRequest", CONTEXT_ACTIONS),
+        };
+        let schema = json!({
+            "$ref": format!("#/components/schemas/{name}"),
+            "components": doc["components"],
+        });
+        Route {
+            actions,
+            schema: jsonschema::validator_for(&schema).expect("a valid JSON Schema"),
+        }
+    }
+
+    /// Whether the validator and the schema agree on `body`; the verdict.
+    fn agree(r: &Route, body: &Value) -> bool {
+        let validator = parse_action(&body.to_string(), r.actions).is_ok();
+        let schema = r.schema.is_valid(body);
+        assert_eq!(
+            validator, schema,
+            "validator {validator}, schema {schema}: {body}"
+        );
+        validator
+    }
+
+    #[test]
+    fn requests_are_accepted_and_rejected_alike() {
+        let s = route(Function::SessionPersistence);
+        let c = route(Function::ContextManager);
+        let valid_sessions = [
+            json!({"action":"create","session":{"currentTopic":"JavaScript Basics","mode":"tutor"}}),
+            json!({"action":"create","session":{"currentTopic":"  padded  ","mode":null,"language":"pt-BR"}}),
+            json!({"action":"get","sessionId":SID}),
+            json!({"action":"delete","sessionId":SID}),
+            json!({"action":"update","sessionId":SID,"version":3,"session":{"status":"paused"}}),
+            json!({"action":"update","sessionId":SID,"version":3.0,"session":{"mode":null,"language":"en"}}),
+            json!({"action":"list"}),
+            json!({"action":"list","limit":MAX_LIST_LIMIT,"cursor":"abc"}),
+            json!({"action":"list","limit":null,"cursor":null}),
+            json!({"action":"restore"}),
+            json!({"action":"restore","sessionId":SID,"window":{"maxTurns":MAX_WINDOW_TURNS,"maxTokens":null}}),
+        ];
+        for b in &valid_sessions {
+            assert!(agree(&s, b), "{b}");
+        }
+        let turn = |t: Value| json!({"action":"add_turn","sessionId":SID,"turn":t});
+        let valid_context = [
+            turn(json!({"role":"user","content":"What is a closure?","language":"en"})),
+            turn(
+                json!({"role":"assistant","content":" x ","language":"zh-Hant-TW","turnId":"a.b:c-d_e"}),
+            ),
+            json!({"action":"get_context","sessionId":SID,"window":{"maxTurns":1,"maxTokens":MAX_WINDOW_TOKENS}}),
+            json!({"action":"set_summary","sessionId":SID,"summary":"so far"}),
+            json!({"action":"clear","sessionId":SID}),
+        ];
+        for b in &valid_context {
+            assert!(agree(&c, b), "{b}");
+        }
+
+        let big = "x".repeat(MAX_CONTENT_BYTES + 1);
+        let bad_sessions = [
+            json!([]),
+            json!("create"),
+            json!({}),
+            json!({"action":5}),
+            json!({"action":"add_turn","sessionId":SID}),
+            json!({"action":"nope"}),
+            json!({"action":"create"}),
+            json!({"action":"create","session":"x"}),
+            json!({"action":"create","session":{}}),
+            json!({"action":"create","session":{"currentTopic":"  "}}),
+            json!({"action":"create","session":{"currentTopic":"a\u{1}b"}}),
+            json!({"action":"create","session":{"currentTopic":"x".repeat(MAX_TOPIC_CHARS + 1)}}),
+            json!({"action":"create","session":{"currentTopic":"x","mode":"lecture"}}),
+            json!({"action":"create","session":{"currentTopic":"x","language":"en_US"}}),
+            json!({"action":"create","session":{"currentTopic":"x","colour":"red"}}),
+            json!({"action":"create","session":{"currentTopic":"x"},"extra":1}),
+            json!({"action":"get"}),
+            json!({"action":"get","sessionId":null}),
+            json!({"action":"get","sessionId":SID.to_uppercase()}),
+            json!({"action":"get","sessionId":"not-a-uuid"}),
+            json!({"action":"update","sessionId":SID,"session":{"status":"paused"}}),
+            json!({"action":"update","sessionId":SID,"version":0,"session":{"status":"paused"}}),
+            json!({"action":"update","sessionId":SID,"version":1.5,"session":{"status":"paused"}}),
+            json!({"action":"update","sessionId":SID,"version":"1","session":{"status":"paused"}}),
+            json!({"action":"update","sessionId":SID,"version":1,"session":{}}),
+            json!({"action":"update","sessionId":SID,"version":1,"session":{"mode":null}}),
+            json!({"action":"update","sessionId":SID,"version":1,"session":{"status":"deleting"}}),
+            json!({"action":"list","limit":0}),
+            json!({"action":"list","limit":MAX_LIST_LIMIT + 1}),
+            json!({"action":"list","cursor":""}),
+            json!({"action":"list","cursor":"c".repeat(513)}),
+            json!({"action":"restore","window":{"maxTurns":MAX_WINDOW_TURNS + 1}}),
+            json!({"action":"restore","window":{"turns":5}}),
+            json!({"action":"restore","window":[]}),
+        ];
+        for b in &bad_sessions {
+            assert!(!agree(&s, b), "{b}");
+        }
+        let bad_context = [
+            json!({"action":"get","sessionId":SID}),
+            json!({"action":"add_turn","sessionId":SID}),
+            turn(json!({"role":"bot","content":"x","language":"en"})),
+            turn(json!({"role":"user","content":"   ","language":"en"})),
+            turn(json!({"role":"user","content":big,"language":"en"})),
+            turn(json!({"role":"user","content":"x"})),
+            turn(json!({"role":"user","content":"x","language":"english1"})),
+            turn(json!({"role":"user","content":"x","language":"en","turnId":""})),
+            turn(json!({"role":"user","content":"x","language":"en","turnId":"a b"})),
+            turn(
+                json!({"role":"user","content":"x","language":"en","turnId":"t".repeat(MAX_TURN_ID_CHARS + 1)}),
+            ),
+            turn(json!({"role":"user","content":"x","language":"en","seq":1})),
+            json!({"action":"get_context","sessionId":SID,"window":{"maxTokens":MAX_WINDOW_TOKENS + 1}}),
+            json!({"action":"get_context","sessionId":SID,"window":{"maxTurns":-1}}),
+            json!({"action":"set_summary","sessionId":SID}),
+            json!({"action":"set_summary","sessionId":SID,"summary":" \n "}),
+            json!({"action":"set_summary","sessionId":SID,"summary":"x".repeat(MAX_SUMMARY_BYTES + 1)}),
+            json!({"action":"clear","sessionId":SID,"all":true}),
+        ];
+        for b in &bad_context {
+            assert!(!agree(&c, b), "{b}");
+        }
+    }
+
+    /// Edge values of each constrained field, one at a time.
+    #[test]
+    fn field_sweeps_agree() {
+        let s = route(Function::SessionPersistence);
+        let c = route(Function::ContextManager);
+        let long = |n: usize| "é".repeat(n);
+        let topics = [
+            json!("a"),
+            json!(" a "),
+            json!("\t\nTopic\u{3000}"),
+            json!("a b"),
+            json!("a\tb"),
+            json!("\u{1}a"),
+            json!("a\u{7f}"),
+            json!("\u{85}a\u{85}"),
+            json!("a\u{1c}"),
+            json!(long(MAX_TOPIC_CHARS)),
+            json!(format!("  {}  ", long(MAX_TOPIC_CHARS))),
+            json!(long(MAX_TOPIC_CHARS + 1)),
+            json!(""),
+            json!(5),
+        ];
+        for t in topics {
+            agree(&s, &json!({"action":"create","session":{"currentTopic":t}}));
+        }
+        for l in [
+            "en",
+            "pt-BR",
+            "es-419",
+            "sgn-BE-FR",
+            "e",
+            "english",
+            "en-",
+            "-en",
+            "en--US",
+            "en-toolongsub",
+            "12",
+            "en-GB-oxendict-x-aaaaaaaa-bbbbbbbb",
+            "en\n",
+        ] {
+            agree(
+                &c,
+                &json!({"action":"add_turn","sessionId":SID,"turn":{"role":"user","content":"x","language":l}}),
+            );
+        }
+        for n in [
+            json!(0),
+            json!(1),
+            json!(MAX_WINDOW_TURNS),
+            json!(MAX_WINDOW_TURNS + 1),
+            // No integral floats (2.0) here: the jsonschema crate's check of
+            // a type list misses them; `version` above has one.
+            json!(2.5),
+            json!(1e30),
+            json!(null),
+            json!("2"),
+            json!(true),
+        ] {
+            agree(
+                &c,
+                &json!({"action":"get_context","sessionId":SID,"window":{"maxTurns":n}}),
+            );
+            agree(&s, &json!({"action":"list","limit":n}));
+        }
+        for id in ["t", "T-1_2.3:4", "", "a/b", "é"] {
+            agree(
+                &c,
+                &json!({"action":"add_turn","sessionId":SID,"turn":{"role":"user","content":"x","language":"en","turnId":id}}),
+            );
+        }
+    }
+
+    #[test]
+    fn every_error_code_is_documented_under_its_status() {
+        let doc = document();
+        for e in every_error() {
+            let routes: &[(&str, Function)] = &[
+                ("/sessions", Function::SessionPersistence),
+                ("/context", Function::ContextManager),
+            ];
+            for (path, f) in routes {
+                let r = &doc["paths"][path]["post"]["responses"][e.status().as_str()];
+                let text = r.to_string();
+                assert_eq!(
+                    text.contains(&format!("\"{}\"", e.code())),
+                    answers(*f, &e),
+                    "{path} {} {}",
+                    e.status(),
+                    e.code()
+                );
+            }
+        }
+    }
+}
