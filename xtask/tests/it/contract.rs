@@ -50,7 +50,9 @@ fn the_api_keeps_its_openapi_contract() {
     // A writer token: assistant turns and summaries are part of the contract.
     let token = running.writer_token("contract-tester", 3600).unwrap();
 
-    // A real list cursor for the hooks (a generated one is never valid).
+    // A real session and list cursor for the hooks (generated ones are
+    // never valid).
+    let mut session = String::new();
     for topic in ["Closures", "Recursion"] {
         let r = post_json(
             port,
@@ -59,6 +61,7 @@ fn the_api_keeps_its_openapi_contract() {
             &json!({"action": "create", "session": {"currentTopic": topic}}),
         );
         assert_eq!(r.status, 201, "{}", r.body);
+        session = r.json()["session"]["sessionId"].as_str().unwrap().into();
     }
     let page = post_json(
         port,
@@ -75,6 +78,7 @@ fn the_api_keeps_its_openapi_contract() {
         .env("SCHEMATHESIS_HOOKS", "hooks")
         .env("PYTHONPATH", &contract)
         .env("CONTRACT_LIST_CURSOR", &cursor)
+        .env("CONTRACT_SESSION_ID", &session)
         .env("NO_COLOR", "1")
         .arg("--config-file")
         .arg(contract.join("schemathesis.toml"))
