@@ -429,6 +429,49 @@ fn answers(function: Function, e: &ApiError) -> bool {
     )
 }
 
+/// A request of each action, for the rendered docs and the contract test's
+/// examples phase (the tests below check the validator accepts each).
+fn examples(function: Function) -> Vec<(&'static str, Value)> {
+    const SID: &str = "0b5a3f9e-1c2d-4e5f-8a9b-0c1d2e3f4a5b";
+    match function {
+        Function::SessionPersistence => vec![
+            (
+                "create",
+                json!({"action": "create", "session": {"currentTopic": "JavaScript Basics", "mode": "tutor", "language": "en"}}),
+            ),
+            ("get", json!({"action": "get", "sessionId": SID})),
+            (
+                "update",
+                json!({"action": "update", "sessionId": SID, "version": 1, "session": {"status": "paused"}}),
+            ),
+            ("delete", json!({"action": "delete", "sessionId": SID})),
+            (
+                "list",
+                json!({"action": "list", "limit": DEFAULT_LIST_LIMIT}),
+            ),
+            (
+                "restore",
+                json!({"action": "restore", "window": {"maxTurns": DEFAULT_WINDOW_TURNS}}),
+            ),
+        ],
+        Function::ContextManager => vec![
+            (
+                "add_turn",
+                json!({"action": "add_turn", "sessionId": SID, "turn": {"role": "user", "content": "What is a closure?", "language": "en", "turnId": "turn-0001"}}),
+            ),
+            (
+                "get_context",
+                json!({"action": "get_context", "sessionId": SID, "window": {"maxTurns": DEFAULT_WINDOW_TURNS, "maxTokens": DEFAULT_WINDOW_TOKENS}}),
+            ),
+            (
+                "set_summary",
+                json!({"action": "set_summary", "sessionId": SID, "summary": "The student asked about closures."}),
+            ),
+            ("clear", json!({"action": "clear", "sessionId": SID})),
+        ],
+    }
+}
+
 const STATUS_TEXT: &[(u16, &str)] = &[
     (400, "A field is missing, of the wrong type or out of range (`field` names it)."),
     (401, "No identity: a missing, expired or foreign token (the gateway answers `{\"message\":\"Unauthorized\"}` before the function runs)."),
@@ -547,7 +590,13 @@ fn operation(function: Function, request: Schema, ok: &[Schema], created: Option
         "security": [{ "bearerAuth": [] }],
         "requestBody": {
             "required": true,
-            "content": { "application/json": { "schema": request } },
+            "content": { "application/json": {
+                "schema": request,
+                "examples": examples(function)
+                    .into_iter()
+                    .map(|(name, value)| (name.to_string(), json!({ "value": value })))
+                    .collect::<Map<String, Value>>(),
+            } },
         },
         "responses": responses,
     })
@@ -843,6 +892,18 @@ mod tests {
                 &c,
                 &json!({"action":"add_turn","sessionId":SID,"turn":{"role":"user","content":"x","language":"en","turnId":id}}),
             );
+        }
+    }
+
+    #[test]
+    fn the_examples_are_valid_requests() {
+        for f in [Function::SessionPersistence, Function::ContextManager] {
+            let r = route(f);
+            let names: Vec<&str> = examples(f).iter().map(|(n, _)| *n).collect();
+            assert_eq!(names, f.actions(), "one example per action, in order");
+            for (_, body) in examples(f) {
+                assert!(agree(&r, &body), "{body}");
+            }
         }
     }
 
