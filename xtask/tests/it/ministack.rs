@@ -810,6 +810,39 @@ fn deploy_call_change_verify_and_destroy_on_ministack() {
         "{}",
         one.stdout
     );
+    // The stack's cost-allocation tags reached its resources (MiniStack
+    // propagates stack tags as CloudFormation does).
+    let table_arn = e2e
+        .block_on(
+            e2e.dynamodb()
+                .describe_table()
+                .table_name("voice-learning-sessions")
+                .send(),
+        )
+        .unwrap()
+        .table()
+        .and_then(|t| t.table_arn())
+        .unwrap()
+        .to_string();
+    let tags = e2e
+        .block_on(
+            e2e.dynamodb()
+                .list_tags_of_resource()
+                .resource_arn(&table_arn)
+                .send(),
+        )
+        .unwrap();
+    let tags: Vec<(String, String)> = tags
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    for want in [("Project", "VoiceLearningAssistant"), ("Stage", "default")] {
+        assert!(
+            tags.iter().any(|(k, v)| (k.as_str(), v.as_str()) == want),
+            "{want:?} on the sessions table: {tags:?}"
+        );
+    }
     let now_same = e2e.run(&["diff", "--artifacts-dir", v2_dir, "--fail"]).ok();
     assert!(
         now_same.stdout.contains("no differences"),
