@@ -4,6 +4,10 @@
 //! `openapi` feature (`cargo xtask openapi`, the synth check, the contract
 //! tests), so the function binaries never carry it.
 //!
+//! Long: one schema type per request and answer of ten actions, and the
+//! agreement tests beside them; split by route it would only scatter the
+//! `oneOf` each route's document is built from.
+//!
 //! The request types here are schema-only: [`crate::model::parse_action`]
 //! stays the one validator, and the functions' suite checks that both accept
 //! and reject the same bodies (the tests at the end of this file).
