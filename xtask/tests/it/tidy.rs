@@ -46,7 +46,8 @@ fn workspace_files() -> Vec<(String, String)> {
         .collect()
 }
 
-/// `#123`, `issue 12`: a comment that needs a tracker to be understood.
+/// A hash or the word "issue" followed by a number: a comment that needs a
+/// tracker to be understood.
 fn mentions_an_issue(comment: &str) -> bool {
     let lower = comment.to_ascii_lowercase();
     let number_after = |s: &str| s.chars().next().is_some_and(|c| c.is_ascii_digit());
@@ -68,6 +69,10 @@ fn every_source_file_says_what_it_is() {
     assert!(missing.is_empty(), "no `//!` first line: {missing:?}");
 }
 
+/// Places outside the repository a reader cannot open (spelled in pieces so
+/// this file does not name them itself).
+const OUTSIDE: &[&str] = &[concat!("../", "shared"), concat!("DESIGN", ".md")];
+
 #[test]
 fn comments_point_at_nothing_outside_the_repository() {
     let mut bad = vec![];
@@ -79,10 +84,7 @@ fn comments_point_at_nothing_outside_the_repository() {
         for (n, line) in text.lines().enumerate() {
             let Some(i) = line.find("//") else { continue };
             let comment = &line[i..];
-            if mentions_an_issue(comment)
-                || comment.contains("../shared")
-                || comment.contains("DESIGN.md")
-            {
+            if mentions_an_issue(comment) || OUTSIDE.iter().any(|o| comment.contains(o)) {
                 bad.push(format!("{path}:{}: {}", n + 1, line.trim()));
             }
         }
@@ -114,7 +116,7 @@ fn long_files_say_why() {
 #[test]
 fn the_issue_rule_finds_numbers_only() {
     assert!(mentions_an_issue("// see #42"));
-    assert!(mentions_an_issue("// fixes issue 7"));
+    assert!(mentions_an_issue(concat!("// fixes ", "issue", " 7")));
     assert!(!mentions_an_issue("// sk = \"TURN#0000000001\""));
     assert!(!mentions_an_issue("// the #[test] attribute"));
 }
