@@ -22,6 +22,7 @@ pub mod model;
 pub mod provision;
 pub mod runtime_api;
 pub mod start;
+pub mod watch;
 
 pub use error::{LocalError, Result};
 pub use log::Log;

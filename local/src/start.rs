@@ -116,6 +116,14 @@ impl Running {
     }
 }
 
+/// Builds the functions again (for `dev --watch`): the executables keep
+/// their paths, so restarted processes run the new build. A stand-in program
+/// has nothing to build.
+pub async fn rebuild(opts: &StartOptions) -> Result<()> {
+    let (_, m) = LocalModel::synth(opts.stage.as_deref())?;
+    function_commands(opts, &m).await.map(|_| ())
+}
+
 /// Builds the functions' executables (or names the stand-in).
 async fn function_commands(
     opts: &StartOptions,

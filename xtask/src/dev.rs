@@ -63,6 +63,15 @@ async fn serve(args: flags::Dev) -> Result<ExitCode> {
             .clone()
             .serve(listener, running.shutdown.subscribe()),
     );
+    if args.watch {
+        tokio::spawn(local::watch::run(
+            opts.clone(),
+            running.runtimes.clone(),
+            local::watch::function_sources(),
+            Duration::from_millis(500),
+            running.shutdown.subscribe(),
+        ));
+    }
     let url = format!("http://{addr}");
     let token = running.token("dev-user", 3600)?;
     let stage_flag = args

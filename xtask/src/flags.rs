@@ -459,6 +459,10 @@ pub struct Dev {
     /// Do not print one line per request.
     #[arg(long)]
     pub quiet: bool,
+    /// Rebuild and restart the functions when their sources change (the
+    /// emulator, its data and the API keep running).
+    #[arg(long)]
+    pub watch: bool,
     /// Most processes per function: like Lambda, another starts when a
     /// request arrives and all are busy.
     #[arg(long, default_value_t = 4)]

@@ -14,3 +14,4 @@ mod lock;
 mod model;
 mod runtime;
 mod support;
+mod watch;

@@ -61,6 +61,18 @@ impl Dev {
         }
     }
 
+    /// Runs `local::watch::run` for `roots` beside this dev, as `dev --watch` does.
+    pub fn watch(&self, opts: StartOptions, roots: Vec<PathBuf>) {
+        let running = self.running.as_ref().expect("running");
+        self.rt.spawn(local::watch::run(
+            opts,
+            running.runtimes.clone(),
+            roots,
+            std::time::Duration::from_millis(50),
+            running.shutdown.subscribe(),
+        ));
+    }
+
     /// A dev token for this data directory, as `dev token` prints it.
     pub fn token(&self, sub: &str) -> String {
         local::start::dev_token(&self.data_dir, None, sub, "1h", &[]).unwrap()
