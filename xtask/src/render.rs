@@ -56,7 +56,7 @@ fn iam_table(changes: &[IamChange]) -> Vec<Text> {
         ("+", Style::Good),
         ("-", Style::Caution),
     ];
-    table(&IAM_HEADERS, &rows)
+    table(&IAM_HEADERS, &rows, terminal_width())
         .into_iter()
         .map(|line| {
             let cell = line.strip_prefix("| ").unwrap_or("");
@@ -374,24 +374,45 @@ pub fn verify_rows(checks: &[deploy::verify::check::Check]) -> Vec<String> {
         .collect()
 }
 
-/// Table cells wrap at this many characters.
+/// Table cells wrap at this many characters at most.
 const CELL_WIDTH: usize = 72;
+/// ... and at least this many, however narrow the terminal.
+const MIN_CELL_WIDTH: usize = 12;
 
-/// A plain-text table (`|` and `-`), readable in a terminal and in a CI log.
-pub fn table(headers: &[&str], rows: &[Vec<String>]) -> Vec<String> {
-    let rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| r.iter().map(|c| wrap(c, CELL_WIDTH)).collect())
-        .collect();
+/// The terminal's width when the output goes to one, else no limit (a CI
+/// log or a file keeps the widest table).
+fn terminal_width() -> usize {
+    terminal_size::terminal_size_of(std::io::stdout())
+        .or_else(|| terminal_size::terminal_size_of(std::io::stderr()))
+        .map(|(w, _)| usize::from(w.0))
+        .unwrap_or(usize::MAX)
+}
+
+/// A plain-text table (`|` and `-`), readable in a terminal and in a CI log,
+/// its cells wrapped narrower until it fits `max_width` columns (down to
+/// [`MIN_CELL_WIDTH`]).
+pub fn table(headers: &[&str], rows: &[Vec<String>], max_width: usize) -> Vec<String> {
     let cols = headers.len();
-    let mut width: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for r in &rows {
-        for (i, cell) in r.iter().enumerate().take(cols) {
-            for l in cell.lines() {
-                width[i] = width[i].max(l.chars().count());
+    let mut cap = CELL_WIDTH;
+    let (rows, width) = loop {
+        let wrapped: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| r.iter().map(|c| wrap(c, cap)).collect())
+            .collect();
+        let mut width: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+        for r in &wrapped {
+            for (i, cell) in r.iter().enumerate().take(cols) {
+                for l in cell.lines() {
+                    width[i] = width[i].max(l.chars().count());
+                }
             }
         }
-    }
+        let total = width.iter().map(|w| w + 3).sum::<usize>() + 1;
+        if total <= max_width || cap <= MIN_CELL_WIDTH {
+            break (wrapped, width);
+        }
+        cap -= 4;
+    };
     let sep = format!(
         "+{}+",
         width
@@ -572,6 +593,35 @@ mod tests {
         assert!(
             f.contains("[+] AWS::DynamoDB::Table SessionsTable") && f.contains("not deployed yet"),
             "{f}"
+        );
+    }
+
+    #[test]
+    fn wide_tables_wrap_to_the_terminal_width() {
+        let long = "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/voice-learning-context-manager:log-stream:*";
+        let rows = vec![vec![
+            "+ (widening)".to_string(),
+            long.to_string(),
+            "Allow".to_string(),
+            "logs:CreateLogStream\nlogs:PutLogEvents".to_string(),
+            "AWS:${ContextManagerRole}".to_string(),
+            "StringEquals kms:ViaService: dynamodb.${AWS::Region}.amazonaws.com".to_string(),
+        ]];
+        let wide = super::table(&super::IAM_HEADERS, &rows, usize::MAX);
+        assert!(wide.iter().any(|l| l.chars().count() > 120), "{wide:#?}");
+        let narrow = super::table(&super::IAM_HEADERS, &rows, 120);
+        for l in &narrow {
+            assert!(l.chars().count() <= 120, "{l}");
+        }
+        // Nothing is lost: every character of the long cell is still there.
+        let joined: String = narrow
+            .iter()
+            .filter_map(|l| l.split('|').nth(2))
+            .map(|c| c.trim().trim_start_matches("  "))
+            .collect();
+        assert!(
+            joined.replace(' ', "").contains(&long.replace(' ', "")),
+            "{narrow:#?}"
         );
     }
 }
