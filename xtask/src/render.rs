@@ -1,6 +1,9 @@
 //! The plan of a deploy and the report of `diff`, as lines of styled text:
 //! IAM statement changes first (a plain-text table), then resources, the
 //! rest of the template, parameters, code and data risks.
+//!
+//! Long: the plan and diff printouts share the table and the line styles,
+//! and their tests (with recorded plans) sit beside them.
 
 use cfn_plan::change_set::ChangeAction;
 use cfn_plan::diff_report::DiffReport;
