@@ -147,10 +147,22 @@ impl App {
 
     /// What the binaries do: settings from the environment, AWS
     /// configuration from the standard chain.
-    pub async fn from_env(function: Function) -> Result<App, ConfigError> {
+    pub async fn from_env(
+        function: Function,
+        init: &mut crate::runtime::InitTimes,
+    ) -> Result<App, ConfigError> {
         let settings = Settings::from_env()?;
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Ok(App::new(function, &sdk, settings, None))
+        init.settings_us = init.lap();
+        let http = crate::tls::http_client(settings.tls_trust);
+        init.http_client_us = init.lap();
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(http)
+            .load()
+            .await;
+        init.aws_config_us = init.lap();
+        let app = App::new(function, &sdk, settings, None);
+        init.clients_us = init.lap();
+        Ok(app)
     }
 
     pub fn function(&self) -> Function {

@@ -1,5 +1,7 @@
 //! Settings read from the environment once per container.
 
+use crate::tls::Trust;
+
 /// What the functions need to know about their resources.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -23,6 +25,9 @@ pub struct Settings {
     /// `KEY_CACHE_MAX_AGE_SECONDS` (default 600): how long an unwrapped data
     /// key may stay cached before KMS is asked again.
     pub key_cache_max_age_ms: u64,
+    /// `TLS_TRUST_STORE` (default `amazon`): the roots the HTTPS client
+    /// trusts, Amazon Trust Services' or the operating system's (`system`).
+    pub tls_trust: Trust,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +36,8 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("environment variable {0} is not a whole number")]
     NotANumber(&'static str),
+    #[error("environment variable TLS_TRUST_STORE is {0:?}: set it to `amazon` (the default) or `system`")]
+    TrustStore(String),
 }
 
 pub const DEFAULT_KEY_CACHE_CAPACITY: usize = 1000;
@@ -55,6 +62,7 @@ impl Settings {
             touch_interval_ms: DEFAULT_TOUCH_INTERVAL_SECONDS * 1000,
             assistant_writer_group: DEFAULT_ASSISTANT_WRITER_GROUP.to_string(),
             key_cache_max_age_ms: DEFAULT_KEY_CACHE_MAX_AGE_SECONDS * 1000,
+            tls_trust: Trust::default(),
         }
     }
 
@@ -90,6 +98,9 @@ impl Settings {
         if let Some(g) = get("ASSISTANT_WRITER_GROUP").filter(|v| !v.trim().is_empty()) {
             s.assistant_writer_group = g.trim().to_string();
         }
+        if let Some(t) = get("TLS_TRUST_STORE").filter(|v| !v.trim().is_empty()) {
+            s.tls_trust = Trust::parse(&t).ok_or(ConfigError::TrustStore(t))?;
+        }
         Ok(s)
     }
 
@@ -117,9 +128,29 @@ mod tests {
         assert_eq!(s.assistant_writer_group, "tutors");
         assert_eq!(s.key_cache_max_age_ms, 600_000);
         assert_eq!(s.key_cache_capacity, DEFAULT_KEY_CACHE_CAPACITY);
+        assert_eq!(s.tls_trust, Trust::Amazon);
         assert!(matches!(
             Settings::from_lookup(|_| None),
             Err(ConfigError::Missing("SESSIONS_TABLE"))
         ));
+    }
+
+    #[test]
+    fn trust_store_setting() {
+        let with = |value: &'static str| {
+            Settings::from_lookup(move |k| match k {
+                "SESSIONS_TABLE" | "USER_PROFILES_TABLE" | "KMS_KEY_ID" => Some("x".to_string()),
+                "TLS_TRUST_STORE" => Some(value.to_string()),
+                _ => None,
+            })
+        };
+        assert_eq!(with("system").unwrap().tls_trust, Trust::System);
+        assert_eq!(with("amazon").unwrap().tls_trust, Trust::Amazon);
+        assert_eq!(with("").unwrap().tls_trust, Trust::Amazon);
+        let err = with("mozilla").unwrap_err().to_string();
+        assert!(
+            err.contains("\"mozilla\"") && err.contains("`amazon`") && err.contains("`system`"),
+            "{err}"
+        );
     }
 }

@@ -184,6 +184,15 @@ impl From<DependencyError> for ApiError {
                 tracing::warn!(operation, aws_error = %code, "dependency failed (retryable)");
                 ApiError::Unavailable
             }
+            DependencyError::Permanent { operation, code } if code == UNTRUSTED_CERTIFICATE => {
+                tracing::error!(
+                    operation,
+                    aws_error = %code,
+                    hint = "the endpoint's TLS certificate does not chain to an Amazon Trust Services root; if the function reaches AWS through a TLS-inspecting proxy, set TLS_TRUST_STORE=system on the function",
+                    "dependency failed"
+                );
+                ApiError::Internal
+            }
             DependencyError::Permanent { operation, code } => {
                 tracing::error!(operation, aws_error = %code, "dependency failed");
                 ApiError::Internal
@@ -203,6 +212,24 @@ const TRANSIENT_CODES: &[&str] = &[
     "LimitExceededException",
     "TransactionConflictException",
 ];
+
+/// The code of a dispatch failure whose TLS handshake refused the endpoint's
+/// certificate: not retryable (the trust store will not change by itself).
+pub const UNTRUSTED_CERTIFICATE: &str = "UntrustedCertificate";
+
+/// Whether rustls refused the peer's certificate somewhere in `err`'s chain
+/// (rustls words it "invalid peer certificate: …"; the chain's types are the
+/// HTTP client's private ones, so the text is what there is to match).
+fn refused_certificate(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if e.to_string().contains("invalid peer certificate") {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
+}
 
 /// Classifies an SDK error. Only the error code (never the message) is kept.
 pub fn classify<E>(
@@ -230,6 +257,15 @@ where
             operation,
             code: "Timeout".into(),
         },
+        SdkError::DispatchFailure(f)
+            if f.as_connector_error()
+                .is_some_and(|c| refused_certificate(c)) =>
+        {
+            DependencyError::Permanent {
+                operation,
+                code: UNTRUSTED_CERTIFICATE.into(),
+            }
+        }
         SdkError::DispatchFailure(_) => DependencyError::Transient {
             operation,
             code: "DispatchFailure".into(),

@@ -70,7 +70,9 @@
 //! `KEY_CACHE_CAPACITY` (default 1000), `KEY_CACHE_MAX_AGE_SECONDS` (default
 //! 600), `ASSISTANT_WRITER_GROUP` (default `assistant-writers`: the Cognito
 //! group or OAuth scope allowed to write `assistant`/`system` turns and
-//! summaries), `RUST_LOG` (default `info`), plus the
+//! summaries), `TLS_TRUST_STORE` (default `amazon`: Amazon Trust Services'
+//! roots only; `system` for the operating system's store, see [`tls`]),
+//! `RUST_LOG` (default `info`), plus the
 //! standard AWS variables (`AWS_REGION`, `AWS_ENDPOINT_URL` for an emulator,
 //! credentials) and the Lambda runtime's own (`AWS_LAMBDA_RUNTIME_API`...).
 //! In process: `App::new(Function::ContextManager, &sdk_config,
@@ -102,6 +104,7 @@ pub mod runtime;
 pub mod store;
 pub mod telemetry;
 pub mod time;
+pub mod tls;
 
 pub use api::{App, Function};
 pub use config::Settings;

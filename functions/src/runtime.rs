@@ -8,12 +8,90 @@
 //! event is checked first and answered here without touching any table.
 
 use crate::error::ApiError;
-use crate::App;
+use crate::{App, Function};
 use base64::Engine;
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{service_fn, Adapter, Error, Request, Service};
 use serde_json::{json, Value};
+use std::time::Instant;
+
+/// What a binary's `main` does: builds the runtime and the [`App`], logs
+/// where the init time went (one `init` line per container), then serves.
+pub fn main(function: Function) -> Result<(), Error> {
+    let mut init = InitTimes::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    init.tokio_us = init.lap();
+    crate::telemetry::init();
+    init.tracing_us = init.lap();
+    rt.block_on(async move {
+        // Built once per container; every request reuses the clients and key cache.
+        let app = App::from_env(function, &mut init).await?;
+        init.log();
+        run(app).await
+    })
+}
+
+/// Microseconds each init phase took, from `main` to the runtime loop.
+/// Logged as one line so a deployed function's cold starts can be read in
+/// CloudWatch Logs (the time before `main` and the first Runtime API request
+/// are outside it: `cargo xtask bench functions` reports them).
+#[derive(Debug)]
+pub struct InitTimes {
+    last: Instant,
+    started: Instant,
+    /// The current-thread tokio runtime.
+    pub tokio_us: u64,
+    /// The JSON log subscriber.
+    pub tracing_us: u64,
+    /// [`crate::Settings::from_env`].
+    pub settings_us: u64,
+    /// The HTTPS client (TLS trust store).
+    pub http_client_us: u64,
+    /// `aws_config`'s region and credentials chain.
+    pub aws_config_us: u64,
+    /// The DynamoDB and KMS clients and the [`App`].
+    pub clients_us: u64,
+}
+
+impl InitTimes {
+    pub fn start() -> Self {
+        let now = Instant::now();
+        InitTimes {
+            last: now,
+            started: now,
+            tokio_us: 0,
+            tracing_us: 0,
+            settings_us: 0,
+            http_client_us: 0,
+            aws_config_us: 0,
+            clients_us: 0,
+        }
+    }
+
+    /// Microseconds since the last lap (or the start).
+    pub fn lap(&mut self) -> u64 {
+        let now = Instant::now();
+        let us = now.duration_since(self.last).as_micros() as u64;
+        self.last = now;
+        us
+    }
+
+    pub fn log(&self) {
+        tracing::info!(
+            tokio_us = self.tokio_us,
+            tracing_us = self.tracing_us,
+            settings_us = self.settings_us,
+            http_client_us = self.http_client_us,
+            aws_config_us = self.aws_config_us,
+            clients_us = self.clients_us,
+            total_us = self.started.elapsed().as_micros() as u64,
+            "init"
+        );
+    }
+}
 
 /// Serves `app` on the Lambda Runtime API until the runtime stops.
 pub async fn run(app: App) -> Result<(), Error> {

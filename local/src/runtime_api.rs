@@ -228,6 +228,11 @@ impl Runtime {
         &self.spec.name
     }
 
+    /// The program and environment each process of the function starts with.
+    pub fn command(&self) -> &Command {
+        &self.command
+    }
+
     /// Waits until the first process finished its init (or failed it).
     pub async fn wait_ready(&self, timeout: Duration) -> crate::error::Result<()> {
         let mut rx = self.state.subscribe();

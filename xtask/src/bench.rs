@@ -7,8 +7,11 @@
 //!   latency through the gateway, 1,000 sequential calls on one keep-alive
 //!   connection (median, p99); 1,000 session requests; peak RSS (`VmHWM`) of
 //!   each function process after them; process start to its first
-//!   `GET …/invocation/next` over `runs` starts (median, min, max). Written
-//!   to `.bench/functions.json` too.
+//!   `GET …/invocation/next` over `runs` starts (median, min, max); where
+//!   that time goes, phase by phase ([`init_phases`]). Written to
+//!   `.bench/functions.json` too.
+
+mod init_phases;
 
 use crate::flags::{self, BenchTarget, Format};
 use crate::output::outln;
@@ -411,6 +414,15 @@ async fn measure(running: &Running, runs: usize) -> Result<Value> {
         );
     }
 
+    // The same starts, phase by phase (medians).
+    let mut phases = serde_json::Map::new();
+    for rt in &running.runtimes {
+        phases.insert(
+            rt.name().into(),
+            init_phases::measure(rt.command(), runs).await?,
+        );
+    }
+
     add_turn.sort_by(f64::total_cmp);
     sessions.sort_by(f64::total_cmp);
     outln!("add_turn through the local gateway, {REQUESTS} sequential calls on one session (keep-alive):");
@@ -444,6 +456,7 @@ async fn measure(running: &Running, runs: usize) -> Result<Value> {
             s["max_ms"].as_f64().unwrap_or(f64::NAN)
         );
     }
+    print_phases(&phases, runs);
     outln!(
         "per action with {AWS_DELAY_MS} ms added to every AWS call ({DELAYED_RUNS} warm calls each): the time is round trips"
     );
@@ -470,5 +483,27 @@ async fn measure(running: &Running, runs: usize) -> Result<Value> {
         "sessions_ms": {"median": percentile(&sessions, 0.5), "p99": percentile(&sessions, 0.99)},
         "peak_rss_kib_after_requests": rss,
         "start_to_first_next": starts,
+        "init_phases_median_us": phases,
     }))
+}
+
+/// The phase table: a row per phase, a column per function.
+fn print_phases(phases: &serde_json::Map<String, Value>, runs: usize) {
+    outln!("where a start goes (median µs of {runs} starts each; env as dev gives it):");
+    let names: Vec<&String> = phases.keys().collect();
+    let mut header = format!("{:<22}", "phase");
+    for n in &names {
+        header += &format!(" {:>36}", n);
+    }
+    outln!("{header}");
+    let rows = std::iter::once("before_main_us")
+        .chain(init_phases::MAIN_PHASES)
+        .chain(["runtime_client_us", "total_us"]);
+    for row in rows {
+        let mut line = format!("{:<22}", row.trim_end_matches("_us"));
+        for n in &names {
+            line += &format!(" {:>36}", phases[*n][row].as_i64().unwrap_or(-1));
+        }
+        outln!("{line}");
+    }
 }

@@ -398,7 +398,7 @@ pub async fn sdk_config() -> SdkConfig {
 
 impl Env {
     pub async fn new() -> Env {
-        functions::telemetry::init_with_writer(|| LogSink);
+        capture_logs();
         let sdk = sdk_config().await;
         let ddb = aws_sdk_dynamodb::Client::new(&sdk);
         let kms = aws_sdk_kms::Client::new(&sdk);
@@ -606,6 +606,11 @@ impl std::io::Write for LogSink {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// Sends the functions' JSON logs to [`log_lines`] (once per binary).
+pub fn capture_logs() {
+    functions::telemetry::init_with_writer(|| LogSink);
 }
 
 /// The JSON log lines written so far.

@@ -1,11 +1,14 @@
 //! AWS failures are mapped, never echoed: an unreachable dependency is a
-//! retryable 503, a permanent AWS error a 500 without its text.
+//! retryable 503, a permanent AWS error a 500 without its text, an endpoint
+//! whose certificate the trust store refuses a 500 whose log says what to do.
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use functions::Function::{ContextManager, SessionPersistence};
 use functions::{App, Settings};
 use serde_json::json;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use crate::common::*;
 
@@ -65,4 +68,76 @@ async fn permanent_aws_errors_are_500_without_their_text() {
         !text.contains("ResourceNotFound") && !text.contains("no-such-table"),
         "{v}"
     );
+}
+
+/// A TLS server on loopback presenting a self-signed certificate for
+/// 127.0.0.1 (`tests/fixtures/untrusted-localhost.*`, made for this test):
+/// its port, and how many handshakes it saw start.
+async fn untrusted_tls_server() -> (u16, Arc<AtomicUsize>) {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio_rustls::rustls;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let cert = CertificateDer::from_pem_file(dir.join("untrusted-localhost.cert.pem")).unwrap();
+    let key = PrivateKeyDer::from_pem_file(dir.join("untrusted-localhost.key.pem")).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert], key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handshakes = Arc::new(AtomicUsize::new(0));
+    let seen = handshakes.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            seen.fetch_add(1, Ordering::SeqCst);
+            let acceptor = acceptor.clone();
+            // The client aborts the handshake: the error is the point.
+            tokio::spawn(async move { acceptor.accept(stream).await.map(drop) });
+        }
+    });
+    (port, handshakes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_outside_the_amazon_roots_is_refused_and_the_log_says_what_to_do() {
+    capture_logs();
+    let (port, handshakes) = untrusted_tls_server().await;
+    // The client the binaries build (`TLS_TRUST_STORE` unset: Amazon's roots).
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(functions::tls::http_client(functions::tls::Trust::Amazon))
+        .endpoint_url(format!("https://127.0.0.1:{port}"))
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .retry_config(RetryConfig::disabled())
+        .load()
+        .await;
+    let settings = Settings::new("sessions", "profiles", "alias/none");
+    let app = App::new(SessionPersistence, &sdk, settings, None);
+    let (status, v) = call(&app, USER_A, json!({"action":"list"})).await;
+    assert!(
+        handshakes.load(Ordering::SeqCst) >= 1,
+        "the client never reached the TLS server"
+    );
+    assert_eq!(status, 500, "{v}");
+    assert_eq!(v["error"]["code"], "internal_error");
+    assert!(v["error"].get("retryable").is_none(), "{v}");
+    let request_id = v["error"]["requestId"].as_str().unwrap().to_string();
+    let line = log_lines()
+        .into_iter()
+        .find(|l| l["aws_error"] == functions::error::UNTRUSTED_CERTIFICATE)
+        .unwrap_or_else(|| panic!("no UntrustedCertificate log line for {request_id}"));
+    let hint = line["hint"].as_str().unwrap_or_default();
+    assert!(
+        hint.contains("TLS_TRUST_STORE=system") && hint.contains("Amazon Trust Services"),
+        "{line}"
+    );
+    assert_eq!(line["operation"], "dynamodb:Query", "{line}");
 }
