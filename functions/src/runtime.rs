@@ -34,6 +34,17 @@ pub fn main(function: Function) -> Result<(), Error> {
     })
 }
 
+/// The `init` line's phase fields, in the order the phases run (the bench
+/// reads them by these names).
+pub const INIT_PHASES: [&str; 6] = [
+    "tokio_us",
+    "tracing_us",
+    "settings_us",
+    "http_client_us",
+    "aws_config_us",
+    "clients_us",
+];
+
 /// Microseconds each init phase took, from `main` to the runtime loop.
 /// Logged as one line so a deployed function's cold starts can be read in
 /// CloudWatch Logs (the time before `main` and the first Runtime API request

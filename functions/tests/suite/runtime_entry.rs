@@ -1,7 +1,8 @@
 //! The binaries' entry point (`functions::runtime`): an event whose base64
 //! body does not decode is a 400 that touches nothing (lambda_http itself
 //! would panic on it); every other event goes through lambda_http's own
-//! conversion to the handler.
+//! conversion to the handler. The `init` line names every phase the bench
+//! reads.
 
 use base64::Engine;
 use functions::Function::SessionPersistence;
@@ -64,4 +65,26 @@ async fn undecodable_base64_is_a_400_that_changes_nothing() {
         "{body}"
     );
     assert_ne!(env.snapshot().await, before, "the valid create was stored");
+}
+
+#[test]
+fn the_init_line_carries_every_phase_and_the_total() {
+    capture_logs();
+    let mut init = functions::runtime::InitTimes::start();
+    init.settings_us = init.lap();
+    init.log();
+    let line = log_lines()
+        .into_iter()
+        .rev()
+        .find(|l| l["message"] == "init")
+        .expect("an init line");
+    for phase in functions::runtime::INIT_PHASES {
+        assert!(line[phase].is_u64(), "{phase} missing from {line}");
+    }
+    let total = line["total_us"].as_u64().expect("total_us");
+    let sum: u64 = functions::runtime::INIT_PHASES
+        .iter()
+        .map(|p| line[*p].as_u64().unwrap_or(0))
+        .sum();
+    assert!(sum <= total, "{line}");
 }

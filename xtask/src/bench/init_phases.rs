@@ -12,14 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 /// The `init` line's phase fields, in the order they happen.
-pub const MAIN_PHASES: [&str; 6] = [
-    "tokio_us",
-    "tracing_us",
-    "settings_us",
-    "http_client_us",
-    "aws_config_us",
-    "clients_us",
-];
+pub use functions::runtime::INIT_PHASES as MAIN_PHASES;
 
 fn unix_us(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH).unwrap_or_default().as_micros() as i64
