@@ -197,20 +197,23 @@ impl App {
             .map(|c| c.request_id.clone())
             .unwrap_or_default();
         let mut action = "unknown";
-        let result = self.dispatch(&req, &mut action).await;
+        let mut on_behalf = false;
+        let result = self.dispatch(&req, &mut action, &mut on_behalf).await;
+        // Only when a writer acted on another user's session (audit).
+        let on_behalf = on_behalf.then_some(true);
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         let function = self.inner.function.name();
         match result {
             Ok((status, body)) => {
-                tracing::info!(request_id = %request_id, lambda_request_id = %lambda_request_id, function, action, outcome = "ok", status = status.as_u16(), latency_ms, "request");
+                tracing::info!(request_id = %request_id, lambda_request_id = %lambda_request_id, function, action, outcome = "ok", status = status.as_u16(), on_behalf, latency_ms, "request");
                 respond(status, &body)
             }
             Err(e) => {
                 let status = e.status();
                 if status.is_server_error() {
-                    tracing::error!(request_id = %request_id, lambda_request_id = %lambda_request_id, function, action, outcome = e.code(), status = status.as_u16(), latency_ms, "request");
+                    tracing::error!(request_id = %request_id, lambda_request_id = %lambda_request_id, function, action, outcome = e.code(), status = status.as_u16(), on_behalf, latency_ms, "request");
                 } else {
-                    tracing::info!(request_id = %request_id, lambda_request_id = %lambda_request_id, function, action, outcome = e.code(), status = status.as_u16(), field = e.log_field(), latency_ms, "request");
+                    tracing::info!(request_id = %request_id, lambda_request_id = %lambda_request_id, function, action, outcome = e.code(), status = status.as_u16(), field = e.log_field(), on_behalf, latency_ms, "request");
                 }
                 respond(status, &e.to_json(&request_id))
             }
@@ -221,12 +224,17 @@ impl App {
         &self,
         req: &Request,
         action_name: &mut &'static str,
+        on_behalf: &mut bool,
     ) -> Result<(StatusCode, Value), ApiError> {
         let caller = identity::caller(req, &self.inner.settings.assistant_writer_group)?;
         let body = body_text(req)?;
         let action = model::parse_action_named(body, self.inner.function.actions(), action_name)?;
         *action_name = action.name();
-        let user = caller.user_id.as_str();
+        // The session owner: the caller, or the user a writer names.
+        let (user, delegated) = caller.acting_for(action.owner())?;
+        *on_behalf = delegated;
+        let user = user.to_string();
+        let user = user.as_str();
         let store = &self.inner.store;
         let now = self.now();
         match action {
@@ -296,13 +304,16 @@ impl App {
                 session_id,
                 turn,
                 window,
+                ..
             } => {
                 if turn.role != Role::User {
                     caller.require_writer()?;
                 }
                 self.add_turn(user, &session_id, turn, window, now).await
             }
-            Action::GetContext { session_id, window } => {
+            Action::GetContext {
+                session_id, window, ..
+            } => {
                 let (rec, turns) = store
                     .session_and_turns(&session_id, window.max_turns, false)
                     .await?;
@@ -317,6 +328,7 @@ impl App {
             Action::SetSummary {
                 session_id,
                 summary,
+                ..
             } => {
                 caller.require_writer()?;
                 let (rec, last) = store.session_and_last_seq(&session_id, false).await?;

@@ -26,6 +26,20 @@ impl Caller {
             Err(ApiError::ForbiddenRole)
         }
     }
+
+    /// Whose session the request acts on: the caller's own, or with `owner`
+    /// (the body's `userId`) another user's, which only a writer may name
+    /// (the assistant backend acting on a student's session), else 403
+    /// `forbidden_role`. The second value says whether it acts for another.
+    pub fn acting_for<'a>(&'a self, owner: Option<&'a str>) -> Result<(&'a str, bool), ApiError> {
+        match owner {
+            Some(o) if o != self.user_id => {
+                self.require_writer()?;
+                Ok((o, true))
+            }
+            _ => Ok((&self.user_id, false)),
+        }
+    }
 }
 
 fn jwt(req: &Request) -> Option<&ApiGatewayRequestAuthorizerJwtDescription> {
@@ -87,7 +101,7 @@ pub fn user_id(req: &Request) -> Result<String, ApiError> {
 
 /// Cognito subs are UUIDs; accept any printable id up to 128 bytes without
 /// the separator characters the store and cursors use.
-fn valid_sub(s: &str) -> bool {
+pub(crate) fn valid_sub(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 128
         && s.chars()

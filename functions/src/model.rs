@@ -121,18 +121,23 @@ pub enum Action {
         session_id: Option<String>,
         window: WindowSpec,
     },
+    /// `owner` (here and below): the body's `userId`, the session owner a
+    /// writer acts for.
     AddTurn {
         session_id: String,
         turn: NewTurn,
         window: WindowSpec,
+        owner: Option<String>,
     },
     GetContext {
         session_id: String,
         window: WindowSpec,
+        owner: Option<String>,
     },
     SetSummary {
         session_id: String,
         summary: String,
+        owner: Option<String>,
     },
     Clear {
         session_id: String,
@@ -152,6 +157,17 @@ impl Action {
             Action::GetContext { .. } => "get_context",
             Action::SetSummary { .. } => "set_summary",
             Action::Clear { .. } => "clear",
+        }
+    }
+
+    /// The session owner a writer names (`userId`), for the actions that
+    /// take one.
+    pub fn owner(&self) -> Option<&str> {
+        match self {
+            Action::AddTurn { owner, .. }
+            | Action::GetContext { owner, .. }
+            | Action::SetSummary { owner, .. } => owner.as_deref(),
+            _ => None,
         }
     }
 }
@@ -380,7 +396,7 @@ pub fn parse_action_named(
             })
         }
         "add_turn" => {
-            root.only(&["action", "sessionId", "turn", "window"])?;
+            root.only(&["action", "sessionId", "turn", "window", "userId"])?;
             let session_id = session_id(root.str_req("sessionId")?)?;
             let t = root.obj_req("turn")?;
             t.only(&["role", "content", "language", "turnId"])?;
@@ -413,18 +429,20 @@ pub fn parse_action_named(
                 session_id,
                 turn,
                 window: window(&root)?,
+                owner: owner(&root)?,
             })
         }
         "get_context" => {
-            root.only(&["action", "sessionId", "window"])?;
+            root.only(&["action", "sessionId", "window", "userId"])?;
             let session_id = session_id(root.str_req("sessionId")?)?;
             Ok(Action::GetContext {
                 session_id,
                 window: window(&root)?,
+                owner: owner(&root)?,
             })
         }
         "set_summary" => {
-            root.only(&["action", "sessionId", "summary"])?;
+            root.only(&["action", "sessionId", "summary", "userId"])?;
             let session_id = session_id(root.str_req("sessionId")?)?;
             let summary = root.str_req("summary")?;
             if summary.trim().is_empty() {
@@ -442,6 +460,7 @@ pub fn parse_action_named(
             Ok(Action::SetSummary {
                 session_id,
                 summary: summary.to_string(),
+                owner: owner(&root)?,
             })
         }
         _ => Err(ApiError::bad(
@@ -502,6 +521,19 @@ fn topic(s: &str, field: &str) -> Result<String, ApiError> {
         ));
     }
     Ok(t.to_string())
+}
+
+/// The optional `userId`: a user id as the authorizer gives `sub` (what
+/// `create` stored as the owner).
+fn owner(root: &Obj) -> Result<Option<String>, ApiError> {
+    match root.str_opt("userId")? {
+        None => Ok(None),
+        Some(id) if crate::identity::valid_sub(id) => Ok(Some(id.to_string())),
+        Some(_) => Err(ApiError::invalid(
+            "userId",
+            "must be the session owner's user id (the sub of their token: 1 to 128 printable ASCII characters without | or #)",
+        )),
+    }
 }
 
 /// `s` when it is one of `allowed`, else a 400 naming `field` and the choices.

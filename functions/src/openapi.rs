@@ -114,6 +114,14 @@ scalar!(SummaryText => json_schema!({
     "maxLength": MAX_SUMMARY_BYTES,
     "pattern": format!("[^{WS}]"),
 }));
+scalar!(UserId => json_schema!({
+    "type": "string",
+    "description": "The session owner's user id (the `sub` of their token). Only a writer token may name another user than its own (the assistant backend acting on a student's session); any other token gets 403 forbidden_role.",
+    "minLength": 1,
+    "maxLength": 128,
+    // Printable ASCII without `#` and `|` (`valid_sub`).
+    "pattern": r#"^[!"$-{}~]+$"#,
+}));
 scalar!(Cursor => json_schema!({
     "type": "string",
     "description": "The cursor of the previous list page, as returned.",
@@ -246,17 +254,23 @@ pub enum ContextRequest {
         session_id: SessionId,
         turn: NewTurn,
         window: Option<Window>,
+        #[serde(rename = "userId")]
+        user_id: Option<UserId>,
     },
     GetContext {
         #[serde(rename = "sessionId")]
         session_id: SessionId,
         window: Option<Window>,
+        #[serde(rename = "userId")]
+        user_id: Option<UserId>,
     },
     /// Needs a writer token.
     SetSummary {
         #[serde(rename = "sessionId")]
         session_id: SessionId,
         summary: SummaryText,
+        #[serde(rename = "userId")]
+        user_id: Option<UserId>,
     },
     /// Starts a new generation: the turns and the summary are gone.
     Clear {
@@ -479,7 +493,7 @@ fn examples(function: Function) -> Vec<(&'static str, Value)> {
 const STATUS_TEXT: &[(u16, &str)] = &[
     (400, "A field is missing, of the wrong type or out of range (`field` names it)."),
     (401, "No identity: a missing, expired or foreign token (the gateway answers `{\"message\":\"Unauthorized\"}` before the function runs)."),
-    (403, "The token may not write assistant or system turns or the summary."),
+    (403, "The token may not write assistant or system turns or the summary, or name another user's `userId` (`forbidden_role`: both need a writer token)."),
     (404, "No such session, another user's, expired or being deleted (the same answer)."),
     (409, "A conflict: `version_conflict` (read again and retry), `turn_id_conflict`, `session_full`."),
     (413, "The body or a field is too large (`field` names it)."),

@@ -3,7 +3,10 @@
 //! No identity at all gets 401 on every action. Who may write what: an
 //! end-user token adds `user` turns only; `assistant`/`system` turns and
 //! summaries need the configured group (`cognito:groups`) or scope
-//! (`scope`), else 403 `forbidden_role` and nothing changes.
+//! (`scope`), else 403 `forbidden_role` and nothing changes. A writer may
+//! act on another user's session by naming its owner (`userId`) on
+//! `add_turn`, `get_context` and `set_summary`; any other token naming
+//! someone else gets 403 and changes nothing.
 
 use functions::Function::{self, ContextManager, SessionPersistence};
 use serde_json::{json, Value};
@@ -316,4 +319,148 @@ async fn a_retried_turn_id_with_other_role_or_content_is_a_conflict() {
         .map(|(_, id)| id)
         .collect();
     assert_eq!(counts(&ids)["t-race"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_acts_on_a_students_session_by_naming_its_owner() {
+    let env = Env::new().await;
+    let (sp, _) = env.app(SessionPersistence);
+    let (cm, _) = env.app(ContextManager);
+    // The assistant backend: its own identity (a client-credentials token's
+    // `sub` is its app client), with the writer scope.
+    let backend = Token {
+        scope: Some("assistant-writers".into()),
+        ..user("backend-client-7f3k2")
+    };
+    let sid = create_session(&sp, USER_A).await;
+    ok(&cm, USER_A, turn(&sid, "What is a closure?")).await;
+
+    // Without `userId` the backend is not the owner: 404, as for anyone.
+    let (status, _) = call_as(
+        &cm,
+        &backend,
+        json!({"action":"get_context","sessionId":sid}),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // Naming the owner: it reads the context, answers, keeps the summary.
+    let v = ok_as(
+        &cm,
+        &backend,
+        json!({"action":"get_context","sessionId":sid,"userId":USER_A}),
+    )
+    .await;
+    assert_eq!(v["context"]["turns"][0]["content"], "What is a closure?");
+    ok_as(
+        &cm,
+        &backend,
+        json!({"action":"add_turn","sessionId":sid,"userId":USER_A,"turn":{"role":"assistant","content":"A function with its environment.","language":"en"}}),
+    )
+    .await;
+    ok_as(
+        &cm,
+        &backend,
+        json!({"action":"set_summary","sessionId":sid,"userId":USER_A,"summary":"closures"}),
+    )
+    .await;
+    // The student sees both, under their own token.
+    let v = ok(&cm, USER_A, json!({"action":"get_context","sessionId":sid})).await;
+    let roles: Vec<&str> = v["context"]["turns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["user", "assistant"], "{v}");
+    assert_eq!(v["context"]["summary"], "closures", "{v}");
+    let audited = log_lines()
+        .into_iter()
+        .filter(|l| l["message"] == "request" && l["on_behalf"] == true)
+        .count();
+    assert!(audited >= 3, "the delegated requests are marked in the log");
+
+    // The wrong owner: 404 (the session is not theirs), nothing changes.
+    let before = env.snapshot().await;
+    let (status, _) = call_as(
+        &cm,
+        &backend,
+        json!({"action":"get_context","sessionId":sid,"userId":USER_B}),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // Not a writer: naming another user is 403 on every action that takes
+    // it, whatever the role; naming oneself is allowed.
+    let student_b = user(USER_B);
+    let cases = [
+        json!({"action":"get_context","sessionId":sid,"userId":USER_A}),
+        json!({"action":"add_turn","sessionId":sid,"userId":USER_A,"turn":{"role":"user","content":"injected","language":"en"}}),
+        json!({"action":"set_summary","sessionId":sid,"userId":USER_A,"summary":"overwritten"}),
+    ];
+    for body in &cases {
+        let (status, v) = call_as(&cm, &student_b, body.clone()).await;
+        assert_eq!(status, 403, "{body} -> {v}");
+        assert_eq!(v["error"]["code"], "forbidden_role", "{v}");
+    }
+    ok(
+        &cm,
+        USER_A,
+        json!({"action":"get_context","sessionId":sid,"userId":USER_A}),
+    )
+    .await;
+    // Bad ids and actions without delegation: 400, nothing read.
+    for (body, code, field) in [
+        (
+            json!({"action":"get_context","sessionId":sid,"userId":""}),
+            "invalid_field",
+            "userId",
+        ),
+        (
+            json!({"action":"get_context","sessionId":sid,"userId":"a#b"}),
+            "invalid_field",
+            "userId",
+        ),
+        (
+            json!({"action":"get_context","sessionId":sid,"userId":7}),
+            "invalid_field",
+            "userId",
+        ),
+        (
+            json!({"action":"clear","sessionId":sid,"userId":USER_A}),
+            "unknown_field",
+            "userId",
+        ),
+    ] {
+        let (status, v) = call_as(&cm, &backend, body.clone()).await;
+        assert_eq!(
+            (
+                status,
+                v["error"]["code"].as_str(),
+                v["error"]["field"].as_str()
+            ),
+            (400, Some(code), Some(field)),
+            "{body} -> {v}"
+        );
+    }
+    let (status, v) = call_as(
+        &sp,
+        &backend,
+        json!({"action":"get","sessionId":sid,"userId":USER_A}),
+    )
+    .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (400, Some("unknown_field")),
+        "{v}"
+    );
+    assert_eq!(
+        env.snapshot().await,
+        before,
+        "a refused request changed data"
+    );
+    eprintln!(
+        "AUTHZ delegation: 3 delegated actions allowed, {} refused (403), 5 bad (400)",
+        cases.len()
+    );
 }
