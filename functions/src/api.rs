@@ -349,11 +349,17 @@ impl App {
             Action::Clear { session_id } => {
                 let (rec, last) = store.session_and_last_seq(&session_id, true).await?;
                 let rec = live_owned(rec, user, now)?;
+                // A new data key for the new generation: the old one is
+                // dropped with this write, so turns it sealed that are left
+                // behind (a racing add_turn, a restored backup) cannot be
+                // opened by anyone, KMS access or not.
+                let (_, wrapped) = self.inner.keys.new_session_key(&session_id, user).await?;
                 // From this write on the old turns are invisible (and never
-                // open again: the generation is in their AAD); deleting them
-                // is cleanup that a retried clear finishes.
+                // open again: the generation is in their AAD and their key
+                // is gone); deleting them is cleanup that a retried clear
+                // finishes.
                 let rec = store
-                    .start_generation(&rec, last.max(rec.turn_base), now)
+                    .start_generation(&rec, last.max(rec.turn_base), &wrapped, now)
                     .await?;
                 let cleared = store
                     .delete_turns(&session_id, Some(rec.generation))

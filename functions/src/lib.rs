@@ -33,10 +33,10 @@
 //!
 //! Sessions have a generation (`gen`, absent = 0) and `turnBase`: `clear`
 //! bumps the generation and sets `turnBase` to the highest sequence number
-//! in one conditional write; only turns of the current generation above
-//! `turnBase` are visible, and the generation is in their AES-GCM
-//! associated data, so older turns never open again. Numbering goes on
-//! across a clear.
+//! in one conditional write, which also replaces the session's data key;
+//! only turns of the current generation above `turnBase` are visible, the
+//! generation is in their AES-GCM associated data and their key is gone, so
+//! older turns never open again. Numbering goes on across a clear.
 //!
 //! The session item is touched (`updatedAt`, `expiresAt`, `turnCount`) lazily:
 //! only when the turn arrives more than `SESSION_TOUCH_INTERVAL_SECONDS`

@@ -648,13 +648,16 @@ impl SessionStore {
 
     /// Starts a new generation (the `clear`): turns of earlier generations
     /// are invisible from this write on, the summary is removed and the
-    /// turn count starts again after `turn_base`. Conditional on the owner,
+    /// turn count starts again after `turn_base`, and `wrapped_key` (a new
+    /// data key) replaces the session's, so what an earlier generation left
+    /// behind no longer opens with any stored key. Conditional on the owner,
     /// a live session and the generation the caller read (a concurrent
     /// clear is a 409). The caller then deletes the old generations' turns.
     pub async fn start_generation(
         &self,
         rec: &SessionRecord,
         turn_base: u64,
+        wrapped_key: &[u8],
         now_ms: u64,
     ) -> Result<SessionRecord, ApiError> {
         let mut names = HashMap::new();
@@ -666,6 +669,7 @@ impl SessionStore {
             (":zero".to_string(), n(0)),
             (":gnext".to_string(), n(rec.generation + 1)),
             (":base".to_string(), n(turn_base)),
+            (":wk".to_string(), b(wrapped_key)),
         ]);
         live_condition(&mut names, &mut values, now_ms);
         let gen_cond = generation_condition(&mut names, &mut values, rec.generation);
@@ -676,7 +680,8 @@ impl SessionStore {
             .set_key(Some(Self::session_key(&rec.session_id)))
             .update_expression(
                 "SET updatedAt = :now, expiresAt = :exp, version = version + :one, \
-                 turnCount = :zero, #g = :gnext, turnBase = :base REMOVE summary",
+                 turnCount = :zero, #g = :gnext, turnBase = :base, wrappedKey = :wk \
+                 REMOVE summary",
             )
             .condition_expression(format!("userId = :uid AND {LIVE} AND {gen_cond}"))
             .set_expression_attribute_names(Some(names))

@@ -36,9 +36,10 @@ pub const CONTEXT_MANAGER_PROFILES_TABLE: &[&str] = &[];
 /// `{sessionId, userId}`.
 pub const SESSION_PERSISTENCE_KMS: &[&str] = &["kms:Decrypt", "kms:Encrypt"];
 
-/// KMS actions of `voice-learning-context-manager`: it only unwraps data keys
-/// (`kms:Decrypt`); it never creates sessions, so it never calls `kms:Encrypt`.
-pub const CONTEXT_MANAGER_KMS: &[&str] = &["kms:Decrypt"];
+/// KMS actions of `voice-learning-context-manager`: every action unwraps the
+/// session's data key (`kms:Decrypt`); `clear` wraps the new generation's key
+/// (`kms:Encrypt`). Both under the encryption context `{sessionId, userId}`.
+pub const CONTEXT_MANAGER_KMS: &[&str] = &["kms:Decrypt", "kms:Encrypt"];
 
 /// The encryption-context keys the KMS grant requires.
 pub const ENCRYPTION_CONTEXT_KEYS: &[&str] = &["sessionId", "userId"];

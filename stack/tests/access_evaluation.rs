@@ -350,9 +350,9 @@ fn requests_outside_the_design_are_denied() {
             ]),
         ),
         (
-            "the context manager wrapping a data key",
+            "the context manager generating data keys directly",
             Who::Role(cm),
-            d.field_key(cm, "kms:Encrypt"),
+            d.field_key(cm, "kms:GenerateDataKey"),
         ),
         (
             "the session persistence generating data keys directly",

@@ -1,8 +1,10 @@
 //! Deletes and clears that finish, the turn cap, and expiry: a delete or a
 //! clear that fails part-way (a failure injected through the recording
 //! interceptor) leaves the session gone (or cleared) for every reader, and
-//! a retry finishes; a turn sealed before `clear` never opens after it; a
-//! session past `expiresAt` is gone on every read and write.
+//! a retry finishes; a turn sealed before `clear` never opens after it, and
+//! `clear` gives the session a new data key, so what the old one sealed opens
+//! with no stored key; a session past `expiresAt` is gone on every read and
+//! write.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use functions::Function::{ContextManager, SessionPersistence};
@@ -191,6 +193,99 @@ async fn a_turn_sealed_before_clear_does_not_open_after_it() {
     let _ = new_sk;
 }
 
+/// The session's stored data key, unwrapped with KMS as the functions do.
+async fn unwrap_key(env: &Env, sid: &str, wrapped: &[u8]) -> functions::crypto::DataKey {
+    let out = env
+        .kms
+        .decrypt()
+        .key_id(&env.settings.kms_key_id)
+        .ciphertext_blob(aws_smithy_types::Blob::new(wrapped.to_vec()))
+        .encryption_context("sessionId", sid)
+        .encryption_context("userId", USER_A)
+        .send()
+        .await
+        .expect("decrypt the wrapped data key");
+    functions::crypto::DataKey::from_bytes(out.plaintext.unwrap().as_ref()).unwrap()
+}
+
+fn bytes_of(item: &functions::store::Item, k: &str) -> Vec<u8> {
+    match item.get(k) {
+        Some(AttributeValue::B(b)) => b.as_ref().to_vec(),
+        other => panic!("{k} is not binary: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clear_gives_the_session_a_new_data_key() {
+    let env = Env::new().await;
+    let (sp, _) = env.app(SessionPersistence);
+    let (cm, calls) = env.app(ContextManager);
+    let sid = create_session(&sp, USER_A).await;
+    ok(&cm, USER_A, turn(&sid, "before the clear")).await;
+    let old_session = get_item(&env, &sid, "SESSION").await.unwrap();
+    let old_turn = get_item(&env, &sid, "TURN#0000000001").await.unwrap();
+    let old_wrapped = bytes_of(&old_session, "wrappedKey");
+    let gen = s_of(&old_turn, "gen").parse::<u64>().unwrap_or(0);
+    let turn_aad = functions::crypto::content_aad(&sid, "TURN#0000000001", "user", gen);
+    let content = bytes_of(&old_turn, "content");
+    // Control: the old key opens it with its own associated data.
+    let old_key = unwrap_key(&env, &sid, &old_wrapped).await;
+    assert_eq!(
+        old_key.open_str(&turn_aad, &content).unwrap(),
+        "before the clear"
+    );
+
+    let encrypts = calls.count("kms:Encrypt");
+    ok(&cm, USER_A, json!({"action":"clear","sessionId":sid})).await;
+    assert_eq!(
+        calls.count("kms:Encrypt"),
+        encrypts + 1,
+        "one new key wrapped"
+    );
+    let new_wrapped = bytes_of(
+        &get_item(&env, &sid, "SESSION").await.unwrap(),
+        "wrappedKey",
+    );
+    assert_ne!(new_wrapped, old_wrapped, "clear kept the data key");
+    // The stored key does not open the old turn, even with the associated
+    // data it was sealed with: only the discarded key would.
+    let new_key = unwrap_key(&env, &sid, &new_wrapped).await;
+    assert!(new_key.open_str(&turn_aad, &content).is_err());
+
+    // The session goes on under the new key, in this container and in a
+    // fresh one (which unwraps the new key from the table).
+    ok(&cm, USER_A, turn(&sid, "after the clear")).await;
+    let (fresh, _) = env.app(ContextManager);
+    for app in [&cm, &fresh] {
+        let v = ok(app, USER_A, json!({"action":"get_context","sessionId":sid})).await;
+        assert_eq!(
+            v["context"]["turns"][0]["content"], "after the clear",
+            "{v}"
+        );
+    }
+    // A container that cached the old key before the clear picks the new
+    // one up: the cache is keyed by the wrapped key it read.
+    let (stale, _) = env.app(ContextManager);
+    ok(
+        &stale,
+        USER_A,
+        json!({"action":"get_context","sessionId":sid}),
+    )
+    .await;
+    ok(&cm, USER_A, json!({"action":"clear","sessionId":sid})).await;
+    ok(&cm, USER_A, turn(&sid, "after the second clear")).await;
+    let v = ok(
+        &stale,
+        USER_A,
+        json!({"action":"get_context","sessionId":sid}),
+    )
+    .await;
+    assert_eq!(
+        v["context"]["turns"][0]["content"], "after the second clear",
+        "{v}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_session_refuses_turns_until_cleared() {
     let env = Env::new().await;
@@ -299,7 +394,7 @@ async fn expiry_is_checked_at_now_and_every_write_is_conditional_on_it() {
     );
     assert_eq!(
         store
-            .start_generation(&read, 1, expired_now)
+            .start_generation(&read, 1, &read.wrapped_key, expired_now)
             .await
             .unwrap_err()
             .code(),
