@@ -12,19 +12,26 @@ use std::sync::Arc;
 
 use crate::common::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unreachable_dependency_is_a_retryable_503() {
-    // Nothing listens on this port.
-    let port = emulator::free_port().unwrap();
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(format!("http://127.0.0.1:{port}"))
+/// The SDK configuration of the binaries (their HTTPS client, with
+/// `TLS_TRUST_STORE` unset: Amazon's roots) aimed at `endpoint`, no retries.
+async fn sdk_at(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(functions::tls::http_client(functions::tls::Trust::Amazon))
+        .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "testing", "testing", None, None, "test",
         ))
         .retry_config(RetryConfig::disabled())
         .load()
-        .await;
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_dependency_is_a_retryable_503() {
+    // Nothing listens on this port.
+    let port = emulator::free_port().unwrap();
+    let sdk = sdk_at(&format!("http://127.0.0.1:{port}")).await;
     let settings = Settings::new(
         "voice-learning-sessions",
         "voice-learning-user-profiles",
@@ -108,17 +115,7 @@ async fn untrusted_tls_server() -> (u16, Arc<AtomicUsize>) {
 async fn an_endpoint_outside_the_amazon_roots_is_refused_and_the_log_says_what_to_do() {
     capture_logs();
     let (port, handshakes) = untrusted_tls_server().await;
-    // The client the binaries build (`TLS_TRUST_STORE` unset: Amazon's roots).
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(functions::tls::http_client(functions::tls::Trust::Amazon))
-        .endpoint_url(format!("https://127.0.0.1:{port}"))
-        .region(Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .retry_config(RetryConfig::disabled())
-        .load()
-        .await;
+    let sdk = sdk_at(&format!("https://127.0.0.1:{port}")).await;
     let settings = Settings::new("sessions", "profiles", "alias/none");
     let app = App::new(SessionPersistence, &sdk, settings, None);
     let (status, v) = call(&app, USER_A, json!({"action":"list"})).await;
