@@ -76,8 +76,10 @@ pub async fn run(
     approver: &mut impl Approver,
 ) -> Result<Outcome> {
     let started = Instant::now();
-    let (names, template) = local_input(opts)?;
+    let names = local_input(opts)?;
     let aws = aws::connect(&opts.aws).await?;
+    opts.params.check_region(&aws.region)?;
+    let template = options::template(opts.stage.as_deref(), &aws.region, opts.template.as_ref())?;
     report.say(&format!(
         "{} → account {}, region {}{}",
         names.stack,
@@ -214,14 +216,13 @@ pub async fn run(
 }
 
 /// Phase: everything that can be checked without AWS.
-fn local_input(opts: &DeployOptions) -> Result<(stack::Names, Value)> {
+fn local_input(opts: &DeployOptions) -> Result<stack::Names> {
     let names = options::names(opts.stage.as_deref())?;
     opts.params.validate()?;
     if let Some(p) = &opts.outputs_file {
         options::check_writable(p)?;
     }
-    let template = options::template(opts.stage.as_deref(), opts.template.as_ref())?;
-    Ok((names, template))
+    Ok(names)
 }
 
 /// Phase: the stack's state decides CREATE or UPDATE (or a refusal).
@@ -439,6 +440,10 @@ async fn upload(
     Ok((uploaded, Some(assets::template_url(aws, bucket, &key))))
 }
 
+/// Every change set `deploy` creates starts with this (the deployer
+/// policy scopes change-set tagging to it).
+pub const CHANGE_SET_PREFIX: &str = "xtask-deploy-";
+
 /// Phase: the change set, named uniquely per run (two deploys in one
 /// second must not collide; some endpoints look names up across stacks).
 async fn create_change_set<'a>(
@@ -448,7 +453,7 @@ async fn create_change_set<'a>(
     template_url: Option<String>,
 ) -> Result<(Pending<'a>, String)> {
     let cs_name = format!(
-        "xtask-deploy-{}-{}",
+        "{CHANGE_SET_PREFIX}{}-{}",
         (now_epoch() * 1000.0) as u64,
         std::process::id()
     );
@@ -568,7 +573,11 @@ async fn plan_and_execute(
         .await
         .map_err(|e| e.context(unchanged))?;
     let total = plan.change_set.resource_changes().count();
-    let progress = Progress::new(&existing, now_epoch(), (total > 0).then_some(total));
+    let mut progress = Progress::new(&existing, now_epoch(), (total > 0).then_some(total));
+    progress.changed_before = source
+        .changed_at()
+        .await
+        .map_err(|e| e.context(unchanged))?;
     report.say(&format!(
         "executing change set {} …",
         plan.change_set

@@ -237,13 +237,12 @@ pub async fn ensure_bucket(aws: &Aws, bucket: &str) -> Result<bool> {
 /// Denies every request that does not use TLS.
 /// The ARN partition of a region (`aws`, `aws-cn`, `aws-us-gov`).
 pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
+    stack::partition::Partition::of(region).map_or("aws", |p| p.id)
+}
+
+/// `AWS::URLSuffix` of `region`'s partition.
+pub fn url_suffix(region: &str) -> &'static str {
+    stack::partition::Partition::of(region).map_or("amazonaws.com", |p| p.dns_suffix)
 }
 
 pub fn tls_only_policy(partition: &str, bucket: &str) -> serde_json::Value {
@@ -330,12 +329,11 @@ pub async fn refresh(aws: &Aws, bucket: &str, key: &str) -> Result<bool> {
 /// form, which CloudFormation (and the emulators' CloudFormation, reading
 /// their own S3) understands even when requests go through `--endpoint-url`.
 pub fn template_url(aws: &Aws, bucket: &str, key: &str) -> String {
-    let suffix = if aws.region.starts_with("cn-") {
-        "amazonaws.com.cn"
-    } else {
-        "amazonaws.com"
-    };
-    format!("https://{bucket}.s3.{}.{suffix}/{key}", aws.region)
+    format!(
+        "https://{bucket}.s3.{}.{}/{key}",
+        aws.region,
+        url_suffix(&aws.region)
+    )
 }
 
 /// The code the stack runs now is what a failed update rolls back to: every

@@ -13,7 +13,7 @@
 //! Service authorization reference:
 //! <https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html>.
 
-use crate::assets::{bucket_name, partition};
+use crate::assets::{bucket_name, partition, url_suffix};
 use crate::error::{failed, Result};
 use crate::options::AwsOptions;
 use serde_json::{json, Value};
@@ -47,11 +47,13 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
     let names = stack::Names::new(stage)?;
     let t = stack::synth(&stack::StackOptions {
         stage: stage.map(str::to_string),
+        region: Some(region.to_string()),
     })?;
     let p = partition(region);
     let arn = |service: &str, rest: &str| format!("arn:{p}:{service}:{region}:{account}:{rest}");
     let mut tables = vec![];
     let mut roles = vec![];
+    let mut all_roles = vec![];
     let mut functions = vec![];
     let mut log_groups = vec![];
     let mut alarms = vec![];
@@ -77,10 +79,11 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
                     })
                 };
                 if trusts("backup.amazonaws.com") {
-                    backup_roles.push(role_arn);
+                    backup_roles.push(role_arn.clone());
                 } else if trusts("lambda.amazonaws.com") {
-                    roles.push(role_arn);
+                    roles.push(role_arn.clone());
                 }
+                all_roles.push(role_arn);
             }
             Properties::BackupVault(v) => vaults.push(json!(arn(
                 "backup",
@@ -126,7 +129,7 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
     let via = |services: &[&str]| -> Value {
         services
             .iter()
-            .map(|s| json!(format!("{s}.{region}.amazonaws.com")))
+            .map(|s| json!(format!("{s}.{region}.{}", url_suffix(region))))
             .collect()
     };
     let st = |sid: &str, actions: &[&str], resources: Value| {
@@ -164,6 +167,13 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
                 "kms:ListAliases",
                 // `cargo xtask stages`: ListStacks takes no stack resource.
                 "cloudformation:ListStacks",
+                // The read handlers of log groups and subscriptions: these
+                // take no resource (service authorization reference).
+                "logs:DescribeLogGroups",
+                "logs:DescribeIndexPolicies",
+                "sns:GetSubscriptionAttributes",
+                "sns:SetSubscriptionAttributes",
+                "sns:Unsubscribe",
             ],
             json!("*"),
         ),
@@ -185,9 +195,14 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
                 // Change sets carry the stack's cost-allocation tags (`tags`).
                 "cloudformation:TagResource",
             ],
+            // Change-set actions are authorized on the stack they belong
+            // to; tagging also on the change set, named by `apply`.
             json!([
                 stack_arn,
-                arn("cloudformation", &format!("changeSet/{}-*/*", names.stack))
+                arn(
+                    "cloudformation",
+                    &format!("changeSet/{}*/*", crate::apply::CHANGE_SET_PREFIX)
+                )
             ]),
         ),
         st(
@@ -208,7 +223,7 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
             ]),
         ),
         st(
-            "TheFunctionRoles",
+            "TheRoles",
             &[
                 "iam:CreateRole",
                 "iam:DeleteRole",
@@ -217,6 +232,7 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
                 "iam:GetRolePolicy",
                 "iam:ListAttachedRolePolicies",
                 "iam:ListRolePolicies",
+                "iam:ListRoleTags",
                 "iam:PutRolePolicy",
                 "iam:TagRole",
                 "iam:UntagRole",
@@ -224,7 +240,7 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
                 "iam:UpdateRole",
                 "iam:UpdateRoleDescription",
             ],
-            json!(roles),
+            json!(all_roles),
         ),
         pass_role,
         st(
@@ -233,6 +249,9 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
                 "kms:CreateAlias",
                 "kms:DeleteAlias",
                 "kms:DescribeKey",
+                "kms:DisableKey",
+                "kms:DisableKeyRotation",
+                "kms:EnableKey",
                 "kms:EnableKeyRotation",
                 "kms:GetKeyPolicy",
                 "kms:GetKeyRotationStatus",
@@ -255,8 +274,11 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
                 "dynamodb:CreateTable",
                 "dynamodb:DeleteTable",
                 "dynamodb:DescribeContinuousBackups",
+                "dynamodb:DescribeContributorInsights",
+                "dynamodb:DescribeKinesisStreamingDestination",
                 "dynamodb:DescribeTable",
                 "dynamodb:DescribeTimeToLive",
+                "dynamodb:GetResourcePolicy",
                 "dynamodb:ListTagsOfResource",
                 "dynamodb:Scan",
                 "dynamodb:TagResource",
@@ -275,8 +297,12 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
                 "lambda:DeleteFunction",
                 "lambda:DeleteFunctionConcurrency",
                 "lambda:GetFunction",
+                "lambda:GetFunctionCodeSigningConfig",
                 "lambda:GetFunctionConcurrency",
                 "lambda:GetFunctionConfiguration",
+                "lambda:GetFunctionRecursionConfig",
+                "lambda:GetFunctionScalingConfig",
+                "lambda:GetRuntimeManagementConfig",
                 "lambda:GetPolicy",
                 "lambda:InvokeFunction",
                 "lambda:ListTags",
@@ -296,9 +322,9 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
                 "logs:CreateLogGroup",
                 "logs:DeleteLogGroup",
                 "logs:DeleteRetentionPolicy",
-                "logs:DescribeLogGroups",
                 "logs:DisassociateKmsKey",
                 "logs:FilterLogEvents",
+                "logs:GetDataProtectionPolicy",
                 "logs:ListTagsForResource",
                 "logs:PutRetentionPolicy",
                 "logs:TagResource",
@@ -313,7 +339,6 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
             &[
                 "logs:CreateLogDelivery",
                 "logs:DeleteLogDelivery",
-                "logs:DescribeLogGroups",
                 "logs:DescribeResourcePolicies",
                 "logs:GetLogDelivery",
                 "logs:ListLogDeliveries",
@@ -330,6 +355,9 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
                 "apigateway:PATCH",
                 "apigateway:POST",
                 "apigateway:PUT",
+                // The stage's registry schema lists these for its tags.
+                "apigateway:TagResource",
+                "apigateway:UntagResource",
             ],
             json!([
                 format!("arn:{p}:apigateway:{region}::/apis"),
@@ -342,7 +370,10 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
             &[
                 "cloudwatch:DeleteDashboards",
                 "cloudwatch:GetDashboard",
+                "cloudwatch:ListTagsForResource",
                 "cloudwatch:PutDashboard",
+                "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
             ],
             json!(dashboards),
         ),
@@ -351,8 +382,10 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
             &[
                 "cloudwatch:DeleteAlarms",
                 "cloudwatch:DescribeAlarms",
+                "cloudwatch:ListTagsForResource",
                 "cloudwatch:PutMetricAlarm",
                 "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
             ],
             json!(alarms),
         ),
@@ -361,13 +394,14 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
             &[
                 "sns:CreateTopic",
                 "sns:DeleteTopic",
-                "sns:GetSubscriptionAttributes",
+                "sns:GetDataProtectionPolicy",
                 "sns:GetTopicAttributes",
                 "sns:ListSubscriptionsByTopic",
+                "sns:ListTagsForResource",
                 "sns:SetTopicAttributes",
                 "sns:Subscribe",
                 "sns:TagResource",
-                "sns:Unsubscribe",
+                "sns:UntagResource",
             ],
             json!(topics),
         ),
@@ -387,12 +421,27 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
         pass_backup["Condition"] =
             json!({"StringEquals": {"iam:PassedToService": "backup.amazonaws.com"}});
         statements.push(pass_backup);
+        // AWS Backup's service-linked role, created on the first backup
+        // selection of the account (the selection's create handler lists it;
+        // https://docs.aws.amazon.com/aws-backup/latest/devguide/using-service-linked-roles-AWSServiceRoleForBackup.html).
+        let mut backup_slr = st(
+            "AwsBackupServiceLinkedRole",
+            &["iam:CreateServiceLinkedRole"],
+            json!([format!(
+                "arn:{p}:iam::{account}:role/aws-service-role/backup.amazonaws.com/AWSServiceRoleForBackup"
+            )]),
+        );
+        backup_slr["Condition"] =
+            json!({"StringEquals": {"iam:AWSServiceName": "backup.amazonaws.com"}});
+        statements.push(backup_slr);
         statements.push(st(
             "TheBackupVault",
             &[
                 "backup:CreateBackupVault",
                 "backup:DeleteBackupVault",
                 "backup:DescribeBackupVault",
+                "backup:GetBackupVaultAccessPolicy",
+                "backup:GetBackupVaultNotifications",
                 "backup:ListTags",
                 "backup:TagResource",
                 "backup:UntagResource",
@@ -417,15 +466,27 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
         ));
         statements.push(st(
             "BackupStorageForTheVault",
-            &["backup-storage:MountCapsule"],
+            &["backup-storage:Mount", "backup-storage:MountCapsule"],
             json!("*"),
         ));
     }
     if !budgets.is_empty() {
         statements.push(st(
             "TheBudget",
-            &["budgets:ModifyBudget", "budgets:ViewBudget"],
+            &[
+                "budgets:ListTagsForResource",
+                "budgets:ModifyBudget",
+                "budgets:TagResource",
+                "budgets:UntagResource",
+                "budgets:ViewBudget",
+            ],
             json!(budgets),
+        ));
+        // The budget handlers read the account's billing view.
+        statements.push(st(
+            "TheBillingViewOfTheBudget",
+            &["billing:GetBillingViewData"],
+            json!([format!("arn:{p}:billing::{account}:billingview/*")]),
         ));
     }
     Ok(json!({"Version": "2012-10-17", "Statement": statements}))

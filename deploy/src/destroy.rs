@@ -172,6 +172,7 @@ pub async fn delete_and_wait(aws: &Aws, report: &mut impl Report, d: &Deployed) 
     let mut source = CfnSource::new(aws.cfn.clone(), &d.stack_id, aws.target());
     let existing = source.existing_events().await?;
     let mut progress = Progress::new(&existing, now_epoch(), None);
+    progress.changed_before = source.changed_at().await?;
     aws.cfn
         .delete_stack()
         .stack_name(&d.stack_id)

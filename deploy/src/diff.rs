@@ -17,8 +17,9 @@ use stack::module::ids;
 pub async fn run(opts: &DiffOptions) -> Result<DiffReport> {
     let names = options::names(opts.stage.as_deref())?;
     opts.params.validate()?;
-    let template = options::template(opts.stage.as_deref(), opts.template.as_ref())?;
     let aws = aws::connect(&opts.aws).await?;
+    opts.params.check_region(&aws.region)?;
+    let template = options::template(opts.stage.as_deref(), &aws.region, opts.template.as_ref())?;
     let deployed = describe_stack(&aws, &names.stack)
         .await?
         .filter(|d| d.status != StackStatus::ReviewInProgress);

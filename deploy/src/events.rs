@@ -122,6 +122,11 @@ pub struct StackStatusOnly {
     pub stack_status: StackStatus,
     #[serde(default)]
     pub stack_status_reason: Option<String>,
+    /// When the stack last changed (RFC 3339): `DeletionTime`, else
+    /// `LastUpdatedTime`, else `CreationTime`; `None` where the endpoint
+    /// reports none.
+    #[serde(default)]
+    pub changed_at: Option<String>,
 }
 
 fn no_status() -> StackStatus {
@@ -182,6 +187,9 @@ pub struct Progress {
     any_failure: Option<StackEvent>,
     /// A new event of the stack itself was seen: the operation has started.
     pub saw_stack_event: bool,
+    /// The stack's `changed_at` just before the operation: a status read
+    /// with another time postdates the operation's start.
+    pub changed_before: Option<String>,
 }
 
 impl Progress {
@@ -195,6 +203,7 @@ impl Progress {
             first_failure: None,
             any_failure: None,
             saw_stack_event: false,
+            changed_before: None,
         }
     }
 

@@ -31,8 +31,9 @@ pub async fn run(opts: &DeployOptions, report: &mut impl Report) -> Result<Vec<S
     let started = Instant::now();
     let names = options::names(opts.stage.as_deref())?;
     opts.params.validate()?;
-    let template = options::template(opts.stage.as_deref(), opts.template.as_ref())?;
     let aws = aws::connect(&opts.aws).await?;
+    opts.params.check_region(&aws.region)?;
+    let template = options::template(opts.stage.as_deref(), &aws.region, opts.template.as_ref())?;
     let stack = names.stack.clone();
     let Some(d) = describe_stack(&aws, &stack).await? else {
         return Err(failed!(

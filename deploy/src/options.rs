@@ -104,36 +104,27 @@ pub fn names(stage: Option<&str>) -> Result<stack::Names> {
     Ok(stack::Names::new(stage)?)
 }
 
-/// The template to deploy: the given one, else the one synthesized for the stage.
+/// The template to deploy: the given one, else the one synthesized for the
+/// stage and region.
 pub fn template(
     stage: Option<&str>,
+    region: &str,
     given: Option<&serde_json::Value>,
 ) -> Result<serde_json::Value> {
     match given {
         Some(t) => Ok(t.clone()),
         None => Ok(stack::synth(&stack::StackOptions {
             stage: stage.map(str::to_string),
+            region: Some(region.to_string()),
         })?
         .to_json_value()),
     }
 }
 
-/// A plausible region name (`us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-north-1`).
+/// A region name of a partition the SDKs know (`us-east-1`, `eu-central-2`,
+/// `us-gov-west-1`, `cn-north-1`, `eusc-de-east-1`, ...).
 pub fn valid_region(region: &str) -> bool {
-    let parts: Vec<&str> = region.split('-').collect();
-    parts.len() >= 3
-        && parts[0].len() == 2
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        })
-        && parts
-            .last()
-            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| p.chars().all(|c| c.is_ascii_lowercase()))
+    stack::partition::Partition::of(region).is_some()
 }
 
 /// `us-east-1_AbC123xyz`: a region, `_`, then letters and digits.
@@ -239,6 +230,19 @@ impl ParamOptions {
         } else {
             Err(fail(bad.join("\n")))
         }
+    }
+
+    /// Refuses an option whose resource type CloudFormation does not offer
+    /// in `region` (the stack for that region leaves the type out).
+    pub fn check_region(&self, region: &str) -> Result<()> {
+        if self.monthly_budget_usd.is_some_and(|n| n > 0)
+            && !stack::availability::offered(stack::resources::Budget::TYPE, region)
+        {
+            return Err(fail(format!(
+                "--monthly-budget-usd needs AWS::Budgets::Budget, which CloudFormation does not offer in {region}: deploy without it (0) and create the budget in the Billing console, or deploy the stack in a region that has it (e.g. us-east-1). Nothing was changed."
+            )));
+        }
+        Ok(())
     }
 
     /// The given values as template parameters.

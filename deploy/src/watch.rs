@@ -226,10 +226,21 @@ pub async fn watch_with<S: StackSource, C: Clock>(
             });
         }
         // Right after ExecuteChangeSet the stack may still show its previous
-        // settled status: trust a settled status once the operation's own
-        // stack events appear (or, for endpoints without events, after a few polls).
+        // settled status: trust a settled status only once the operation's
+        // own stack events appear or the stack's change time moved past the
+        // one read before it started. A create has no earlier settled status.
+        // Only an endpoint that reports neither events nor times (an
+        // emulator) is trusted after a few polls.
         polls += 1;
-        let started = progress.saw_stack_event || polls >= 5;
+        let changed_at = poll
+            .stacks
+            .stacks
+            .first()
+            .and_then(|s| s.changed_at.clone());
+        let started = progress.saw_stack_event
+            || op == Operation::Create
+            || (changed_at.is_some() && changed_at != progress.changed_before)
+            || (changed_at.is_none() && progress.changed_before.is_none() && polls >= 5);
         if is_settled(&status) && status != StackStatus::ReviewInProgress && started {
             let reason = poll
                 .stacks
@@ -280,6 +291,21 @@ impl CfnSource {
     }
 
     /// The events there are now (first page), to mark as already seen.
+    /// The stack's `changed_at` now (`None` when there is no stack).
+    pub async fn changed_at(&self) -> Result<Option<String>> {
+        match self
+            .cfn
+            .describe_stacks()
+            .stack_name(&self.stack_id)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o.stacks().first().and_then(changed_at)),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(explain(e, "reading the stack status", &self.target)),
+        }
+    }
+
     pub async fn existing_events(&mut self) -> Result<Vec<StackEvent>> {
         let out = self
             .cfn
@@ -298,6 +324,14 @@ impl CfnSource {
             Err(e) => Err(explain(e, "reading stack events", &self.target)),
         }
     }
+}
+
+/// `DeletionTime`, else `LastUpdatedTime`, else `CreationTime`, as RFC 3339.
+fn changed_at(s: &aws_sdk_cloudformation::types::Stack) -> Option<String> {
+    s.deletion_time()
+        .or(s.last_updated_time())
+        .or(s.creation_time())
+        .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
 }
 
 impl StackSource for CfnSource {
@@ -361,6 +395,7 @@ impl StackSource for CfnSource {
                             .cloned()
                             .unwrap_or_else(|| StackStatus::from("")),
                         stack_status_reason: s.stack_status_reason().map(str::to_string),
+                        changed_at: changed_at(s),
                     });
                 }
             }

@@ -100,6 +100,7 @@ impl LocalModel {
     pub fn synth(stage: Option<&str>) -> Result<(Template, LocalModel)> {
         let t = stack::synth(&stack::StackOptions {
             stage: stage.map(str::to_string),
+            ..Default::default()
         })?;
         let m = LocalModel::from_template(&t)?;
         Ok((t, m))

@@ -5,20 +5,24 @@
 //! - [`resources`]: typed properties of every resource type the stack uses.
 //! - [`model`]: the template (parameters, conditions, resources, outputs).
 //! - [`validate`]: the checks every synth runs.
+//! - [`availability`]: resource types some regions lack.
 //! - [`module`]: `VoiceLearningAssistantStack` itself.
 //! - [`operations`]: its opt-in backup plan and cost budget.
+//! - [`partition`]: which partition a region is in, its ARN and DNS names.
 //! - [`resolve`]: intrinsics to concrete values for one account and region.
 //! - [`access`]: IAM and KMS key-policy evaluation of the synthesized policies.
 //!
 //! This crate has no AWS SDK dependency so synth builds and runs fast.
 
 pub mod access;
+pub mod availability;
 pub mod expr;
 pub mod iam;
 pub mod model;
 pub mod module;
 pub mod names;
 pub mod operations;
+pub mod partition;
 pub mod permissions;
 pub mod resolve;
 pub mod resources;

@@ -15,6 +15,10 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Default)]
 pub struct StackOptions {
     pub stage: Option<String>,
+    /// The region the template is for: a resource type CloudFormation does
+    /// not offer there is left out (`stack::availability`). `None`, the
+    /// committed template, has every type.
+    pub region: Option<String>,
 }
 
 /// Logical ids other crates refer to (xtask's diff, deploy and dev).
@@ -99,7 +103,11 @@ pub const DEFAULT_ASSISTANT_WRITER_GROUP: &str = "assistant-writers";
 /// Synthesizes and validates the stack.
 pub fn synth(opts: &StackOptions) -> Result<Template, StackError> {
     let names = Names::new(opts.stage.as_deref())?;
-    let t = build(&names);
+    let mut t = build(&names);
+    if let Some(region) = &opts.region {
+        t.resources
+            .retain(|(_, r)| crate::availability::offered(r.properties.type_name(), region));
+    }
     validate(&t)?;
     Ok(t)
 }
@@ -289,7 +297,7 @@ fn parameters(t: &mut Template) {
 /// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.howitworks.html;
 /// https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#key-policy-default-allow-root-enable-iam).
 fn table_key_statements(f: &FunctionSpec) -> Vec<Statement> {
-    let via_dynamodb = || sub("dynamodb.${AWS::Region}.amazonaws.com");
+    let via_dynamodb = || sub("dynamodb.${AWS::Region}.${AWS::URLSuffix}");
     let mut out = Vec::new();
     for (sid, table, table_actions) in [
         (
@@ -341,6 +349,11 @@ fn account_root() -> Expr {
 
 fn role_arn(role_name: &str) -> Expr {
     arn(&format!("iam::${{AWS::AccountId}}:role/{role_name}"))
+}
+
+/// The HTTP API's access-log group.
+fn api_access_log_group(n: &Names) -> String {
+    format!("/aws/vendedlogs/apigateway/{}", n.api)
 }
 
 fn key(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
@@ -417,29 +430,33 @@ fn key(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
         "StringEquals",
         "kms:ViaService",
         list([
-            sub("dynamodb.${AWS::Region}.amazonaws.com"),
-            sub("lambda.${AWS::Region}.amazonaws.com"),
-            sub("sns.${AWS::Region}.amazonaws.com"),
+            sub("dynamodb.${AWS::Region}.${AWS::URLSuffix}"),
+            sub("lambda.${AWS::Region}.${AWS::URLSuffix}"),
+            sub("sns.${AWS::Region}.${AWS::URLSuffix}"),
         ]),
     );
-    let logs = Statement::allow(
-        "CloudWatchLogs",
-        &[
-            "kms:Decrypt",
-            "kms:DescribeKey",
-            "kms:Encrypt",
-            "kms:GenerateDataKey",
-            "kms:ReEncryptFrom",
-            "kms:ReEncryptTo",
-        ],
-        vec![s("*")],
-    )
-    .principal(Principal::Service(sub("logs.${AWS::Region}.amazonaws.com")))
-    .condition(
-        "ArnLike",
-        "kms:EncryptionContext:aws:logs:arn",
-        arn("logs:${AWS::Region}:${AWS::AccountId}:log-group:*"),
-    );
+    // The documented statement (`kms:Encrypt*`, `Decrypt*`, `ReEncrypt*`,
+    // `GenerateDataKey*`, `Describe*`) spelled out, for this stack's own
+    // log groups only
+    // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html).
+    let log_groups = functions
+        .iter()
+        .map(|f| Names::log_group(f.name))
+        .chain([api_access_log_group(n)])
+        .map(|g| {
+            arn(&format!(
+                "logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{g}"
+            ))
+        });
+    let logs = Statement::allow("CloudWatchLogs", perms::LOGS_KEY, vec![s("*")])
+        .principal(Principal::Service(sub(
+            "logs.${AWS::Region}.${AWS::URLSuffix}",
+        )))
+        .condition(
+            "ArnEquals",
+            "kms:EncryptionContext:aws:logs:arn",
+            list(log_groups),
+        );
     let alarms = Statement::allow(
         "CloudWatchAlarmsToTopic",
         &["kms:Decrypt", "kms:GenerateDataKey"],
@@ -735,7 +752,9 @@ fn http_api(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
                             0,
                             Box::new(Expr::Split("_".into(), Box::new(r#ref(P_USER_POOL_ID)))),
                         ),
-                        s(".amazonaws.com/"),
+                        s("."),
+                        r#ref("AWS::URLSuffix"),
+                        s("/"),
                         r#ref(P_USER_POOL_ID),
                     ],
                 ),
@@ -781,7 +800,11 @@ fn http_api(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
     t.resource(
         "HttpApiAccessLogGroup",
         Resource::new(LogGroup {
-            log_group_name: format!("/aws/apigateway/{}", n.api),
+            // Access logs are delivered by the logs service, which adds each
+            // destination to the account's Logs resource policy (5,120
+            // characters at most) unless its name starts with
+            // `/aws/vendedlogs/` (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-and-resource-policy.html).
+            log_group_name: api_access_log_group(n),
             retention_in_days: LOG_RETENTION_DAYS,
             kms_key_id: get_att(KEY, "Arn"),
             tags: None,

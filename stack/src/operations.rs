@@ -111,7 +111,7 @@ pub fn backup_vault_key_statement() -> Statement {
     .condition(
         "StringEquals",
         "kms:ViaService",
-        sub("backup.${AWS::Region}.amazonaws.com"),
+        sub("backup.${AWS::Region}.${AWS::URLSuffix}"),
     )
     .only_if(C_BACKUP_ENABLED)
 }
@@ -119,7 +119,7 @@ pub fn backup_vault_key_statement() -> Statement {
 /// The backup role's inline policy (see `stack::permissions` for where each
 /// action comes from).
 fn backup_role_statements() -> Vec<Statement> {
-    let via_dynamodb = || sub("dynamodb.${AWS::Region}.amazonaws.com");
+    let via_dynamodb = || sub("dynamodb.${AWS::Region}.${AWS::URLSuffix}");
     let each = |suffix: &str| -> Vec<Expr> {
         tables()
             .iter()
@@ -309,7 +309,10 @@ fn budget(t: &mut Template, n: &Names) {
                     amount: r#ref(P_MONTHLY_BUDGET_USD),
                     unit: "USD".into(),
                 },
-                filter_expression,
+                filter: CostFilter {
+                    filter_expression,
+                    metrics: vec![CostMetric::UnblendedCost],
+                },
             },
             notifications_with_subscribers: notifications,
         })

@@ -44,6 +44,23 @@ pub const CONTEXT_MANAGER_KMS: &[&str] = &["kms:Decrypt", "kms:Encrypt"];
 /// The encryption-context keys the KMS grant requires.
 pub const ENCRYPTION_CONTEXT_KEYS: &[&str] = &["sessionId", "userId"];
 
+/// What CloudWatch Logs does with the key for an encrypted log group: the
+/// documented `kms:Encrypt*`, `kms:Decrypt*`, `kms:ReEncrypt*`,
+/// `kms:GenerateDataKey*` and `kms:Describe*` with each wildcard expanded
+/// to the actions on a key that match it
+/// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html>).
+pub const LOGS_KEY: &[&str] = &[
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyPair",
+    "kms:GenerateDataKeyPairWithoutPlaintext",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+];
+
 /// Service-side KMS use: what DynamoDB does with the table key *as the role*
 /// that reads or writes a table encrypted with the customer-managed key.
 /// These are not calls the code makes (the least-privilege test compares the

@@ -42,9 +42,19 @@ impl Place {
         Place {
             account: account.into(),
             region: region.into(),
-            partition: "aws".into(),
+            partition: crate::partition::Partition::of(region)
+                .map_or("aws", |p| p.id)
+                .into(),
             stack_name: "local".into(),
         }
+    }
+
+    /// `AWS::URLSuffix` in this place's partition.
+    pub fn url_suffix(&self) -> &'static str {
+        crate::partition::PARTITIONS
+            .iter()
+            .find(|p| p.id == self.partition)
+            .map_or("amazonaws.com", |p| p.dns_suffix)
     }
 
     /// `arn:<partition>:<service>:<region>:<account>:<rest>`.
@@ -85,7 +95,7 @@ impl Resolver {
             ("AWS::Region", place.region.as_str()),
             ("AWS::AccountId", place.account.as_str()),
             ("AWS::Partition", place.partition.as_str()),
-            ("AWS::URLSuffix", "amazonaws.com"),
+            ("AWS::URLSuffix", place.url_suffix()),
             ("AWS::StackName", place.stack_name.as_str()),
         ] {
             r.refs.insert(k.into(), v.into());

@@ -392,6 +392,19 @@ fn requests_outside_the_design_are_denied() {
             )]),
         ),
         (
+            "CloudWatch Logs for another log group of this account",
+            Who::Service,
+            Request::by_service(
+                &format!("logs.{REGION}.amazonaws.com"),
+                "kms:Decrypt",
+                &d.key_arn,
+            )
+            .encryption_context(&[(
+                "aws:logs:arn",
+                format!("arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/another-function"),
+            )]),
+        ),
+        (
             "CloudWatch alarms of another account",
             Who::Service,
             Request::by_service("cloudwatch.amazonaws.com", "kms:Decrypt", &d.key_arn)

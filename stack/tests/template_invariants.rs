@@ -451,6 +451,7 @@ fn alarms_cover_errors_throttles_5xx_and_p99_duration() {
 fn a_stage_suffixes_every_physical_name() {
     let t = stack::synth(&stack::StackOptions {
         stage: Some("qa".into()),
+        ..Default::default()
     })
     .unwrap()
     .to_json_value();
@@ -610,6 +611,7 @@ fn resolver(t: &stack::Template, params: &[(&str, &str)]) -> stack::resolve::Res
 fn deployed(stage: Option<&str>, params: &[(&str, &str)]) -> serde_json::Map<String, Value> {
     let t = stack::synth(&stack::StackOptions {
         stage: stage.map(str::to_string),
+        ..Default::default()
     })
     .unwrap();
     let r = resolver(&t, params);
@@ -977,6 +979,7 @@ fn the_enabled_variant_validates_and_is_written_for_lint() {
     ] {
         let mut t = stack::synth(&stack::StackOptions {
             stage: stage.map(str::to_string),
+            ..Default::default()
         })
         .unwrap();
         for (id, value) in ON {
@@ -996,4 +999,87 @@ fn the_enabled_variant_validates_and_is_written_for_lint() {
         std::fs::write(&path, t.to_json()).unwrap();
         eprintln!("enabled variant: {}", path.display());
     }
+}
+
+/// CreateBudget refuses a `FilterExpression` without `Metrics`.
+#[test]
+fn the_budget_filter_comes_with_metrics() {
+    let t = template();
+    let (_, budget) = resources_of(&t, "AWS::Budgets::Budget")
+        .next()
+        .expect("the template has the budget");
+    let data = &budget["Properties"]["Budget"];
+    assert!(data["FilterExpression"].is_object(), "{data}");
+    assert_eq!(data["Metrics"], serde_json::json!(["UnblendedCost"]), "{data}");
+}
+
+/// Endpoints, regional service principals, `kms:ViaService` values and the
+/// Cognito issuer use `AWS::URLSuffix`: the only literal `amazonaws.com`
+/// left are global service principals, which are the same in every
+/// partition (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-services).
+#[test]
+fn only_global_service_principals_name_a_dns_suffix() {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) if s.contains("amazonaws.com") => out.push(s.clone()),
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            Value::Object(m) => m.values().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut found = vec![];
+    walk(&template(), &mut found);
+    let global = [
+        "lambda.amazonaws.com",
+        "backup.amazonaws.com",
+        "apigateway.amazonaws.com",
+        "cloudwatch.amazonaws.com",
+    ];
+    let other: Vec<&String> = found
+        .iter()
+        .filter(|s| !global.contains(&s.as_str()))
+        .collect();
+    assert!(other.is_empty(), "partition-bound names: {other:?}");
+}
+
+/// In China the key policy's `kms:ViaService` and the Logs principal end
+/// with `amazonaws.com.cn`, and ARNs are in `aws-cn`.
+#[test]
+fn a_china_region_resolves_to_its_partition() {
+    let t = stack::synth(&stack::StackOptions {
+        stage: None,
+        region: Some("cn-north-1".into()),
+    })
+    .unwrap();
+    let place = stack::resolve::Place::new("111122223333", "cn-north-1");
+    assert_eq!(place.partition, "aws-cn");
+    let p = stack::access::StackPolicies::resolve(&t, &place, &Default::default(), "k").unwrap();
+    let text = p.key_policy.to_string();
+    assert!(text.contains("dynamodb.cn-north-1.amazonaws.com.cn"), "{text}");
+    assert!(text.contains("logs.cn-north-1.amazonaws.com.cn"), "{text}");
+    assert!(text.contains("arn:aws-cn:iam::111122223333:root"), "{text}");
+}
+
+/// A region CloudFormation offers no budgets in gets the template without
+/// the budget (a template naming a type the region lacks is refused whole,
+/// whatever its conditions); every other resource stays.
+#[test]
+fn a_region_without_budgets_gets_no_budget_resource() {
+    let types = |region: Option<&str>| -> Vec<&'static str> {
+        stack::synth(&stack::StackOptions {
+            stage: None,
+            region: region.map(str::to_string),
+        })
+        .unwrap()
+        .resources
+        .iter()
+        .map(|(_, r)| r.properties.type_name())
+        .collect()
+    };
+    let all = types(None);
+    let north = types(Some("eu-north-1"));
+    assert!(all.contains(&"AWS::Budgets::Budget"));
+    assert!(!north.contains(&"AWS::Budgets::Budget"), "{north:?}");
+    assert_eq!(north.len(), all.len() - 1);
+    assert_eq!(types(Some("eu-west-1")), all);
 }

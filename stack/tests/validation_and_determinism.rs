@@ -156,6 +156,7 @@ fn yaml_and_json_are_the_same_document() {
 fn bad_stage_is_rejected_before_synth() {
     let err = stack::synth(&stack::StackOptions {
         stage: Some("Prod!".into()),
+        ..Default::default()
     })
     .unwrap_err();
     assert!(

@@ -1,9 +1,11 @@
 //! Test support shared by the workspace's test suites (a dev-dependency
 //! only): fixtures loaded by one helper, templates with typical changes, an
-//! emulated account and what is in it, a one-request HTTP client, recorded
+//! emulated account and what is in it, AWS's registry schemas and service
+//! authorization reference (`aws_data`), a one-request HTTP client, recorded
 //! SDK answers, scratch directories.
 
 pub mod account;
+pub mod aws_data;
 pub mod fixture;
 pub mod http;
 pub mod replay;

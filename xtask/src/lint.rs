@@ -2,12 +2,14 @@
 //! installed into `.venv/` on first use, run on the synthesized template.
 //!
 //! Gates: cfn-lint reports nothing (errors, warnings and informational
-//! findings all count); checkov reports 0 failed checks. Skips live only in
-//! each resource's own Metadata, with a reason (see README).
+//! findings all count) in every region the deploy accepts, each linted with
+//! the template `deploy` sends there (a region without a resource type gets
+//! the template without it); checkov reports 0 failed checks. Skips live
+//! only in each resource's own Metadata, with a reason (see README).
 
 use crate::flags::{self, Format};
 use crate::output::outln;
-use crate::synth::render;
+use crate::synth::{render, render_for};
 use anyhow::{bail, Context, Result};
 use emulator::workspace_root;
 use std::process::{Command, ExitCode};
@@ -21,7 +23,7 @@ pub fn run(args: flags::Lint) -> Result<ExitCode> {
     std::fs::write(&path, render(args.stage.as_deref(), Format::Yaml)?)
         .context("writing the template")?;
 
-    let cfn = cfn_lint(&venv, &path)?;
+    let cfn = cfn_lint_every_region(&venv, &dir, args.stage.as_deref())?;
     let chk = checkov(&venv, &path)?;
     outln!("cfn-lint: {cfn} finding(s)");
     outln!(
@@ -41,9 +43,78 @@ pub fn run(args: flags::Lint) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn cfn_lint(venv: &emulator::Venv, path: &std::path::Path) -> Result<usize> {
+/// The regions the pinned cfn-lint has registry data for: every region
+/// CloudFormation has (each must be one `deploy` accepts).
+fn registry_regions(venv: &emulator::Venv) -> Result<Vec<String>> {
+    let lib = venv.dir.join("lib");
+    let providers = std::fs::read_dir(&lib)
+        .context("reading .venv/lib")?
+        .filter_map(|e| e.ok())
+        .map(|e| {
+            e.path()
+                .join("site-packages/cfnlint/data/schemas/providers")
+        })
+        .find(|p| p.is_dir())
+        .context("cfn-lint's registry data is not in .venv (delete .venv and run again)")?;
+    let mut regions: Vec<String> = std::fs::read_dir(&providers)?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".json"))
+                .map(str::to_string)
+        })
+        .filter(|r| r != "sam")
+        .collect();
+    regions.sort();
+    if let Some(r) = regions
+        .iter()
+        .find(|r| stack::partition::Partition::of(r).is_none())
+    {
+        bail!("cfn-lint knows the region {r}, which `deploy` refuses: add its partition to stack::partition");
+    }
+    Ok(regions)
+}
+
+/// cfn-lint in every region, once per distinct template.
+fn cfn_lint_every_region(
+    venv: &emulator::Venv,
+    dir: &std::path::Path,
+    stage: Option<&str>,
+) -> Result<usize> {
+    let mut groups: Vec<(String, Vec<String>)> = vec![];
+    for region in registry_regions(venv)? {
+        let text = render_for(stage, Some(&region), Format::Yaml)?;
+        match groups.iter_mut().find(|(t, _)| *t == text) {
+            Some((_, regions)) => regions.push(region),
+            None => groups.push((text, vec![region])),
+        }
+    }
+    let mut findings = 0;
+    for (n, (text, regions)) in groups.iter().enumerate() {
+        let path = dir.join(format!("VoiceLearningAssistantStack-regions-{n}.yaml"));
+        std::fs::write(&path, text).context("writing the template")?;
+        findings += cfn_lint(venv, &path, regions)?;
+    }
+    let regions: usize = groups.iter().map(|(_, r)| r.len()).sum();
+    outln!(
+        "cfn-lint: {regions} regions, {} template variant(s)",
+        groups.len()
+    );
+    Ok(findings)
+}
+
+fn cfn_lint(venv: &emulator::Venv, path: &std::path::Path, regions: &[String]) -> Result<usize> {
     let out = Command::new(venv.bin("cfn-lint"))
-        .args(["--format", "parseable", "--include-checks", "I", "--"])
+        .args([
+            "--format",
+            "parseable",
+            "--include-checks",
+            "I",
+            "--regions",
+        ])
+        .args(regions)
+        .arg("--")
         .arg(path)
         .output()
         .context("running cfn-lint (is .venv complete? delete .venv and run again)")?;

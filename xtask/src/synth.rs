@@ -11,8 +11,14 @@ pub const COMMITTED_TEMPLATE: &str = "templates/VoiceLearningAssistantStack.yaml
 
 /// Synthesizes the template text for `stage` in `format`.
 pub fn render(stage: Option<&str>, format: Format) -> Result<String> {
+    render_for(stage, None, format)
+}
+
+/// The template `deploy` sends to `region` (`None`: every resource type).
+pub fn render_for(stage: Option<&str>, region: Option<&str>, format: Format) -> Result<String> {
     let template = stack::synth(&stack::StackOptions {
         stage: stage.map(str::to_string),
+        region: region.map(str::to_string),
     })?;
     Ok(match format {
         Format::Yaml => template.to_yaml(),

@@ -69,6 +69,7 @@ pub async fn verify(conf: &SdkConfig, stage: Option<&str>, smoke: bool) -> Resul
     let names = stack::Names::new(stage)?;
     let template = stack::synth(&stack::StackOptions {
         stage: stage.map(str::to_string),
+        region: conf.region().map(|r| r.to_string()),
     })?;
     let mut checks = Vec::new();
     let cfn = aws_sdk_cloudformation::Client::new(conf);

@@ -121,6 +121,8 @@ fn region_names() {
         "us-gov-west-1",
         "ap-southeast-4",
         "cn-north-1",
+        "eusc-de-east-1",
+        "us-isof-south-1",
     ] {
         assert!(valid_region(ok), "{ok}");
     }
@@ -134,5 +136,76 @@ fn region_names() {
         "mars",
     ] {
         assert!(!valid_region(bad), "{bad}");
+    }
+}
+
+/// Every region the SDK's partition data names (and the ones CloudFormation's
+/// registry schemas name): `stack::partition` puts it in the partition
+/// whose DNS suffix the SDK's own endpoint resolver uses, and its ARNs in
+/// the partition the SDK reports.
+#[tokio::test]
+async fn partitions_agree_with_the_sdks_endpoint_resolver() {
+    use aws_sdk_dynamodb::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+    let regions = [
+        "af-south-1",
+        "ap-east-1",
+        "ap-east-2",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-south-1",
+        "ap-south-2",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-southeast-3",
+        "ap-southeast-4",
+        "ap-southeast-5",
+        "ap-southeast-6",
+        "ap-southeast-7",
+        "ca-central-1",
+        "ca-west-1",
+        "eu-central-1",
+        "eu-central-2",
+        "eu-north-1",
+        "eu-south-1",
+        "eu-south-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "il-central-1",
+        "me-central-1",
+        "me-south-1",
+        "mx-central-1",
+        "sa-east-1",
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "cn-north-1",
+        "cn-northwest-1",
+        "eusc-de-east-1",
+        "us-iso-east-1",
+        "us-iso-west-1",
+        "us-isob-east-1",
+        "us-isob-west-1",
+        "eu-isoe-west-1",
+        "us-isof-east-1",
+        "us-isof-south-1",
+        "us-gov-east-1",
+        "us-gov-west-1",
+    ];
+    for region in regions {
+        let p = stack::partition::Partition::of(region)
+            .unwrap_or_else(|| panic!("{region} is refused"));
+        let params = Params::builder().region(region).build().unwrap();
+        let endpoint = DefaultResolver::new()
+            .resolve_endpoint(&params)
+            .await
+            .expect("the SDK resolves the endpoint");
+        assert_eq!(
+            endpoint.url(),
+            format!("https://{}", p.regional_host("dynamodb", region)),
+            "{region}"
+        );
     }
 }

@@ -16,6 +16,7 @@ fn run(name: &str, op: Operation) -> (Outcome, String) {
         .unwrap()
         .as_secs_f64();
     let mut progress = Progress::new(&rec.before.stack_events, since, Some(3));
+    progress.changed_before = rec.changed_before.clone();
     let mut report = Captured::default();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -129,6 +130,25 @@ fn the_previous_settled_status_right_after_execute_is_not_the_end() {
         "{text}"
     );
     assert_eq!(lines(" 6.0s", "AWS::CloudFormation::Stack"), 1, "{text}");
+}
+
+/// CloudFormation can take several polls to start an update; until the
+/// stack's change time moves, its old UPDATE_COMPLETE is not this update's.
+#[test]
+fn a_stale_settled_status_is_not_taken_for_the_updates_outcome() {
+    let (out, text) = run("events-update-slow-start.json", Operation::Update);
+    assert!(out.success, "{out:?}");
+    assert_eq!(
+        lines_with(&text, "UPDATE_COMPLETE", "SessionPersistenceFunction"),
+        1,
+        "the update's own events were watched to the end: {text}"
+    );
+}
+
+fn lines_with(text: &str, a: &str, b: &str) -> usize {
+    text.lines()
+        .filter(|l| l.contains(a) && l.contains(b))
+        .count()
 }
 
 #[test]

@@ -19,7 +19,12 @@ fn scoped_to_the_stage_names_with_no_wildcard_action() {
     let text = doc.to_string();
     assert!(text.contains("table/voice-learning-sessions-qa"), "{text}");
     assert!(
-        text.contains("role/voice-learning-session-persistence-role-qa") || text.contains("-qa")
+        text.contains("role/voice-learning-session-persistence-role-qa"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("role/voice-learning-session-persistence-role\""),
+        "unstaged role in {text}"
     );
     assert!(
         !text.contains("table/voice-learning-sessions\""),

@@ -16,6 +16,9 @@ pub struct Recording {
     pub before: StackEventsPage,
     pub started_at: String,
     pub polls: Vec<Poll>,
+    /// The stack's change time read before the operation, where recorded.
+    #[serde(default)]
+    pub changed_before: Option<String>,
 }
 
 /// The polls of a recording, one per call, then the last one again.

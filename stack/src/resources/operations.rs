@@ -91,7 +91,26 @@ pub struct BudgetData {
     pub budget_type: BudgetType,
     pub time_unit: TimeUnit,
     pub budget_limit: Spend,
+    #[serde(flatten)]
+    pub filter: CostFilter,
+}
+
+/// What the budget counts. CreateBudget refuses a `FilterExpression`
+/// without `Metrics` ("Either FilterExpression and Metrics or CostFilters
+/// and CostTypes"), so the type holds both or neither
+/// (<https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_Budget.html>).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CostFilter {
     pub filter_expression: CostExpression,
+    pub metrics: Vec<CostMetric>,
+}
+
+/// How spend is aggregated: `UnblendedCost` is what the bill shows, the
+/// console's default for a cost budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum CostMetric {
+    UnblendedCost,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
