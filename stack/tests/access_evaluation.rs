@@ -168,12 +168,7 @@ fn every_request(d: &Deployed) -> Vec<(Option<&'static str>, Request)> {
     // context `aws:logs:arn` = the log group's ARN
     // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html).
     for g in &d.log_groups {
-        for a in [
-            "kms:Encrypt",
-            "kms:Decrypt",
-            "kms:GenerateDataKey",
-            "kms:DescribeKey",
-        ] {
+        for a in ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"] {
             out.push((
                 None,
                 Request::by_service(&format!("logs.{REGION}.amazonaws.com"), a, &d.key_arn)

@@ -1010,7 +1010,11 @@ fn the_budget_filter_comes_with_metrics() {
         .expect("the template has the budget");
     let data = &budget["Properties"]["Budget"];
     assert!(data["FilterExpression"].is_object(), "{data}");
-    assert_eq!(data["Metrics"], serde_json::json!(["UnblendedCost"]), "{data}");
+    assert_eq!(
+        data["Metrics"],
+        serde_json::json!(["UnblendedCost"]),
+        "{data}"
+    );
 }
 
 /// Endpoints, regional service principals, `kms:ViaService` values and the
@@ -1055,7 +1059,10 @@ fn a_china_region_resolves_to_its_partition() {
     assert_eq!(place.partition, "aws-cn");
     let p = stack::access::StackPolicies::resolve(&t, &place, &Default::default(), "k").unwrap();
     let text = p.key_policy.to_string();
-    assert!(text.contains("dynamodb.cn-north-1.amazonaws.com.cn"), "{text}");
+    assert!(
+        text.contains("dynamodb.cn-north-1.amazonaws.com.cn"),
+        "{text}"
+    );
     assert!(text.contains("logs.cn-north-1.amazonaws.com.cn"), "{text}");
     assert!(text.contains("arn:aws-cn:iam::111122223333:root"), "{text}");
 }

