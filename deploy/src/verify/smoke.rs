@@ -30,6 +30,43 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use serde_json::{json, Value};
 use std::future::Future;
+use std::time::Duration;
+
+/// How long the smoke test waits between tries while a fresh role or key
+/// grant has not reached every endpoint yet: IAM and KMS changes are
+/// eventually consistent, and right after a create a function can be
+/// refused by KMS or DynamoDB for some seconds
+/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency>,
+/// <https://docs.aws.amazon.com/kms/latest/developerguide/accessing-kms.html#eventual-consistency>).
+/// 15 s in all.
+pub const PROPAGATION_DELAYS: &[Duration] = &[
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+];
+
+/// An answer that a propagating IAM or KMS change explains: Lambda could
+/// not use the key for the function's environment, the function is not
+/// ready yet, or the function answered 503 (its own role was refused by
+/// DynamoDB or KMS, or they were unavailable; nothing was written).
+fn propagating(answer: &std::result::Result<Invoked, InvokeRefused>) -> bool {
+    match answer {
+        Err(r) => r.code.as_deref().is_some_and(|c| {
+            c.starts_with("KMS")
+                || matches!(
+                    c,
+                    "ResourceNotReadyException"
+                        | "ResourceConflictException"
+                        | "TooManyRequestsException"
+                )
+        }),
+        Ok(i) => {
+            i.function_error.is_none()
+                && matches!(parse_response(&i.payload), Parsed::Structured(r) if r.status == 503)
+        }
+    }
+}
 
 /// Every verification user's id starts with this.
 pub const USER_PREFIX: &str = "xtask-verify-";
@@ -300,27 +337,57 @@ async fn call<I: Invoker>(
     function: &str,
     user: &str,
     body: Value,
+    delays: &[Duration],
 ) -> Result<Value, String> {
     let request_id = format!("{user}-{}", step.action());
-    let event = event(
-        step.path(),
-        user,
-        &body,
-        &request_id,
-        apigw_event::time::now_ms(),
-    );
-    let answer = invoker
-        .invoke(function, event.to_string().into_bytes())
-        .await;
-    classify(step, function, answer)
+    let mut retries = 0;
+    loop {
+        let event = event(
+            step.path(),
+            user,
+            &body,
+            &request_id,
+            apigw_event::time::now_ms(),
+        );
+        let answer = invoker
+            .invoke(function, event.to_string().into_bytes())
+            .await;
+        if let Some(delay) = delays.get(retries).filter(|_| propagating(&answer)) {
+            tokio::time::sleep(*delay).await;
+            retries += 1;
+            continue;
+        }
+        return classify(step, function, answer).map_err(|why| {
+            if retries == 0 {
+                why
+            } else {
+                let waited: Duration = delays[..retries].iter().sum();
+                format!(
+                    "{why} (the same after {retries} retries over {} s, longer than IAM and KMS changes take to propagate)",
+                    waited.as_secs()
+                )
+            }
+        });
+    }
 }
 
 fn step_name(step: Step, function: &str) -> String {
     format!("smoke {} ({function})", step.action())
 }
 
-/// The four steps as `user`; every call is one check.
+/// The four steps as `user`, each tried once; every call is one check.
 pub async fn run_with<I: Invoker>(invoker: &I, targets: &Targets, user: &str) -> Vec<Check> {
+    run_retrying(invoker, targets, user, &[]).await
+}
+
+/// The four steps as `user`; a call refused the way a propagating IAM or
+/// KMS change explains is tried again after each of `delays`.
+pub async fn run_retrying<I: Invoker>(
+    invoker: &I,
+    targets: &Targets,
+    user: &str,
+    delays: &[Duration],
+) -> Vec<Check> {
     let mut out = vec![];
     let sp = &targets.session_persistence;
     let cm = &targets.context_manager;
@@ -333,6 +400,7 @@ pub async fn run_with<I: Invoker>(invoker: &I, targets: &Targets, user: &str) ->
         sp,
         user,
         json!({"action": "create", "session": {"currentTopic": "xtask verify smoke test", "mode": "tutor"}}),
+        delays,
     )
     .await
     .and_then(|b| {
@@ -365,6 +433,7 @@ pub async fn run_with<I: Invoker>(invoker: &I, targets: &Targets, user: &str) ->
         cm,
         user,
         json!({"action": "add_turn", "sessionId": session_id, "turn": {"role": "user", "content": content, "language": "en"}}),
+        delays,
     )
     .await;
     let added_ok = added.is_ok();
@@ -380,6 +449,7 @@ pub async fn run_with<I: Invoker>(invoker: &I, targets: &Targets, user: &str) ->
             cm,
             user,
             json!({"action": "get_context", "sessionId": session_id}),
+            delays,
         )
         .await
         .and_then(|b| {
@@ -411,6 +481,7 @@ pub async fn run_with<I: Invoker>(invoker: &I, targets: &Targets, user: &str) ->
         sp,
         user,
         json!({"action": "delete", "sessionId": session_id}),
+        delays,
     )
     .await
     .and_then(|b| {
@@ -435,10 +506,11 @@ pub async fn run_with<I: Invoker>(invoker: &I, targets: &Targets, user: &str) ->
 /// The smoke test against `targets` with `lambda:Invoke`, as a fresh
 /// verification user.
 pub async fn run(conf: &SdkConfig, targets: &Targets) -> Vec<Check> {
-    run_with(
+    run_retrying(
         &LambdaInvoker(aws_sdk_lambda::Client::new(conf)),
         targets,
         &new_user(),
+        PROPAGATION_DELAYS,
     )
     .await
 }

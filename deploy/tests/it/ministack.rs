@@ -197,3 +197,234 @@ fn a_failed_first_create_is_cleaned_up_and_retried() {
         first, second, third
     );
 }
+
+/// Every option on a deployed stage, end to end on MiniStack: a stage
+/// created with the defaults, updated to the alarm e-mail, reserved
+/// concurrency, daily backups and a budget, then back to the defaults.
+///
+/// MiniStack's gaps are asserted, never skipped: its CloudFormation has no
+/// `AWS::Backup::BackupSelection` and no `AWS::Budgets::Budget` (it refuses
+/// the template, as CloudFormation does in a region without a type), so
+/// after that refusal the all-on step deploys the stack's template without
+/// those two; they are covered by the registry schemas instead (cfn-lint on
+/// the all-on template in `template_invariants`, their handler permissions
+/// in `handler_permissions`). It also drops `ReservedConcurrentExecutions`
+/// (asserted below; the template invariants check the property).
+#[test]
+fn every_option_deploys_on_a_stage_and_turns_off_again() {
+    use stack::module::ids::{BACKUP_SELECTION, BUDGET};
+    let e = MiniStackAccount::start();
+    let zips = testkit::account::zips(
+        &e.dir.join("zips"),
+        "#!/bin/sh\nexit 1\n",
+        "#!/bin/sh\nexit 1\n",
+    );
+    let stage = "qa";
+    let names = stack::Names::new(Some(stage)).unwrap();
+    let deploy =
+        |params: ParamOptions, template: Option<&serde_json::Value>, allow_replacement: bool| {
+            let opts = DeployOptions {
+                aws: AwsOptions {
+                    region: Some(emulator::TEST_REGION.into()),
+                    profile: None,
+                    endpoint_url: Some(e.ms.endpoint_url()),
+                    static_credentials: Some((
+                        emulator::TEST_ACCESS_KEY_ID.into(),
+                        emulator::TEST_SECRET_ACCESS_KEY.into(),
+                    )),
+                },
+                stage: Some(stage.into()),
+                params: ParamOptions {
+                    arch: lambda_package::Arch::host(),
+                    user_pool_id: Some("us-east-1_Pool".into()),
+                    user_pool_client_id: Some("client".into()),
+                    ..params
+                },
+                require_approval: RequireApproval::Never,
+                yes: true,
+                allow_replacement,
+                outputs_file: None,
+                artifacts: Artifacts::Dir(zips.clone()),
+                template: template.cloned(),
+                smoke: false,
+            };
+            let mut report = Captured::default();
+            let mut nobody = |_: &str| Approval::NoTerminal;
+            let r = e
+                .account
+                .block_on(deploy::apply::run(&opts, &mut report, &mut nobody));
+            match r {
+                Ok(_) => Ok(report.text()),
+                Err(err) => Err(format!("{}{err}\n", report.text())),
+            }
+        };
+    let resources = || -> Vec<(String, String)> {
+        let out = e
+            .account
+            .block_on(
+                e.account
+                    .cfn()
+                    .describe_stack_resources()
+                    .stack_name(&names.stack)
+                    .send(),
+            )
+            .unwrap();
+        let mut r: Vec<(String, String)> = out
+            .stack_resources()
+            .iter()
+            .map(|r| {
+                (
+                    r.logical_resource_id().unwrap_or_default().to_string(),
+                    r.resource_status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
+        r.sort();
+        r
+    };
+    let has = |id: &str| resources().iter().any(|(r, _)| r == id);
+    let physical_id = |id: &str| -> String {
+        let out = e
+            .account
+            .block_on(
+                e.account
+                    .cfn()
+                    .describe_stack_resource()
+                    .stack_name(&names.stack)
+                    .logical_resource_id(id)
+                    .send(),
+            )
+            .unwrap();
+        out.stack_resource_detail()
+            .and_then(|d| d.physical_resource_id())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let all_on = ParamOptions {
+        alarm_email: Some("ops@example.com".into()),
+        reserved_concurrency: Some(5),
+        backup_retention_days: Some(7),
+        monthly_budget_usd: Some(50),
+        ..ParamOptions::default()
+    };
+
+    // 1. The stage with the defaults: no option resource.
+    let text = deploy(ParamOptions::default(), None, false).unwrap_or_else(|t| panic!("{t}"));
+    assert_eq!(
+        e.account.stack_status(&names.stack).as_deref(),
+        Some("CREATE_COMPLETE"),
+        "{text}"
+    );
+    for id in [
+        "AlarmEmailSubscription",
+        "BackupVault",
+        "BackupPlan",
+        "BackupRole",
+    ] {
+        assert!(!has(id), "{id} with the defaults");
+    }
+
+    // 2. Every option on, the stack's own template: MiniStack refuses the
+    //    two types it lacks (its gap), and nothing changes.
+    let refused = deploy(all_on.clone(), None, false).expect_err("MiniStack lacks two types");
+    assert!(
+        refused.contains("AWS::Backup::BackupSelection")
+            || refused.contains("AWS::Budgets::Budget"),
+        "{refused}"
+    );
+    assert_eq!(
+        e.account.stack_status(&names.stack).as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+    assert!(!has("BackupVault"));
+
+    // 3. Every option on, without those two types: every other option
+    //    resource is created.
+    let mut without_gaps = stack::synth(&stack::StackOptions {
+        stage: Some(stage.into()),
+        region: Some(emulator::TEST_REGION.into()),
+    })
+    .unwrap()
+    .to_json_value();
+    let r = without_gaps["Resources"].as_object_mut().unwrap();
+    assert!(r.remove(BACKUP_SELECTION).is_some() && r.remove(BUDGET).is_some());
+    // MiniStack's change set marks the key's new policy statement and tags
+    // as "requires recreation" (on AWS both update with no interruption,
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-kms-key.html),
+    // so this step allows it, and the key must still be the same one after.
+    let key_before = physical_id("DataKey");
+    let text = deploy(all_on.clone(), Some(&without_gaps), true).unwrap_or_else(|t| panic!("{t}"));
+    assert_eq!(
+        physical_id("DataKey"),
+        key_before,
+        "the key was replaced: {text}"
+    );
+    assert_eq!(
+        e.account.stack_status(&names.stack).as_deref(),
+        Some("UPDATE_COMPLETE"),
+        "{text}"
+    );
+    for id in [
+        "AlarmEmailSubscription",
+        "BackupVault",
+        "BackupPlan",
+        "BackupRole",
+    ] {
+        assert!(
+            has(id),
+            "{id} missing with every option on: {:?}",
+            resources()
+        );
+    }
+    let params = e.account.stack_params(&names.stack);
+    assert_eq!(params["ReservedConcurrency"], "5");
+    assert_eq!(params["BackupRetentionDays"], "7");
+    assert_eq!(params["AlarmEmail"], "ops@example.com");
+    // MiniStack's gap: the function's reserved concurrency is not applied.
+    let concurrency = e
+        .account
+        .block_on(
+            e.account
+                .lambda()
+                .get_function_concurrency()
+                .function_name(&names.session_persistence_function)
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(
+        concurrency.reserved_concurrent_executions(),
+        None,
+        "MiniStack applies reserved concurrency now: assert 5 here"
+    );
+
+    // 4. Back to the defaults: the option resources go, except the vault
+    //    (Retain: it holds recovery points).
+    let off = ParamOptions {
+        alarm_email: Some(String::new()),
+        reserved_concurrency: Some(0),
+        backup_retention_days: Some(0),
+        monthly_budget_usd: Some(0),
+        ..ParamOptions::default()
+    };
+    let text = deploy(off, None, true).unwrap_or_else(|t| panic!("{t}"));
+    assert_eq!(
+        physical_id("DataKey"),
+        key_before,
+        "the key was replaced: {text}"
+    );
+    assert_eq!(
+        e.account.stack_status(&names.stack).as_deref(),
+        Some("UPDATE_COMPLETE"),
+        "{text}"
+    );
+    for id in [
+        "AlarmEmailSubscription",
+        "BackupVault",
+        "BackupPlan",
+        "BackupRole",
+    ] {
+        assert!(!has(id), "{id} left in the stack: {:?}", resources());
+    }
+}

@@ -9,6 +9,7 @@ mod deploy;
 mod deployer_policy;
 mod dev;
 mod hotswap;
+mod iam_lint;
 mod json_output;
 mod ministack;
 mod ops;

@@ -2,10 +2,13 @@
 
 use deploy::verify::check::{Check, Outcome};
 use deploy::verify::smoke::{
-    classify, event, new_user, run, run_with, InvokeRefused, Invoked, Invoker, Step, Targets,
+    classify, event, new_user, run, run_retrying, run_with, InvokeRefused, Invoked, Invoker, Step,
+    Targets,
 };
 use serde_json::{json, Value};
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 const SP: &str = "voice-learning-session-persistence";
 const CM: &str = "voice-learning-context-manager";
@@ -241,6 +244,37 @@ impl Invoker for InProcess {
     }
 }
 
+/// Lambda refusing the first `refusals` invocations the way it does while a
+/// fresh key grant propagates, then the functions themselves.
+struct Propagating {
+    inner: InProcess,
+    refusals: AtomicUsize,
+}
+
+impl Invoker for Propagating {
+    fn invoke(
+        &self,
+        function: &str,
+        payload: Vec<u8>,
+    ) -> impl Future<Output = Result<Invoked, InvokeRefused>> {
+        let refuse = self
+            .refusals
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        let answer = (!refuse).then(|| self.inner.invoke(function, payload));
+        async move {
+            match answer {
+                Some(a) => a.await,
+                None => Err(InvokeRefused {
+                    code: Some("KMSAccessDeniedException".into()),
+                    message: "Lambda was unable to decrypt the environment variables because KMS access was denied".into(),
+                    http_status: Some(502),
+                }),
+            }
+        }
+    }
+}
+
 async fn items(ddb: &aws_sdk_dynamodb::Client, table: &str) -> usize {
     ddb.scan()
         .table_name(table)
@@ -331,6 +365,40 @@ async fn smoke_runs_through_the_functions_and_cleans_up_after_a_failure() {
         0,
         "deleted after the failure"
     );
+
+    // Right after a create, Lambda cannot use the key for two calls: the
+    // smoke test tries again, and the refused calls never reached a function.
+    let delays = [Duration::ZERO; 4];
+    let flaky = Propagating {
+        inner: invoker(None),
+        refusals: AtomicUsize::new(2),
+    };
+    let checks = run_retrying(&flaky, &targets(), &new_user(), &delays).await;
+    assert!(checks.iter().all(Check::is_ok), "{checks:#?}");
+    assert_eq!(
+        *flaky.inner.calls.lock().unwrap(),
+        vec!["create", "add_turn", "get_context", "delete"]
+    );
+    // Refused for longer than the retries: it fails, and says it waited.
+    let stuck = Propagating {
+        inner: invoker(None),
+        refusals: AtomicUsize::new(usize::MAX),
+    };
+    let checks = run_retrying(&stuck, &targets(), &new_user(), &delays).await;
+    assert_eq!(checks.len(), 1, "{checks:#?}");
+    assert!(
+        checks[0].detail.contains("KMSAccessDeniedException")
+            && checks[0].detail.contains("after 4 retries"),
+        "{checks:#?}"
+    );
+    // Tried once, the same refusal fails at once.
+    let once = Propagating {
+        inner: invoker(None),
+        refusals: AtomicUsize::new(1),
+    };
+    let checks = run_with(&once, &targets(), &new_user()).await;
+    assert_eq!(checks[0].outcome, Outcome::Fail, "{checks:#?}");
+    assert_eq!(items(&ddb, &names.sessions_table).await, 0, "cleaned up");
 
     // A function that is not there: create fails, nothing else is tried.
     let missing = InProcess {
