@@ -533,9 +533,13 @@ async fn plan_and_execute(
         return Ok(Settled::Abandoned(None));
     }
     if planned.status == aws_sdk_cloudformation::types::ChangeSetStatus::Failed {
+        let why =
+            crate::change_set::validation_failures(&cx.aws.cfn, &pending.stack_id, &pending.id)
+                .await;
         return Err(failed!(
-            "CloudFormation could not plan the deploy: {}",
-            planned.status_reason.unwrap_or_default()
+            "CloudFormation could not plan the deploy: {}{}",
+            planned.status_reason.unwrap_or_default(),
+            why.iter().map(|l| format!("\n  - {l}")).collect::<String>()
         ));
     }
     let plan = Plan::new(

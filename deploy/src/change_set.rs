@@ -137,6 +137,61 @@ pub async fn wait_planned(aws: &Aws, stack: &str, name: &str) -> Result<Planned>
     }
 }
 
+/// Why CloudFormation's pre-deployment validation failed a change set:
+/// its failed `VALIDATION_ERROR` events, one line each (validation, the
+/// resource and property it names, the reason). A FAILED change set's own
+/// status reason only says that validation failed
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeEvents.html>).
+/// Empty when there are none or the endpoint does not serve DescribeEvents.
+pub async fn validation_failures(
+    cfn: &aws_sdk_cloudformation::Client,
+    stack_id: &str,
+    change_set_id: &str,
+) -> Vec<String> {
+    use aws_sdk_cloudformation::types::{EventFilter, EventType};
+    let mut lines = vec![];
+    let mut token: Option<String> = None;
+    // A few pages at most: the first failures name the cause.
+    for _ in 0..5 {
+        let Ok(page) = cfn
+            .describe_events()
+            .stack_name(stack_id)
+            .change_set_name(change_set_id)
+            .filters(EventFilter::builder().failed_events(true).build())
+            .set_next_token(token.clone())
+            .send()
+            .await
+        else {
+            break;
+        };
+        for e in page.operation_events() {
+            if e.event_type() != Some(&EventType::ValidationError) {
+                continue;
+            }
+            let name = e.validation_name().unwrap_or("validation");
+            let resource = match (e.logical_resource_id(), e.resource_type()) {
+                (Some(id), Some(ty)) => format!(" {id} ({ty})"),
+                (Some(id), None) => format!(" {id}"),
+                _ => String::new(),
+            };
+            let path = e
+                .validation_path()
+                .map(|p| format!(" at {p}"))
+                .unwrap_or_default();
+            let reason = e
+                .validation_status_reason()
+                .or(e.resource_status_reason())
+                .unwrap_or("no reason given");
+            lines.push(format!("{name}{resource}{path}: {reason}"));
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    lines
+}
+
 /// A change set that exists and has not been executed.
 pub struct Pending<'a> {
     pub aws: &'a Aws,

@@ -185,6 +185,8 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
                 "cloudformation:DeleteChangeSet",
                 "cloudformation:DeleteStack",
                 "cloudformation:DescribeChangeSet",
+                // A failed change set's validation events.
+                "cloudformation:DescribeEvents",
                 "cloudformation:DescribeStackEvents",
                 "cloudformation:DescribeStackResource",
                 "cloudformation:DescribeStackResources",

@@ -523,3 +523,23 @@ fn a_long_wait_without_new_events_says_it_is_still_running() {
     // At most one line per 30 s of silence, not one per poll.
     assert!(beats.len() * 15 <= src.polls, "{text}");
 }
+
+/// A change set that pre-deployment validation failed: its validation
+/// errors are read with DescribeEvents (through the real SDK, from a
+/// recorded answer), one line each; other events are not validation errors.
+#[tokio::test]
+async fn a_failed_change_sets_validation_errors_are_named() {
+    let replay = testkit::replay::Replay::from_fixture(
+        "deploy/tests/fixtures/change-sets/describe-events-validation-failed.json",
+    );
+    let cfn = aws_sdk_cloudformation::Client::new(&replay.sdk_config().await);
+    let lines = deploy::change_set::validation_failures(&cfn, "stack-arn", "change-set-arn").await;
+    assert_eq!(
+        lines,
+        vec!["NAME_CONFLICT_VALIDATION BackupVault (AWS::Backup::BackupVault) at /Resources/BackupVault/Properties/BackupVaultName: Resource of type 'AWS::Backup::BackupVault' with identifier 'voice-learning-backups' already exists."]
+    );
+    let sent = replay.requests("DescribeEvents");
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].contains("ChangeSetName=change-set-arn"), "{sent:?}");
+    assert!(sent[0].contains("Filters.FailedEvents=true"), "{sent:?}");
+}
