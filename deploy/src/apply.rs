@@ -100,7 +100,7 @@ pub async fn run(
     };
     let mut state = read_state(&cx).await?;
     let bucket = assets::bucket_name(&cx.aws.account, &cx.aws.region);
-    let (arch, mut explicit) = early_params(&cx, &state, &bucket).await?;
+    let (arch, mut explicit) = early_params(&cx, &state, &bucket, report).await?;
     let assets = artifacts(&cx, arch, report)?;
     for a in &assets {
         explicit.insert(a.parameter.into(), a.key.clone());
@@ -250,6 +250,7 @@ async fn early_params(
     cx: &Ctx<'_>,
     state: &State,
     bucket: &str,
+    report: &mut impl Report,
 ) -> Result<(Arch, BTreeMap<String, String>)> {
     let mut explicit = cx.opts.params.explicit();
     explicit.insert(ids::P_CODE_BUCKET.into(), bucket.to_string());
@@ -266,6 +267,21 @@ async fn early_params(
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     concurrency::check_account(&cx.aws, &cx.names.functions(), reserved).await?;
+    // A given template (tests) names its own resources.
+    if cx.opts.template.is_none() {
+        if let Some(vault) = crate::global_names::check(
+            &cx.aws,
+            cx.opts.stage.as_deref(),
+            state.create(),
+            &early,
+            state.kept.as_ref(),
+            report,
+        )
+        .await?
+        {
+            explicit.insert(ids::P_BACKUP_VAULT_NAME.into(), vault);
+        }
+    }
     let arch = cx.opts.params.arch.unwrap_or_else(|| {
         state
             .kept

@@ -85,10 +85,16 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
                 }
                 all_roles.push(role_arn);
             }
-            Properties::BackupVault(v) => vaults.push(json!(arn(
-                "backup",
-                &format!("backup-vault:{}", v.backup_vault_name)
-            ))),
+            // The kept vault and the ones `deploy` names after it
+            // (`global_names`): `_` never occurs in a stage's names.
+            Properties::BackupVault(_) => {
+                for name in [
+                    names.backup_vault.clone(),
+                    format!("{}_*", names.backup_vault),
+                ] {
+                    vaults.push(json!(arn("backup", &format!("backup-vault:{name}"))));
+                }
+            }
             Properties::Budget(b) => budgets.push(json!(format!(
                 "arn:{p}:budgets::{account}:budget/{}",
                 b.budget.budget_name

@@ -13,6 +13,8 @@
 //! - [`apply`] (deploy), [`diff`], [`destroy`], [`verify`] (incl. the smoke test).
 //! - [`retained`], [`retained_cleanup`]: what a failed first create kept, and removing it.
 //! - [`concurrency`]: reserved concurrency the account can afford.
+//! - [`global_names`]: role and dashboard names taken in the account, the
+//!   kept backup vault's name, before anything changes.
 //! - [`logs`]: the functions' CloudWatch Logs, parsed and followed.
 //! - [`backup`]: on-demand backups, their list, restores into a new table.
 //! - [`cost`]: the monthly estimate from a price table and measured figures;
@@ -44,6 +46,7 @@ pub mod destroy;
 pub mod diff;
 pub mod error;
 pub mod events;
+pub mod global_names;
 pub mod hotswap;
 pub mod logs;
 pub mod options;

@@ -55,6 +55,7 @@ pub mod ids {
     pub const BUDGET: &str = "MonthlyBudget";
     pub const P_BACKUP_RETENTION_DAYS: &str = "BackupRetentionDays";
     pub const P_MONTHLY_BUDGET_USD: &str = "MonthlyBudgetUsd";
+    pub const P_BACKUP_VAULT_NAME: &str = "BackupVaultName";
     pub const C_BACKUP_ENABLED: &str = "BackupEnabled";
     pub const C_BUDGET_ENABLED: &str = "BudgetEnabled";
 }

@@ -29,7 +29,7 @@ pub const BUDGET_FORECAST_THRESHOLDS: &[f64] = &[100.0];
 /// Parameters, conditions and the conditional resources of both features,
 /// plus the cost-allocation tags on every resource that takes tags.
 pub fn add(t: &mut Template, n: &Names) {
-    parameters(t);
+    parameters(t, n);
     t.condition(
         C_BACKUP_ENABLED,
         Expr::Not(Box::new(Expr::Equals(
@@ -54,7 +54,23 @@ pub fn add(t: &mut Template, n: &Names) {
     cost_tags(t, n);
 }
 
-fn parameters(t: &mut Template) {
+fn parameters(t: &mut Template, n: &Names) {
+    // A vault is kept (Retain) with its recovery points when backups are
+    // turned off or the stack is deleted, and its name stays taken; `deploy`
+    // then picks a free one (`<name>_2`, ...). AWS Backup's rule for names:
+    // 2-50 letters, digits, hyphens and underscores
+    // (https://docs.aws.amazon.com/aws-backup/latest/devguide/API_CreateBackupVault.html).
+    t.parameter(
+        P_BACKUP_VAULT_NAME,
+        Parameter::string(
+            "The AWS Backup vault of the daily backups (used only with BackupRetentionDays > 0)",
+        )
+        .default(n.backup_vault.clone())
+        .pattern(
+            "^[a-zA-Z0-9_-]{2,50}$",
+            "2-50 letters, digits, hyphens or underscores",
+        ),
+    );
     t.parameter(
         P_BACKUP_RETENTION_DAYS,
         // Sessions expire 30 days after their last activity (TTL) and PITR
@@ -201,7 +217,7 @@ fn backup(t: &mut Template, n: &Names) {
     t.resource(
         BACKUP_VAULT,
         Resource::new(BackupVault {
-            backup_vault_name: n.backup_vault.clone(),
+            backup_vault_name: r#ref(P_BACKUP_VAULT_NAME),
             encryption_key_arn: key_arn(),
         })
         .condition(C_BACKUP_ENABLED)

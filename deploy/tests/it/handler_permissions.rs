@@ -497,8 +497,13 @@ fn resources_for(action: &str, id: &str, props: &Properties, t: &stack::Template
                 _ => None,
             })
             .collect(),
-        ("backup", Properties::BackupVault(v)) => {
-            vec![arn("backup", &format!("backup-vault:{}", v.backup_vault_name))]
+        ("backup", Properties::BackupVault(_)) => {
+            // The default name, and the one `deploy` picks when it is taken.
+            let base = stack::Names::new(Some("qa")).unwrap().backup_vault;
+            vec![
+                arn("backup", &format!("backup-vault:{base}")),
+                arn("backup", &format!("backup-vault:{base}_2")),
+            ]
         }
         ("backup", Properties::BackupPlan(_) | Properties::BackupSelection(_)) => {
             vec![arn("backup", "backup-plan:0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0")]

@@ -10,6 +10,7 @@ mod backup;
 mod concurrency;
 mod cost;
 mod events;
+mod global_names;
 mod handler_permissions;
 mod logs;
 mod ministack;

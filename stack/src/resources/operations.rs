@@ -9,7 +9,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct BackupVault {
-    pub backup_vault_name: String,
+    /// The `BackupVaultName` parameter: `deploy` chooses a free name.
+    pub backup_vault_name: Expr,
     /// The KMS key that encrypts the vault's fully managed backups.
     pub encryption_key_arn: Expr,
 }
