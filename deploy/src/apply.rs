@@ -113,7 +113,7 @@ pub async fn run(
             && d.params == params
             && !crate::tags::missing(&d.tags, cx.names.stage.as_deref())
     }) {
-        return no_changes(&cx, report, &bucket, d).await;
+        return no_changes(&cx, report, &bucket, d, &assets).await;
     }
     // Data safety from the templates alone, before anything is uploaded or
     // planned (the change set's own Replacement fields are checked again).
@@ -340,8 +340,19 @@ async fn no_changes(
     report: &mut impl Report,
     bucket: &str,
     d: &Deployed,
+    assets: &[Asset],
 ) -> Result<Outcome> {
     keep_deployed_code_young(&cx.aws, report, bucket, d).await?;
+    // The stack names these zips, but a `--hotswap` may have left other
+    // code running: put the stack's code back, so "no changes" is true.
+    let restored =
+        crate::hotswap::update_code(&cx.aws, &cx.stack_name, assets, bucket, report).await?;
+    if !restored.is_empty() {
+        report.say(&format!(
+            "restored the code the stack names in {} (a --hotswap had replaced it)",
+            restored.join(", ")
+        ));
+    }
     report.line(Text::styled(
         Style::Good,
         format!("✓ {}: no changes", cx.stack_name),

@@ -97,15 +97,42 @@ pub async fn run(opts: &DeployOptions, report: &mut impl Report) -> Result<Vec<S
         ));
     }
 
+    let updated = update_code(&aws, &stack, &list, &bucket, report).await?;
+    if !updated.is_empty() {
+        report.warn(&format!(
+            "hotswapped: {stack} has drifted (its code parameters still name the previous zips); `cargo xtask deploy` without --hotswap reconciles it."
+        ));
+    }
+    report.result(json!({
+        "stack": stack,
+        "result": if updated.is_empty() { "no-changes" } else { "hotswapped" },
+        "functions": updated,
+        "drifted": !updated.is_empty(),
+        "elapsedSeconds": crate::text::seconds(started.elapsed()),
+    }));
+    Ok(updated)
+}
+
+/// Points each function whose running code is not `list`'s zip at that zip
+/// (uploading it when missing); returns the functions updated. What
+/// `--hotswap` does, and what a deploy with nothing else to change does
+/// when a hotswap left the functions running other code than the stack names.
+pub async fn update_code(
+    aws: &aws::Aws,
+    stack: &str,
+    list: &[assets::Asset],
+    bucket: &str,
+    report: &mut impl Report,
+) -> Result<Vec<String>> {
     let lambda = aws_sdk_lambda::Client::new(&aws.conf);
     let mut updated = vec![];
-    for a in &list {
+    for a in list {
         // The code running now: what a previous hotswap put there, else the stack's.
         let logical = function_of(a.parameter);
         let function = aws
             .cfn
             .describe_stack_resource()
-            .stack_name(&stack)
+            .stack_name(stack)
             .logical_resource_id(logical)
             .send()
             .await
@@ -124,14 +151,14 @@ pub async fn run(opts: &DeployOptions, report: &mut impl Report) -> Result<Vec<S
             report.say(&format!("{function}: code unchanged"));
             continue;
         }
-        assets::ensure_bucket(&aws, &bucket).await?;
+        assets::ensure_bucket(aws, bucket).await?;
         let bytes = std::fs::read(&a.zip)
             .map_err(crate::error::io(format!("reading {}", a.zip.display())))?;
-        assets::upload_if_missing(&aws, &bucket, &a.key, bytes, "application/zip").await?;
+        assets::upload_if_missing(aws, bucket, &a.key, bytes, "application/zip").await?;
         lambda
             .update_function_code()
             .function_name(&function)
-            .s3_bucket(&bucket)
+            .s3_bucket(bucket)
             .s3_key(&a.key)
             .send()
             .await
@@ -143,18 +170,6 @@ pub async fn run(opts: &DeployOptions, report: &mut impl Report) -> Result<Vec<S
         ));
         updated.push(function);
     }
-    if !updated.is_empty() {
-        report.warn(&format!(
-            "hotswapped: {stack} has drifted (its code parameters still name the previous zips); `cargo xtask deploy` without --hotswap reconciles it."
-        ));
-    }
-    report.result(json!({
-        "stack": stack,
-        "result": if updated.is_empty() { "no-changes" } else { "hotswapped" },
-        "functions": updated,
-        "drifted": !updated.is_empty(),
-        "elapsedSeconds": crate::text::seconds(started.elapsed()),
-    }));
     Ok(updated)
 }
 

@@ -1,5 +1,6 @@
 //! `deploy --hotswap` against moto: code only, in place, the drift said;
-//! anything else (a parameter, no stack) refused with nothing changed.
+//! anything else (a parameter, no stack) refused with nothing changed; a
+//! normal deploy afterwards runs the code the stack names again.
 
 use crate::support::*;
 
@@ -100,4 +101,19 @@ fn hotswap_updates_code_only_and_refuses_anything_else() {
         .run(&["deploy", "--hotswap", "--artifacts-dir", v2, "--json"])
         .ok();
     assert_eq!(again.json()["result"], "no-changes");
+
+    // A normal deploy of the zips the stack names (v1) has nothing to
+    // change in CloudFormation, but the hotswapped code is not v1's: it is
+    // put back, and said.
+    let back = h
+        .run(&["deploy", "--no-verify", "--artifacts-dir", v1, "--yes"])
+        .ok();
+    let said = format!("{}{}", back.stdout, back.stderr);
+    assert!(
+        said.contains("restored the code the stack names in") && said.contains(CONTEXT_FN),
+        "{said}"
+    );
+    assert_eq!(code_sha(CONTEXT_FN), context_before, "v1 runs again");
+    assert_eq!(code_sha(SESSION_FN), session_before);
+    assert_eq!(h.account.stack_params(STACK), params);
 }

@@ -53,8 +53,9 @@ fn the_deployer_policy_passes_and_a_broken_one_fails() {
 
     let mut bad = good.clone();
     for st in bad["Statement"].as_array_mut().unwrap() {
+        let sid = st["Sid"].as_str().map(str::to_string);
         let actions = st["Action"].as_array_mut().unwrap();
-        match st["Sid"].as_str() {
+        match sid.as_deref() {
             // Takes only "*": scoped to log-group ARNs it never applies.
             Some("TheLogGroups") => actions.push("logs:DescribeLogGroups".into()),
             // Not an action IAM has.
