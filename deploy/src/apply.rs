@@ -183,8 +183,28 @@ pub async fn run(
     };
     let plan = plan.expect("executed with a plan");
     if !outcome.success {
+        // An update rolled back: the stack is there, its catches go back on
+        // (an `--allow-replacement` lifted the stack policy).
+        if !state.create() {
+            let _ = crate::protection::ensure(
+                &cx.aws,
+                &pending.stack_id,
+                &cx.template,
+                opts.protect,
+                report,
+            )
+            .await;
+        }
         return failed_operation(&cx, &state, &pending.stack_id, &outcome, report, approver).await;
     }
+    crate::protection::ensure(
+        &cx.aws,
+        &pending.stack_id,
+        &cx.template,
+        opts.protect,
+        report,
+    )
+    .await?;
     let after = describe_stack(&cx.aws, &cx.stack_name).await?;
     let outputs = after.map(|d| d.outputs).unwrap_or_default();
     report.blank();
@@ -343,6 +363,7 @@ async fn no_changes(
     assets: &[Asset],
 ) -> Result<Outcome> {
     keep_deployed_code_young(&cx.aws, report, bucket, d).await?;
+    crate::protection::ensure(&cx.aws, &d.stack_id, &cx.template, cx.opts.protect, report).await?;
     // The stack names these zips, but a `--hotswap` may have left other
     // code running: put the stack's code back, so "no changes" is true.
     let restored =
@@ -609,6 +630,13 @@ async fn plan_and_execute(
         .changed_at()
         .await
         .map_err(|e| e.context(unchanged))?;
+    // The stack policy refuses replacing the tables or the key whatever
+    // the approval: lifted for this update, set again once it ends.
+    if cx.opts.allow_replacement && !state.create() {
+        crate::protection::lift(&cx.aws, &pending.stack_id)
+            .await
+            .map_err(|e| e.context(unchanged))?;
+    }
     report.say(&format!(
         "executing change set {} …",
         plan.change_set

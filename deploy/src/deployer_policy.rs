@@ -198,8 +198,11 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
                 "cloudformation:DescribeStackResources",
                 "cloudformation:DescribeStacks",
                 "cloudformation:ExecuteChangeSet",
+                "cloudformation:GetStackPolicy",
                 "cloudformation:GetTemplate",
                 "cloudformation:ListStackResources",
+                "cloudformation:SetStackPolicy",
+                "cloudformation:UpdateTerminationProtection",
                 // Change sets carry the stack's cost-allocation tags (`tags`).
                 "cloudformation:TagResource",
             ],

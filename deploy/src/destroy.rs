@@ -134,6 +134,7 @@ pub async fn run(
             }
         }
     }
+    crate::protection::release(&aws, &deployed.stack_id, report).await?;
     report.say(&format!("deleting {stack_name} …"));
     delete_and_wait(&aws, report, &deployed).await?;
     report.line(Text::styled(

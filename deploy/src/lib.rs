@@ -13,6 +13,7 @@
 //! - [`apply`] (deploy), [`diff`], [`destroy`], [`verify`] (incl. the smoke test).
 //! - [`retained`], [`retained_cleanup`]: what a failed first create kept, and removing it.
 //! - [`concurrency`]: reserved concurrency the account can afford.
+//! - [`protection`]: termination protection and the stack policy.
 //! - [`global_names`]: role and dashboard names taken in the account, the
 //!   kept backup vault's name, before anything changes.
 //! - [`logs`]: the functions' CloudWatch Logs, parsed and followed.
@@ -51,6 +52,7 @@ pub mod hotswap;
 pub mod logs;
 pub mod options;
 pub mod outputs;
+pub mod protection;
 pub mod record;
 pub mod report;
 pub mod retained;

@@ -70,6 +70,9 @@ pub struct DeployOptions {
     pub template: Option<serde_json::Value>,
     /// Run the smoke test after a successful change.
     pub smoke: bool,
+    /// Termination protection and the stack policy protecting the tables
+    /// and the key (`protection`); false takes both off.
+    pub protect: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -203,12 +203,38 @@ enum By {
     Account,
 }
 
+/// The elements a statement may have; anything else (a misspelt
+/// `Condition`) is an error, never a statement read without it
+/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements.html>).
+const STATEMENT_ELEMENTS: &[&str] = &[
+    "Sid",
+    "Effect",
+    "Principal",
+    "NotPrincipal",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
+];
+
 fn statements(doc: &Value) -> Result<Vec<&Value>, EvalError> {
-    match doc.get("Statement") {
-        Some(Value::Array(a)) => Ok(a.iter().collect()),
-        Some(st @ Value::Object(_)) => Ok(vec![st]),
-        _ => Err(EvalError::Malformed("a policy without Statement".into())),
+    let list: Vec<&Value> = match doc.get("Statement") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(st @ Value::Object(_)) => vec![st],
+        _ => return Err(EvalError::Malformed("a policy without Statement".into())),
+    };
+    for st in &list {
+        let Value::Object(m) = st else {
+            return Err(EvalError::Malformed(format!("statement {st}")));
+        };
+        if let Some(k) = m.keys().find(|k| !STATEMENT_ELEMENTS.contains(&k.as_str())) {
+            return Err(EvalError::Malformed(format!(
+                "unknown statement element {k}"
+            )));
+        }
     }
+    Ok(list)
 }
 
 fn effect(st: &Value) -> Result<Effect, EvalError> {
@@ -305,7 +331,13 @@ fn applies(st: &Value, req: &Request) -> Result<bool, EvalError> {
                     return Err(EvalError::Malformed(format!("Condition {operator}")));
                 };
                 for (key, values) in keys {
-                    if !condition(operator, req.context.get(key), &strings(values)?)? {
+                    // Condition key names are not case-sensitive.
+                    let given = req
+                        .context
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                        .map(|(_, v)| v);
+                    if !condition(operator, given, &strings(values)?)? {
                         return Ok(false);
                     }
                 }
@@ -324,7 +356,9 @@ fn condition(
 ) -> Result<bool, EvalError> {
     let present = request.is_some_and(|v| !v.is_empty());
     if operator == "Null" {
-        let want_absent = values.first().map(String::as_str) == Some("true");
+        let want_absent = values
+            .first()
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
         return Ok(want_absent != present);
     }
     let (set, rest) = if let Some(r) = operator.strip_prefix("ForAllValues:") {
@@ -674,6 +708,58 @@ mod tests {
         assert!(matches!(
             evaluate_identity(&decrypt(), &[&numeric]),
             Err(EvalError::Unsupported(_))
+        ));
+    }
+    /// "Condition key names are not case-sensitive. For example, including
+    /// the aws:SourceIP condition key is equivalent to testing for
+    /// AWS:SourceIp" (reference_policies_elements_condition.html).
+    #[test]
+    fn condition_key_names_are_not_case_sensitive() {
+        let identity = json!({"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt",
+            "Resource": "*", "Condition": {"StringEquals": {"KMS:ViaService": "s3.us-west-2.amazonaws.com"}}}]});
+        let via_s3 = decrypt().via("s3.us-west-2.amazonaws.com");
+        assert_eq!(
+            evaluate_identity(&via_s3, &[&identity]),
+            Ok(Decision::Allow)
+        );
+        let via_rds = decrypt().via("rds.us-west-2.amazonaws.com");
+        assert_eq!(
+            evaluate_identity(&via_rds, &[&identity]),
+            Ok(Decision::ImplicitDeny)
+        );
+    }
+
+    /// `"Null": {"aws:TokenIssueTime": "true"}` is true when the key is
+    /// absent (reference_policies_elements_condition_operators.html#Conditions_Null);
+    /// `TRUE` reads the same.
+    #[test]
+    fn null_reads_its_value_without_case() {
+        for value in ["true", "TRUE", "True"] {
+            let identity = json!({"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt",
+                "Resource": "*", "Condition": {"Null": {"aws:TokenIssueTime": value}}}]});
+            assert_eq!(
+                evaluate_identity(&decrypt(), &[&identity]),
+                Ok(Decision::Allow),
+                "{value}"
+            );
+            let with = decrypt().with("aws:TokenIssueTime", "2026-12-07T10:00:00Z");
+            assert_eq!(
+                evaluate_identity(&with, &[&identity]),
+                Ok(Decision::ImplicitDeny),
+                "{value}"
+            );
+        }
+    }
+
+    /// A misspelt `Condition` would make a statement unconditional: it is an
+    /// error instead.
+    #[test]
+    fn an_unknown_statement_element_is_an_error() {
+        let identity = json!({"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt",
+            "Resource": "*", "Conditions": {"StringEquals": {"kms:ViaService": "s3.us-west-2.amazonaws.com"}}}]});
+        assert!(matches!(
+            evaluate_identity(&decrypt(), &[&identity]),
+            Err(EvalError::Malformed(m)) if m.contains("Conditions")
         ));
     }
 }

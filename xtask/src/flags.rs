@@ -250,6 +250,11 @@ pub struct Deploy {
     /// get_context / delete through both functions; `cargo xtask verify` runs it too).
     #[arg(long)]
     pub no_verify: bool,
+    /// Turn off termination protection and the stack policy that keeps any
+    /// update from replacing or deleting the tables and the key (both on by
+    /// default, set by every deploy).
+    #[arg(long)]
+    pub no_protection: bool,
     /// Update only the functions' code (UpdateFunctionCode), without a change set,
     /// when the template and the other parameters are as deployed; drifts the
     /// stack until the next deploy without it.

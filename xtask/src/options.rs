@@ -65,6 +65,7 @@ impl From<flags::Deploy> for DeployOptions {
             artifacts: d.artifacts_dir.map_or(Artifacts::Build, Artifacts::Dir),
             template: None,
             smoke: !d.no_verify,
+            protect: !d.no_protection,
         }
     }
 }

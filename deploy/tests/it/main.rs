@@ -16,6 +16,7 @@ mod logs;
 mod ministack;
 mod options;
 mod policy;
+mod protection;
 mod retained;
 mod safety;
 mod support;

@@ -93,6 +93,7 @@ fn a_failed_first_create_is_cleaned_up_and_retried() {
             artifacts: Artifacts::Dir(zips.clone()),
             template: template.cloned(),
             smoke: false,
+            protect: true,
         };
         let mut report = Captured::default();
         let mut nobody = |_: &str| Approval::NoTerminal;
@@ -247,6 +248,7 @@ fn every_option_deploys_on_a_stage_and_turns_off_again() {
                 artifacts: Artifacts::Dir(zips.clone()),
                 template: template.cloned(),
                 smoke: false,
+                protect: true,
             };
             let mut report = Captured::default();
             let mut nobody = |_: &str| Approval::NoTerminal;
@@ -325,6 +327,37 @@ fn every_option_deploys_on_a_stage_and_turns_off_again() {
     ] {
         assert!(!has(id), "{id} with the defaults");
     }
+    // Termination protection is on: a plain DeleteStack is refused.
+    let described = e
+        .account
+        .block_on(
+            e.account
+                .cfn()
+                .describe_stacks()
+                .stack_name(&names.stack)
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(
+        described.stacks()[0].enable_termination_protection(),
+        Some(true),
+        "{text}"
+    );
+    let refused = e.account.block_on(
+        e.account
+            .cfn()
+            .delete_stack()
+            .stack_name(&names.stack)
+            .send(),
+    );
+    assert!(
+        refused.is_err(),
+        "DeleteStack went through termination protection"
+    );
+    assert_eq!(
+        e.account.stack_status(&names.stack).as_deref(),
+        Some("CREATE_COMPLETE")
+    );
 
     // 2. Every option on, the stack's own template: MiniStack refuses the
     //    two types it lacks (its gap), and nothing changes.
@@ -427,4 +460,31 @@ fn every_option_deploys_on_a_stage_and_turns_off_again() {
     ] {
         assert!(!has(id), "{id} left in the stack: {:?}", resources());
     }
+
+    // `destroy --yes` turns termination protection off and deletes it.
+    let destroy = deploy::options::DestroyOptions {
+        aws: AwsOptions {
+            region: Some(emulator::TEST_REGION.into()),
+            profile: None,
+            endpoint_url: Some(e.ms.endpoint_url()),
+            static_credentials: Some((
+                emulator::TEST_ACCESS_KEY_ID.into(),
+                emulator::TEST_SECRET_ACCESS_KEY.into(),
+            )),
+        },
+        stage: Some(stage.into()),
+        yes: true,
+    };
+    let mut report = Captured::default();
+    let mut nobody = |_: &str| Approval::NoTerminal;
+    let r = e
+        .account
+        .block_on(deploy::destroy::run(&destroy, &mut report, &mut nobody));
+    assert!(r.is_ok(), "{}{r:?}", report.text());
+    assert!(
+        report.text().contains("termination protection turned off"),
+        "{}",
+        report.text()
+    );
+    assert_eq!(e.account.stack_status(&names.stack), None);
 }

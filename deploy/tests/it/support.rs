@@ -116,6 +116,7 @@ impl Moto {
             artifacts: Artifacts::Dir(artifacts.to_path_buf()),
             template: None,
             smoke: false,
+            protect: true,
         }
     }
 
