@@ -308,6 +308,9 @@ impl App {
             } => {
                 if turn.role != Role::User {
                     caller.require_writer()?;
+                } else if delegated {
+                    // A student's own words come with the student's token.
+                    return Err(ApiError::ForbiddenRole);
                 }
                 self.add_turn(user, &session_id, turn, window, now).await
             }

@@ -18,8 +18,8 @@ pub struct Settings {
     /// `SESSION_TOUCH_INTERVAL_SECONDS` (default 300): how stale the session
     /// item's `updatedAt` may get before `add_turn` refreshes it.
     pub touch_interval_ms: u64,
-    /// `ASSISTANT_WRITER_GROUP` (default `assistant-writers`): the Cognito
-    /// group or OAuth scope a token needs to write `assistant`/`system`
+    /// `ASSISTANT_WRITER_GROUP` (default `assistant-writers`): the
+    /// Cognito group a token needs to write `assistant`/`system`
     /// turns and summaries (the stack parameter `AssistantWriterGroup`).
     pub assistant_writer_group: String,
     /// `KEY_CACHE_MAX_AGE_SECONDS` (default 600): how long an unwrapped data

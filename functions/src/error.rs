@@ -23,7 +23,7 @@ pub enum ApiError {
     #[error("session not found")]
     NotFound,
     /// 403: the token may not write this role or the summary.
-    #[error("only user turns may be written with this token; assistant and system turns and summaries need a token with the assistant-writer group or scope")]
+    #[error("this token may not write that: assistant and system turns and summaries need a token in the assistant-writer group (cognito:groups), and a writer acting for another user (userId) writes no user turns in that user's name")]
     ForbiddenRole,
     /// 409: the session changed since the caller read it.
     #[error("{0}")]

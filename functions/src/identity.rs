@@ -12,8 +12,8 @@ use crate::error::ApiError;
 pub struct Caller {
     /// The authenticated user id (`sub`).
     pub user_id: String,
-    /// The token carries the configured assistant-writer group or scope, so
-    /// it may write `assistant`/`system` turns and the summary.
+    /// The token carries the configured assistant-writer group, so it may
+    /// write `assistant`/`system` turns and the summary.
     pub writer: bool,
 }
 
@@ -51,9 +51,15 @@ fn jwt(req: &Request) -> Option<&ApiGatewayRequestAuthorizerJwtDescription> {
     }
 }
 
-/// The caller, or 401 without a usable `sub`. `writer_group` is the group
-/// (claim `cognito:groups`) or OAuth scope (claim `scope`, or the
-/// authorizer's `scopes`) that makes a token an assistant writer.
+/// The caller, or 401 without a usable `sub`. `writer_group` is the Cognito
+/// group (claim `cognito:groups`) that makes a token an assistant writer.
+///
+/// Only the group: an OAuth scope is not writer proof. A Cognito app client
+/// serving users (code or implicit grant) cannot use client credentials, so
+/// a writer scope would have to be allowed on the students' own client, and
+/// any student could then ask `/oauth2/authorize` for it
+/// (<https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-define-resource-servers.html>).
+/// Group membership is set by administrators only.
 pub fn caller(req: &Request, writer_group: &str) -> Result<Caller, ApiError> {
     let jwt = jwt(req);
     let user_id = match jwt.and_then(|j| j.claims.get("sub")) {
@@ -61,19 +67,10 @@ pub fn caller(req: &Request, writer_group: &str) -> Result<Caller, ApiError> {
         _ => return Err(ApiError::Unauthorized),
     };
     let writer = jwt.is_some_and(|j| {
-        let in_groups = j
-            .claims
-            .get("cognito:groups")
-            .is_some_and(|g| claim_values(g).any(|v| v == writer_group));
-        let in_scope = j
-            .claims
-            .get("scope")
-            .is_some_and(|s| s.split_whitespace().any(|v| v == writer_group));
-        let in_scopes = j
-            .scopes
-            .as_ref()
-            .is_some_and(|s| s.iter().any(|v| v == writer_group));
-        !writer_group.is_empty() && (in_groups || in_scope || in_scopes)
+        !writer_group.is_empty()
+            && j.claims
+                .get("cognito:groups")
+                .is_some_and(|g| claim_values(g).any(|v| v == writer_group))
     });
     Ok(Caller { user_id, writer })
 }

@@ -68,8 +68,8 @@
 //! Environment: `SESSIONS_TABLE`, `USER_PROFILES_TABLE`, `KMS_KEY_ID`
 //! (required), `SESSION_TOUCH_INTERVAL_SECONDS` (default 300),
 //! `KEY_CACHE_CAPACITY` (default 1000), `KEY_CACHE_MAX_AGE_SECONDS` (default
-//! 600), `ASSISTANT_WRITER_GROUP` (default `assistant-writers`: the Cognito
-//! group or OAuth scope allowed to write `assistant`/`system` turns and
+//! 600), `ASSISTANT_WRITER_GROUP` (default `assistant-writers`: the
+//! Cognito group allowed to write `assistant`/`system` turns and
 //! summaries), `TLS_TRUST_STORE` (default `amazon`: Amazon Trust Services'
 //! roots only; `system` for the operating system's store, see [`tls`]),
 //! `RUST_LOG` (default `info`), plus the

@@ -686,7 +686,7 @@ pub fn document() -> Value {
                     "type": "http",
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
-                    "description": "A Cognito ID or access token of the stack's user pool and client (locally: `cargo xtask dev token`). assistant/system turns and set_summary need the group or scope AssistantWriterGroup (default assistant-writers): `cargo xtask dev token --group assistant-writers`.",
+                    "description": "A Cognito ID or access token of the stack's user pool and client (locally: `cargo xtask dev token`). assistant/system turns and set_summary need a token in the Cognito group AssistantWriterGroup (default assistant-writers; a scope does not count): `cargo xtask dev token --group assistant-writers`.",
                 },
             },
             "schemas": schemas,

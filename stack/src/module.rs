@@ -95,8 +95,8 @@ struct FunctionSpec<'a> {
     env_params: &'static [(&'static str, &'static str)],
 }
 
-/// The context manager's environment variable naming the group or scope
-/// that may write `assistant`/`system` turns and summaries.
+/// The context manager's environment variable naming the Cognito group
+/// whose members may write `assistant`/`system` turns and summaries.
 pub const ASSISTANT_WRITER_GROUP_ENV: &str = "ASSISTANT_WRITER_GROUP";
 /// `AssistantWriterGroup`'s default.
 pub const DEFAULT_ASSISTANT_WRITER_GROUP: &str = "assistant-writers";
@@ -265,15 +265,15 @@ fn parameters(t: &mut Template) {
     );
     t.parameter(
         P_ASSISTANT_WRITER_GROUP,
-        // Cognito group names and OAuth scopes (`resource-server/scope`);
-        // no spaces (scopes are space-separated in the token).
+        // No spaces: the authorizer hands `cognito:groups` over as one
+        // space-separated string.
         Parameter::string(
-            "Cognito group (claim cognito:groups) or OAuth scope (claim scope) whose tokens may write assistant and system turns and summaries",
+            "Cognito group (claim cognito:groups) whose members' tokens may write assistant and system turns and summaries (an OAuth scope does not count)",
         )
         .default(DEFAULT_ASSISTANT_WRITER_GROUP)
         .pattern(
             r"^[\w+=,.@/:-]+$",
-            "a group name or scope without spaces",
+            "a group name without spaces",
         )
         .length(1, 128),
     );

@@ -2,11 +2,12 @@
 //! gets 404 (the answer for a missing session) and A's data stays as it was.
 //! No identity at all gets 401 on every action. Who may write what: an
 //! end-user token adds `user` turns only; `assistant`/`system` turns and
-//! summaries need the configured group (`cognito:groups`) or scope
-//! (`scope`), else 403 `forbidden_role` and nothing changes. A writer may
-//! act on another user's session by naming its owner (`userId`) on
-//! `add_turn`, `get_context` and `set_summary`; any other token naming
-//! someone else gets 403 and changes nothing.
+//! summaries need the configured Cognito group (`cognito:groups`); an OAuth
+//! scope of the same name (bare or `resource-server/name`) does not count;
+//! else 403 `forbidden_role` and nothing changes. A writer may act on
+//! another user's session by naming its owner (`userId`) on `add_turn`
+//! (assistant and system turns only), `get_context` and `set_summary`; any
+//! other token naming someone else gets 403 and changes nothing.
 
 use functions::Function::{self, ContextManager, SessionPersistence};
 use serde_json::{json, Value};
@@ -177,7 +178,7 @@ async fn no_identity_is_401_on_every_action() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn roles_and_summaries_need_the_writer_group_or_scope() {
+async fn roles_and_summaries_need_the_writer_group_not_a_scope() {
     let env = Env::new().await;
     let (sp, _) = env.app(SessionPersistence);
     let (cm, _) = env.app(ContextManager);
@@ -201,6 +202,12 @@ async fn roles_and_summaries_need_the_writer_group_or_scope() {
         tok(Some("assistant writers"), None, None),
         tok(None, Some("openid assistant-writers.read"), None),
         tok(None, None, Some(vec!["aws.cognito.signin.user.admin"])),
+        // A scope is not writer proof (any student could ask for it on the
+        // students' app client): bare, in Cognito's resource-server form,
+        // or in the authorizer's scopes list.
+        tok(None, Some("openid assistant-writers"), None),
+        tok(None, Some("voice-learning/assistant-writers"), None),
+        tok(None, None, Some(vec!["openid", "assistant-writers"])),
     ];
     let forbidden_bodies = [
         add("assistant", "A closure captures variables."),
@@ -230,13 +237,10 @@ async fn roles_and_summaries_need_the_writer_group_or_scope() {
         "a forbidden write changed data"
     );
 
-    // Writers: the group (alone or among others), the scope claim, the
-    // authorizer's scopes list.
+    // Writers: the group, alone or among others.
     let writers = [
         tok(Some("[assistant-writers]"), None, None),
         tok(Some("[students assistant-writers]"), None, None),
-        tok(None, Some("openid assistant-writers"), None),
-        tok(None, None, Some(vec!["openid", "assistant-writers"])),
     ];
     for (i, t) in writers.iter().enumerate() {
         let v = ok_as(&cm, t, add("assistant", &format!("answer {i}"))).await;
@@ -326,10 +330,10 @@ async fn a_writer_acts_on_a_students_session_by_naming_its_owner() {
     let env = Env::new().await;
     let (sp, _) = env.app(SessionPersistence);
     let (cm, _) = env.app(ContextManager);
-    // The assistant backend: its own identity (a client-credentials token's
-    // `sub` is its app client), with the writer scope.
+    // The assistant backend: its own identity, a machine user in the
+    // writer group.
     let backend = Token {
-        scope: Some("assistant-writers".into()),
+        groups: Some("[assistant-writers]".into()),
         ..user("backend-client-7f3k2")
     };
     let sid = create_session(&sp, USER_A).await;
@@ -403,6 +407,19 @@ async fn a_writer_acts_on_a_students_session_by_naming_its_owner() {
         assert_eq!(status, 403, "{body} -> {v}");
         assert_eq!(v["error"]["code"], "forbidden_role", "{v}");
     }
+    // A writer acting for the student writes no `user` turn in the
+    // student's name: 403, nothing changes.
+    let (status, v) = call_as(
+        &cm,
+        &backend,
+        json!({"action":"add_turn","sessionId":sid,"userId":USER_A,"turn":{"role":"user","content":"words the student never said","language":"en"}}),
+    )
+    .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (403, Some("forbidden_role")),
+        "{v}"
+    );
     ok(
         &cm,
         USER_A,
