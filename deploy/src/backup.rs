@@ -625,6 +625,16 @@ pub async fn run_restore(opts: &RestoreOptions, report: &mut impl Report) -> Res
                 "--target-table `{t}` is not a DynamoDB table name: 3-255 letters, digits, '_', '-' or '.'."
             ));
         }
+        // The restored table keeps the source's encryption, and the key
+        // policy lets DynamoDB use the stack's key only for tables named
+        // after the stack's tables.
+        let sources = [&names.sessions_table, &names.user_profiles_table];
+        if !sources.iter().any(|s| t.starts_with(&format!("{s}-"))) {
+            return Err(failed!(
+                "--target-table `{t}` must start with the table's own name and a dash (e.g. `{}-restored-2`): the stack's KMS key may be used only for tables named after the stack's tables, and the restored copy stays encrypted with it. Nothing was changed.",
+                names.sessions_table
+            ));
+        }
     }
     let aws = aws::connect(&opts.aws).await?;
     restore(&aws, &names, opts, report).await

@@ -406,36 +406,89 @@ fn key(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
         )
         .condition("Null", "kms:EncryptionContextKeys", s("false"))
     });
-    // Services that encrypt with the key on the account's behalf.
-    let via_services = Statement::allow(
-        "TablesAndFunctionEnvironmentViaServices",
-        &[
-            "kms:CreateGrant",
-            "kms:Decrypt",
-            "kms:DescribeKey",
-            "kms:Encrypt",
-            "kms:GenerateDataKey",
-            "kms:GenerateDataKeyWithoutPlaintext",
-            "kms:ReEncryptFrom",
-            "kms:ReEncryptTo",
-        ],
-        vec![s("*")],
-    )
-    .principal(Principal::Aws(account_root()))
-    .condition(
-        "StringEquals",
-        "kms:CallerAccount",
-        sub("${AWS::AccountId}"),
-    )
-    .condition(
-        "StringEquals",
-        "kms:ViaService",
-        list([
-            sub("dynamodb.${AWS::Region}.${AWS::URLSuffix}"),
-            sub("lambda.${AWS::Region}.${AWS::URLSuffix}"),
-            sub("sns.${AWS::Region}.${AWS::URLSuffix}"),
-        ]),
-    );
+    // Services that use the key on the account's behalf, each only for
+    // this stack's own resources: the tables (DynamoDB's encryption
+    // context names the table), the functions' environment (Lambda's names
+    // the function) and the alarm topic (SNS's names the topic); grants
+    // only for AWS resources; DescribeKey carries no context. The key
+    // policy delegates to IAM (the account root), so a role still needs its
+    // own grant (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html,
+    // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.howitworks.html,
+    // https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-encryption.html,
+    // https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
+    let via = |service: &str| sub(format!("{service}.${{AWS::Region}}.${{AWS::URLSuffix}}"));
+    let use_key = [
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+        "kms:GenerateDataKeyWithoutPlaintext",
+        "kms:ReEncryptFrom",
+        "kms:ReEncryptTo",
+    ];
+    let delegated = |sid: &str, actions: &[&str], services: Vec<Expr>| {
+        Statement::allow(sid, actions, vec![s("*")])
+            .principal(Principal::Aws(account_root()))
+            .condition(
+                "StringEquals",
+                "kms:CallerAccount",
+                sub("${AWS::AccountId}"),
+            )
+            .condition("StringEquals", "kms:ViaService", list(services))
+    };
+    let function_arns = || {
+        list(functions.iter().map(|f| {
+            arn(&format!(
+                "lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{}",
+                f.name
+            ))
+        }))
+    };
+    let via_services = vec![
+        // The tables and the copies restored from them, which are named
+        // after them (`restore` refuses other names).
+        delegated("TablesViaDynamoDB", &use_key, vec![via("dynamodb")]).condition(
+            "StringLike",
+            "kms:EncryptionContext:aws:dynamodb:tableName",
+            list([
+                s(format!("{}*", n.sessions_table)),
+                s(format!("{}*", n.user_profiles_table)),
+            ]),
+        ),
+        delegated(
+            "FunctionEnvironmentViaLambda",
+            &use_key,
+            vec![via("lambda")],
+        )
+        .condition(
+            "StringEquals",
+            "kms:EncryptionContext:aws:lambda:FunctionArn",
+            function_arns(),
+        ),
+        delegated(
+            "AlarmTopicViaSns",
+            &["kms:Decrypt", "kms:GenerateDataKey"],
+            vec![via("sns")],
+        )
+        .condition(
+            "StringEquals",
+            "kms:EncryptionContext:aws:sns:topicArn",
+            arn(&format!(
+                "sns:${{AWS::Region}}:${{AWS::AccountId}}:{}-alarms",
+                n.api
+            )),
+        ),
+        delegated(
+            "GrantsForAwsResourcesViaServices",
+            &["kms:CreateGrant"],
+            vec![via("dynamodb"), via("lambda")],
+        )
+        .condition("Bool", "kms:GrantIsForAWSResource", s("true")),
+        delegated(
+            "DescribeKeyViaServices",
+            &["kms:DescribeKey"],
+            vec![via("dynamodb"), via("lambda"), via("sns")],
+        ),
+    ];
     // The documented statement (`kms:Encrypt*`, `Decrypt*`, `ReEncrypt*`,
     // `GenerateDataKey*`, `Describe*`) spelled out, for this stack's own
     // log groups only
@@ -481,11 +534,12 @@ fn key(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
             key_policy: PolicyDocument::new(
                 std::iter::once(admin)
                     .chain(roles)
+                    .chain(via_services)
                     .chain([
-                        via_services,
                         logs,
                         alarms,
                         crate::operations::backup_vault_key_statement(),
+                        crate::operations::backup_role_key_statement(n),
                     ])
                     .collect(),
             ),

@@ -109,7 +109,7 @@ fn tables() -> [&'static str; 2] {
 /// policies grant it, only through AWS Backup in this region, and only
 /// while backups are on. The backup role's own use of the key goes through
 /// DynamoDB, which the key policy already delegates
-/// (`TablesAndFunctionEnvironmentViaServices`); its grants are in the role.
+/// (`TablesViaDynamoDB`); its grants are in the role.
 pub fn backup_vault_key_statement() -> Statement {
     Statement::allow(
         "BackupVaultViaAwsBackup",
@@ -128,6 +128,36 @@ pub fn backup_vault_key_statement() -> Statement {
         "StringEquals",
         "kms:ViaService",
         sub("backup.${AWS::Region}.${AWS::URLSuffix}"),
+    )
+    .only_if(C_BACKUP_ENABLED)
+}
+
+/// The key policy's part for the backup role itself: through DynamoDB, the
+/// key for backup data and restored tables, whose encryption context AWS
+/// does not document (so `TablesViaDynamoDB`'s table-name condition cannot
+/// cover it); only that role, only while backups are on. Its own policy
+/// grants the same (`TableKeyViaDynamoDB`).
+pub fn backup_role_key_statement(n: &Names) -> Statement {
+    Statement::allow(
+        "BackupRoleViaDynamoDB",
+        perms::BACKUP_KEY_VIA_DYNAMODB,
+        vec![s("*")],
+    )
+    .principal(Principal::Aws(sub(
+        "arn:${AWS::Partition}:iam::${AWS::AccountId}:root",
+    )))
+    .condition(
+        "ArnEquals",
+        "aws:PrincipalArn",
+        sub(format!(
+            "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{}",
+            n.backup_role
+        )),
+    )
+    .condition(
+        "StringEquals",
+        "kms:ViaService",
+        sub("dynamodb.${AWS::Region}.${AWS::URLSuffix}"),
     )
     .only_if(C_BACKUP_ENABLED)
 }

@@ -226,9 +226,13 @@ fn lambda_encrypts_function_environments_through_the_key_policy() {
             "arn:aws:lambda:{REGION}:{ACCOUNT}:function:{}",
             d.names.session_persistence_function
         );
-        let req = Request::by_role(&deployer, a, &d.key_arn)
+        let mut req = Request::by_role(&deployer, a, &d.key_arn)
             .via(&format!("lambda.{REGION}.amazonaws.com"))
             .encryption_context(&[("aws:lambda:FunctionArn", fn_arn.as_str())]);
+        if a == "kms:CreateGrant" {
+            // Lambda's grant is for the function, an AWS resource.
+            req = req.with("kms:GrantIsForAWSResource", "true");
+        }
         assert_eq!(decide(&req), Decision::Allow, "{a} via Lambda");
         let direct = Request {
             context: BTreeMap::new(),
@@ -843,5 +847,90 @@ fn with_backups_off_there_is_no_backup_role_and_no_vault_grant() {
         if req.resource == p.key_arn {
             assert_ne!(p.decide(None, &req).unwrap(), Decision::Allow, "{what}");
         }
+    }
+}
+
+/// The key policy lets AWS services use the key for this stack's own
+/// resources only: even an identity whose IAM policy allows every KMS
+/// action on the key (an administrator) cannot have DynamoDB use it for
+/// another table, Lambda for another function's environment, SNS for
+/// another topic, nor create a grant that is not for an AWS resource.
+#[test]
+fn services_use_the_key_only_for_this_stacks_resources() {
+    let d = deployed(false);
+    let admin_arn = role_arn("administrator");
+    let admin =
+        json!({"Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": d.key_arn}]});
+    let decide = |req: &Request| evaluate_kms(req, &d.key_policy, &[&admin]).unwrap();
+    let via = |service: &str, action: &str, context: &[(&str, String)]| {
+        Request::by_role(&admin_arn, action, &d.key_arn)
+            .via(&format!("{service}.{REGION}.amazonaws.com"))
+            .encryption_context(context)
+    };
+    let function = |name: &str| format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}");
+    let topic = |name: &str| format!("arn:aws:sns:{REGION}:{ACCOUNT}:{name}");
+    let ours = [
+        via(
+            "dynamodb",
+            "kms:Decrypt",
+            &[("aws:dynamodb:tableName", d.names.sessions_table.clone())],
+        ),
+        via(
+            "dynamodb",
+            "kms:GenerateDataKey",
+            &[(
+                "aws:dynamodb:tableName",
+                format!("{}-restored-2", d.names.user_profiles_table),
+            )],
+        ),
+        via(
+            "lambda",
+            "kms:Decrypt",
+            &[(
+                "aws:lambda:FunctionArn",
+                function(&d.names.context_manager_function),
+            )],
+        ),
+        via(
+            "sns",
+            "kms:GenerateDataKey",
+            &[(
+                "aws:sns:topicArn",
+                topic(&format!("{}-alarms", d.names.api)),
+            )],
+        ),
+    ];
+    for req in &ours {
+        assert_eq!(decide(req), Decision::Allow, "{req:?}");
+    }
+    let others = [
+        via(
+            "dynamodb",
+            "kms:Decrypt",
+            &[("aws:dynamodb:tableName", "another-table".into())],
+        ),
+        via(
+            "lambda",
+            "kms:Decrypt",
+            &[("aws:lambda:FunctionArn", function("another-function"))],
+        ),
+        via(
+            "sns",
+            "kms:Decrypt",
+            &[("aws:sns:topicArn", topic("another-topic"))],
+        ),
+        via("dynamodb", "kms:Decrypt", &[]),
+        via(
+            "lambda",
+            "kms:CreateGrant",
+            &[(
+                "aws:lambda:FunctionArn",
+                function(&d.names.session_persistence_function),
+            )],
+        ),
+        via("lambda", "kms:CreateGrant", &[]).with("kms:GrantIsForAWSResource", "false"),
+    ];
+    for req in &others {
+        assert_ne!(decide(req), Decision::Allow, "{req:?}");
     }
 }

@@ -80,18 +80,37 @@ fn logs_backups_restore_and_cost_through_the_binary() {
     let human = h.run(&["backups"]).ok();
     assert!(human.stdout.contains(&arn), "{}", human.stdout);
 
-    let restored = h
+    // A name not after the stack's tables: the restored copy keeps the
+    // stack's key, which the key policy keeps to those names. Refused, and
+    // no table appears.
+    let tables_before = h.account.table_names();
+    let off = h
         .run(&[
             "restore",
             "--backup-arn",
             &arn,
             "--target-table",
             "sessions-copy",
+        ])
+        .failed();
+    assert!(
+        off.stderr.contains("must start with the table's own name"),
+        "{}",
+        off.stderr
+    );
+    assert_eq!(h.account.table_names(), tables_before);
+    let restored = h
+        .run(&[
+            "restore",
+            "--backup-arn",
+            &arn,
+            "--target-table",
+            "voice-learning-sessions-copy",
             "--json",
         ])
         .ok();
     let r = restored.json();
-    assert_eq!(r["targetTable"], "sessions-copy", "{r}");
+    assert_eq!(r["targetTable"], "voice-learning-sessions-copy", "{r}");
     assert_eq!(r["itemCount"], 2, "{r}");
     assert!(r["switchSteps"].as_array().unwrap().len() > 5, "{r}");
     let again = h
@@ -100,7 +119,7 @@ fn logs_backups_restore_and_cost_through_the_binary() {
             "--backup-arn",
             &arn,
             "--target-table",
-            "sessions-copy",
+            "voice-learning-sessions-copy",
         ])
         .failed();
     assert!(again.stderr.contains("already exists"), "{}", again.stderr);
