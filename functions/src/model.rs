@@ -503,6 +503,18 @@ pub fn is_uuid(s: &str) -> bool {
     s.len() == 36 && uuid::Uuid::try_parse(s).is_ok_and(|u| u.hyphenated().to_string() == s)
 }
 
+/// Characters that change how text around them is shown without being
+/// seen: the bidirectional formatting characters (embeddings, overrides,
+/// isolates and marks, the "Trojan Source" class) and the invisible
+/// separators (zero-width space, word joiner, byte order mark)
+/// (<https://www.unicode.org/reports/tr9/#Explicit_Directional_Formatting_Characters>).
+/// Zero-width (non-)joiners stay allowed: Persian, Indic scripts and emoji
+/// sequences need them.
+pub const HIDDEN_CHARS: &[char] = &[
+    '\u{061C}', '\u{200B}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}',
+    '\u{202E}', '\u{2060}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{FEFF}',
+];
+
 fn topic(s: &str, field: &str) -> Result<String, ApiError> {
     let t = s.trim();
     if t.is_empty() {
@@ -518,6 +530,14 @@ fn topic(s: &str, field: &str) -> Result<String, ApiError> {
         return Err(ApiError::invalid(
             field,
             "must not contain control characters",
+        ));
+    }
+    // A topic is shown to people: text that reorders or hides itself could
+    // make it read as something else.
+    if t.chars().any(|c| HIDDEN_CHARS.contains(&c)) {
+        return Err(ApiError::invalid(
+            field,
+            "must not contain bidirectional formatting or invisible characters",
         ));
     }
     Ok(t.to_string())

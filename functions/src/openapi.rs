@@ -33,6 +33,8 @@ const WS: &str =
     r"\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
 /// Unicode Cc, what `char::is_control` is (as a regex class body).
 const CC: &str = r"\u0000-\u001f\u007f-\u009f";
+/// `model::HIDDEN_CHARS` as a regex class body (a test keeps them equal).
+const HIDDEN: &str = r"\u061c\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff";
 
 /// A scalar whose schema is written out (inlined where it is used, so an
 /// optional one is simply nullable).
@@ -63,14 +65,15 @@ scalar!(
     })
 );
 scalar!(
-    /// Trimmed: 1 to `MAX_TOPIC_CHARS` characters, no control characters.
+    /// Trimmed: 1 to `MAX_TOPIC_CHARS` characters, no control,
+    /// bidirectional formatting or invisible characters.
     Topic => json_schema!({
         "type": "string",
         "description": format!(
-            "Trimmed of white space, then 1 to {MAX_TOPIC_CHARS} characters without control characters."
+            "Trimmed of white space, then 1 to {MAX_TOPIC_CHARS} characters without control, bidirectional formatting or invisible characters."
         ),
         "pattern": format!(
-            "^[{WS}]*[^{WS}{CC}](?:[^{CC}]{{0,{}}}[^{WS}{CC}])?[{WS}]*$",
+            "^[{WS}]*[^{WS}{CC}{HIDDEN}](?:[^{CC}{HIDDEN}]{{0,{}}}[^{WS}{CC}{HIDDEN}])?[{WS}]*$",
             MAX_TOPIC_CHARS - 2
         ),
     })
@@ -841,6 +844,43 @@ mod tests {
         }
     }
 
+    /// The schema's class of hidden characters is `model::HIDDEN_CHARS`,
+    /// no more and no less.
+    #[test]
+    fn the_hidden_character_class_is_the_validators() {
+        let class = regex_lite_class(HIDDEN);
+        let mut listed: Vec<char> = crate::model::HIDDEN_CHARS.to_vec();
+        listed.sort_unstable();
+        assert_eq!(class, listed);
+    }
+
+    /// The characters of a regex class body of `\uXXXX` escapes and ranges.
+    fn regex_lite_class(body: &str) -> Vec<char> {
+        let cps: Vec<u32> = body
+            .split("\\u")
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (hex, rest) = p.split_at(4);
+                assert!(rest.is_empty() || rest == "-", "{body}");
+                u32::from_str_radix(hex, 16).unwrap() | if rest == "-" { 1 << 31 } else { 0 }
+            })
+            .collect();
+        let mut out = vec![];
+        let mut i = 0;
+        while i < cps.len() {
+            if cps[i] & (1 << 31) != 0 {
+                let (from, to) = (cps[i] & !(1 << 31), cps[i + 1]);
+                out.extend((from..=to).filter_map(char::from_u32));
+                i += 2;
+            } else {
+                out.push(char::from_u32(cps[i]).unwrap());
+                i += 1;
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
     /// Edge values of each constrained field, one at a time.
     #[test]
     fn field_sweeps_agree() {
@@ -857,6 +897,15 @@ mod tests {
             json!("a\u{7f}"),
             json!("\u{85}a\u{85}"),
             json!("a\u{1c}"),
+            // Bidirectional formatting and invisible characters are refused;
+            // the zero-width joiners that scripts and emoji need are not.
+            json!("abc\u{202e}cba"),
+            json!("\u{2066}x\u{2069}"),
+            json!("a\u{200b}b"),
+            json!("\u{feff}Topic"),
+            json!("a\u{061c}b"),
+            json!("می\u{200c}خواهم"),
+            json!("👩\u{200d}🏫 classes"),
             json!(long(MAX_TOPIC_CHARS)),
             json!(format!("  {}  ", long(MAX_TOPIC_CHARS))),
             json!(long(MAX_TOPIC_CHARS + 1)),

@@ -246,6 +246,22 @@ async fn bad_input_is_rejected_and_changes_nothing() {
             Some("session.currentTopic"),
         ),
         case(
+            "topic reversed by a bidi override",
+            sp_,
+            Json(json!({"action":"create","session":{"currentTopic":"gnp.exe\u{202e}JavaScript"}})),
+            400,
+            "invalid_field",
+            Some("session.currentTopic"),
+        ),
+        case(
+            "topic with a zero-width space",
+            sp_,
+            Json(json!({"action":"create","session":{"currentTopic":"Java\u{200b}Script"}})),
+            400,
+            "invalid_field",
+            Some("session.currentTopic"),
+        ),
+        case(
             "bad mode",
             sp_,
             Json(json!({"action":"create","session":{"currentTopic":"JS","mode":"lecture"}})),
