@@ -33,6 +33,8 @@ pub struct ParamOptions {
     pub backup_retention_days: Option<u32>,
     /// The monthly cost budget in USD (0 = none).
     pub monthly_budget_usd: Option<u32>,
+    /// The functions' trust store (`stack::module::TLS_TRUST_STORES`).
+    pub tls_trust_store: Option<String>,
 }
 
 /// When to ask before executing the change set.
@@ -221,6 +223,14 @@ impl ParamOptions {
                 )));
             }
         }
+        if let Some(t) = &self.tls_trust_store {
+            if !stack::module::TLS_TRUST_STORES.contains(&t.as_str()) {
+                bad.push(format!(
+                    "--tls-trust-store `{t}` is not one of {}.",
+                    stack::module::TLS_TRUST_STORES.join(", ")
+                ));
+            }
+        }
         if let Some(e) = &self.alarm_email {
             if !valid_email(e) {
                 bad.push(format!(
@@ -275,6 +285,7 @@ impl ParamOptions {
             ids::P_MONTHLY_BUDGET_USD,
             self.monthly_budget_usd.map(|n| n.to_string()),
         );
+        set(ids::P_TLS_TRUST_STORE, self.tls_trust_store.clone());
         m
     }
 }

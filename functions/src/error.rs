@@ -188,8 +188,15 @@ impl From<DependencyError> for ApiError {
                 tracing::error!(
                     operation,
                     aws_error = %code,
-                    hint = "the endpoint's TLS certificate does not chain to an Amazon Trust Services root; if the function reaches AWS through a TLS-inspecting proxy, set TLS_TRUST_STORE=system on the function",
+                    hint = "the endpoint's TLS certificate does not chain to a root the function trusts (the public roots, or only Amazon Trust Services' with TLS_TRUST_STORE=amazon); if the function reaches AWS through a TLS-inspecting proxy or a private CA, deploy with the stack parameter TlsTrustStore=system (TLS_TRUST_STORE=system on the function)",
                     "dependency failed"
+                );
+                // Every call fails while Lambda's Errors metric stays 0 (the
+                // function answers): the stack's alarm counts this metric.
+                let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
+                println!(
+                    "{}",
+                    untrusted_certificate_metric(&function, crate::time::now_ms())
                 );
                 ApiError::Internal
             }
@@ -216,6 +223,29 @@ const TRANSIENT_CODES: &[&str] = &[
 /// The code of a dispatch failure whose TLS handshake refused the endpoint's
 /// certificate: not retryable (the trust store will not change by itself).
 pub const UNTRUSTED_CERTIFICATE: &str = "UntrustedCertificate";
+
+/// The namespace of the metrics the functions publish.
+pub const METRIC_NAMESPACE: &str = "VoiceLearningAssistant";
+
+/// One untrusted-certificate event as a CloudWatch embedded-metric-format
+/// log line: CloudWatch Logs turns it into the metric `UntrustedCertificate`
+/// (dimension `FunctionName`) with no API call and no extra permission
+/// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>).
+pub fn untrusted_certificate_metric(function: &str, timestamp_ms: u64) -> String {
+    serde_json::json!({
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": METRIC_NAMESPACE,
+                "Dimensions": [["FunctionName"]],
+                "Metrics": [{"Name": UNTRUSTED_CERTIFICATE, "Unit": "Count"}],
+            }],
+        },
+        "FunctionName": function,
+        UNTRUSTED_CERTIFICATE: 1,
+    })
+    .to_string()
+}
 
 /// Whether rustls refused the peer's certificate somewhere in `err`'s chain
 /// (rustls words it "invalid peer certificate: …"; the chain's types are the
@@ -309,5 +339,26 @@ mod tests {
         let full = ApiError::SessionFull(5000);
         assert_eq!((full.status().as_u16(), full.code()), (409, "session_full"));
         assert!(full.to_string().contains("start a new session or clear"));
+    }
+
+    /// The embedded-metric-format line names the namespace, metric, unit
+    /// and dimension the way the specification reads them.
+    #[test]
+    fn the_untrusted_certificate_metric_is_embedded_metric_format() {
+        let line: serde_json::Value = serde_json::from_str(&untrusted_certificate_metric(
+            "voice-learning-context-manager",
+            1_700_000_000_000,
+        ))
+        .unwrap();
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000u64);
+        assert_eq!(directive["Namespace"], METRIC_NAMESPACE);
+        assert_eq!(
+            directive["Dimensions"],
+            serde_json::json!([["FunctionName"]])
+        );
+        assert_eq!(directive["Metrics"][0]["Name"], UNTRUSTED_CERTIFICATE);
+        assert_eq!(line["FunctionName"], "voice-learning-context-manager");
+        assert_eq!(line[UNTRUSTED_CERTIFICATE], 1);
     }
 }

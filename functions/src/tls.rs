@@ -5,17 +5,28 @@
 //! configuration is loaded: it reads the CA bundle and every file of
 //! `/etc/ssl/certs`, about 3 ms of each cold start on the bench machine (the
 //! `aws_config_us` phase of the `init` log line). The functions only ever
-//! talk to AWS endpoints, whose certificates are issued by Amazon Trust
-//! Services, so by default they trust exactly the five roots Amazon
-//! recommends for a custom trust store ("For relying parties that make use of
-//! custom trust stores we recommend that all five of the above roots be
-//! included", https://www.amazontrust.com/repository/; DynamoDB and the
-//! other AWS endpoints moved to those certificates,
-//! https://aws.amazon.com/blogs/security/how-to-prepare-for-aws-move-to-its-own-certificate-authority/).
-//! The roots are compiled in (`functions/certs/`, checked against the
-//! repository's published key hashes by a test) and parsed on the first
-//! HTTPS connection, not at init. `TLS_TRUST_STORE=system` restores the
-//! operating system's store (for an endpoint behind a TLS-inspecting proxy).
+//! talk to AWS endpoints, so by default they trust a compiled-in set:
+//!
+//! - `public` (the default): the public roots browsers trust (Mozilla's
+//!   root program, as the `webpki-root-certs` crate packages it), written as
+//!   one PEM bundle at build time (`build.rs`). No AWS document promises that
+//!   every endpoint chains to Amazon's own roots (the ISO partitions use
+//!   their own CA), and a trust store that misses one makes every call fail,
+//!   so the default is the broad public set; it still reads no file at init.
+//! - `amazon`: exactly the five roots Amazon recommends for a custom trust
+//!   store ("For relying parties that make use of custom trust stores we
+//!   recommend that all five of the above roots be included",
+//!   https://www.amazontrust.com/repository/; DynamoDB and the other AWS
+//!   endpoints moved to those certificates,
+//!   https://aws.amazon.com/blogs/security/how-to-prepare-for-aws-move-to-its-own-certificate-authority/),
+//!   compiled in from `functions/certs/` and checked against the
+//!   repository's published key hashes by a test.
+//! - `system`: the operating system's store (a private CA, an endpoint
+//!   behind a TLS-inspecting proxy).
+//!
+//! The choice is the stack parameter `TlsTrustStore` (the functions'
+//! `TLS_TRUST_STORE`). Certificates are parsed on the first HTTPS
+//! connection, not at init.
 
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
@@ -23,24 +34,34 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 /// Which roots the functions' HTTPS client trusts (`TLS_TRUST_STORE`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Trust {
-    /// Amazon Root CA 1–4 and Starfield Services Root CA G2 (`amazon`, the
-    /// default).
+    /// The public roots browsers trust (`public`, the default).
     #[default]
+    Public,
+    /// Amazon Root CA 1–4 and Starfield Services Root CA G2 (`amazon`).
     Amazon,
     /// The operating system's store (`system`).
     System,
 }
 
 impl Trust {
-    /// `amazon` or `system`; `None` for anything else.
+    /// Every value `TLS_TRUST_STORE` takes, the default first (the stack
+    /// parameter's allowed values).
+    pub const NAMES: [&'static str; 3] = ["public", "amazon", "system"];
+
+    /// `public`, `amazon` or `system`; `None` for anything else.
     pub fn parse(value: &str) -> Option<Trust> {
         match value.trim() {
+            "public" => Some(Trust::Public),
             "amazon" => Some(Trust::Amazon),
             "system" => Some(Trust::System),
             _ => None,
         }
     }
 }
+
+/// The public roots as one PEM bundle (`build.rs`), and how many there are.
+pub const PUBLIC_ROOTS_PEM: &str = include_str!(concat!(env!("OUT_DIR"), "/public_roots.pem"));
+pub const PUBLIC_ROOTS_COUNT: &str = include_str!(concat!(env!("OUT_DIR"), "/public_roots.count"));
 
 /// Amazon Trust Services' root certificates, PEM, in the repository's order.
 pub const AMAZON_ROOTS: [(&str, &str); 5] = [
@@ -70,6 +91,7 @@ pub const AMAZON_ROOTS: [(&str, &str); 5] = [
 pub fn http_client(trust: Trust) -> SharedHttpClient {
     let store = match trust {
         Trust::System => TrustStore::default(),
+        Trust::Public => TrustStore::empty().with_pem_certificate(PUBLIC_ROOTS_PEM.as_bytes()),
         Trust::Amazon => AMAZON_ROOTS
             .iter()
             .fold(TrustStore::empty(), |store, (_, pem)| {
@@ -90,8 +112,43 @@ pub fn http_client(trust: Trust) -> SharedHttpClient {
 mod tests {
     use super::*;
 
+    /// The public bundle holds every root of webpki-root-certs (more than
+    /// a hundred), and Amazon's five are among them: `public` trusts what
+    /// `amazon` does.
+    #[test]
+    fn the_public_roots_include_amazons() {
+        let count: usize = PUBLIC_ROOTS_COUNT.parse().unwrap();
+        assert!(count > 100, "{count}");
+        assert_eq!(
+            PUBLIC_ROOTS_PEM
+                .matches("-----BEGIN CERTIFICATE-----")
+                .count(),
+            count
+        );
+        let body = |pem: &str| -> String {
+            pem.lines()
+                .filter(|l| !l.starts_with("-----"))
+                .collect::<String>()
+        };
+        let public: Vec<String> = PUBLIC_ROOTS_PEM
+            .split("-----END CERTIFICATE-----")
+            .map(body)
+            .collect();
+        for (name, pem) in AMAZON_ROOTS {
+            assert!(
+                public.contains(&body(pem)),
+                "{name} is not among the public roots"
+            );
+        }
+    }
+
     #[test]
     fn trust_store_names() {
+        assert_eq!(Trust::parse("public"), Some(Trust::Public));
+        assert_eq!(Trust::default(), Trust::Public);
+        for name in Trust::NAMES {
+            assert!(Trust::parse(name).is_some(), "{name}");
+        }
         assert_eq!(Trust::parse("amazon"), Some(Trust::Amazon));
         assert_eq!(Trust::parse(" system\n"), Some(Trust::System));
         assert_eq!(Trust::parse("none"), None);

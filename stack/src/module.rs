@@ -45,6 +45,7 @@ pub mod ids {
     pub const P_RESERVED_CONCURRENCY: &str = "ReservedConcurrency";
     pub const P_ALARM_EMAIL: &str = "AlarmEmail";
     pub const P_ASSISTANT_WRITER_GROUP: &str = "AssistantWriterGroup";
+    pub const P_TLS_TRUST_STORE: &str = "TlsTrustStore";
     pub const C_HAS_ALARM_EMAIL: &str = "HasAlarmEmail";
     pub const C_HAS_RESERVED_CONCURRENCY: &str = "HasReservedConcurrency";
     /// Opt-in operations features (`crate::operations`).
@@ -98,6 +99,14 @@ struct FunctionSpec<'a> {
 /// The context manager's environment variable naming the Cognito group
 /// whose members may write `assistant`/`system` turns and summaries.
 pub const ASSISTANT_WRITER_GROUP_ENV: &str = "ASSISTANT_WRITER_GROUP";
+/// Both functions' environment variable naming the roots their HTTPS
+/// client trusts (`functions::tls`), from the `TlsTrustStore` parameter.
+pub const TLS_TRUST_STORE_ENV: &str = "TLS_TRUST_STORE";
+/// Its values, the default first (`functions::tls::Trust::NAMES`; a test
+/// keeps them equal).
+pub const TLS_TRUST_STORES: [&str; 3] = ["public", "amazon", "system"];
+/// The namespace of the metrics the functions publish themselves.
+pub const METRIC_NAMESPACE: &str = "VoiceLearningAssistant";
 /// `AssistantWriterGroup`'s default.
 pub const DEFAULT_ASSISTANT_WRITER_GROUP: &str = "assistant-writers";
 
@@ -153,7 +162,7 @@ fn build(n: &Names) -> Template {
             profiles_actions: perms::SESSION_PERSISTENCE_PROFILES_TABLE,
             kms_actions: perms::SESSION_PERSISTENCE_KMS,
             route: "POST /sessions",
-            env_params: &[],
+            env_params: &[(TLS_TRUST_STORE_ENV, P_TLS_TRUST_STORE)],
         },
         FunctionSpec {
             prefix: "ContextManager",
@@ -166,7 +175,10 @@ fn build(n: &Names) -> Template {
             profiles_actions: perms::CONTEXT_MANAGER_PROFILES_TABLE,
             kms_actions: perms::CONTEXT_MANAGER_KMS,
             route: "POST /context",
-            env_params: &[(ASSISTANT_WRITER_GROUP_ENV, P_ASSISTANT_WRITER_GROUP)],
+            env_params: &[
+                (ASSISTANT_WRITER_GROUP_ENV, P_ASSISTANT_WRITER_GROUP),
+                (TLS_TRUST_STORE_ENV, P_TLS_TRUST_STORE),
+            ],
         },
     ];
 
@@ -276,6 +288,14 @@ fn parameters(t: &mut Template) {
             "a group name without spaces",
         )
         .length(1, 128),
+    );
+    t.parameter(
+        P_TLS_TRUST_STORE,
+        Parameter::string(
+            "Roots the functions trust for AWS endpoints: public (the public roots browsers trust), amazon (Amazon Trust Services' only) or system (the OS store, for a private CA or a TLS-inspecting proxy)",
+        )
+        .default(TLS_TRUST_STORES[0])
+        .allowed_values(&TLS_TRUST_STORES),
     );
     t.parameter(
         P_ALARM_EMAIL,
@@ -660,7 +680,6 @@ fn function(t: &mut Template, n: &Names, f: &FunctionSpec) {
         })
         .delete_with_stack(),
     );
-
     let sessions_arn = get_att(SESSIONS_TABLE, "Arn");
     let mut statements = vec![];
     if !f.sessions_actions.is_empty() {
@@ -898,6 +917,11 @@ fn http_api(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
     );
 }
 
+/// The metric the functions publish (CloudWatch embedded metric format,
+/// dimension `FunctionName`) when an endpoint's certificate does not chain
+/// to a trusted root (`functions::error`; a test keeps them equal).
+pub const UNTRUSTED_CERTIFICATE: &str = "UntrustedCertificate";
+
 fn alarm_actions() -> Expr {
     if_(C_HAS_ALARM_EMAIL, list([r#ref(ALARM_TOPIC)]), no_value())
 }
@@ -908,7 +932,7 @@ fn alarm(
     description: String,
     namespace: &str,
     metric: &str,
-    dimension: (&str, Expr),
+    dimension: Option<(&str, Expr)>,
     statistic: &str,
     threshold: f64,
     evaluation_periods: i64,
@@ -919,10 +943,13 @@ fn alarm(
         alarm_description: description,
         namespace: namespace.into(),
         metric_name: metric.into(),
-        dimensions: vec![Dimension {
-            name: dimension.0.into(),
-            value: dimension.1,
-        }],
+        dimensions: dimension
+            .into_iter()
+            .map(|(name, value)| Dimension {
+                name: name.into(),
+                value,
+            })
+            .collect(),
         statistic: (!extended).then(|| statistic.to_string()),
         extended_statistic: extended.then(|| statistic.to_string()),
         period: 300,
@@ -988,6 +1015,22 @@ fn monitoring(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
         ),
     ];
     for f in functions {
+        t.resource(
+            &format!("{}UntrustedCertificateAlarm", f.prefix),
+            Resource::new(alarm(
+                format!("{}-untrusted-certificate", f.name),
+                format!(
+                    "{} met an AWS endpoint whose TLS certificate its trust store refuses (every call fails): see the hint in its log; deploy with TlsTrustStore=system behind a TLS-inspecting proxy",
+                    f.name
+                ),
+                METRIC_NAMESPACE,
+                UNTRUSTED_CERTIFICATE,
+                Some(("FunctionName", s(f.name.to_string()))),
+                "Sum",
+                1.0,
+                1,
+            )),
+        );
         for (id_suffix, name_suffix, meaning, metric, statistic, threshold, periods) in
             &per_function
         {
@@ -998,7 +1041,7 @@ fn monitoring(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
                     format!("{} {meaning}", f.name),
                     "AWS/Lambda",
                     metric,
-                    ("FunctionName", s(f.name.to_string())),
+                    Some(("FunctionName", s(f.name.to_string()))),
                     statistic,
                     *threshold,
                     *periods,
@@ -1013,7 +1056,7 @@ fn monitoring(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
             "The HTTP API answered 5xx".into(),
             "AWS/ApiGateway",
             "5xx",
-            ("ApiId", r#ref(HTTP_API)),
+            Some(("ApiId", r#ref(HTTP_API))),
             "Sum",
             5.0,
             1,

@@ -96,7 +96,12 @@ fn public_names_match_the_design() {
             .as_object()
             .unwrap();
         let keys: BTreeSet<&str> = env.keys().map(String::as_str).collect();
-        let mut expected = BTreeSet::from(["KMS_KEY_ID", "SESSIONS_TABLE", "USER_PROFILES_TABLE"]);
+        let mut expected = BTreeSet::from([
+            "KMS_KEY_ID",
+            "SESSIONS_TABLE",
+            "USER_PROFILES_TABLE",
+            "TLS_TRUST_STORE",
+        ]);
         // Only the context manager decides who may write assistant turns.
         if f.0 == stack::module::ids::CONTEXT_MANAGER_FUNCTION {
             expected.insert("ASSISTANT_WRITER_GROUP");
@@ -673,9 +678,9 @@ fn defaults_keep_backup_and_budget_off() {
     for (id, _) in OPT_IN_RESOURCES {
         assert!(!d.contains_key(*id), "{id} deployed by default");
     }
-    // The template's 30 but the alarm topic and its subscription, which
+    // The template's 32 but the alarm topic and its subscription, which
     // need an e-mail too.
-    assert_eq!(d.len(), 28, "{:?}", d.keys().collect::<Vec<_>>());
+    assert_eq!(d.len(), 30, "{:?}", d.keys().collect::<Vec<_>>());
     for (id, res) in &d {
         assert!(
             res["Properties"].get("Tags").is_none(),
@@ -1089,4 +1094,34 @@ fn a_region_without_budgets_gets_no_budget_resource() {
     assert!(!north.contains(&"AWS::Budgets::Budget"), "{north:?}");
     assert_eq!(north.len(), all.len() - 1);
     assert_eq!(types(Some("eu-west-1")), all);
+}
+
+/// An endpoint the trust store refuses makes every call a 500 while Lambda's
+/// own Errors metric stays 0: the functions publish a metric for it (the
+/// embedded metric format) and each function has an alarm on the first
+/// one. The trust store is a parameter, passed to both functions.
+#[test]
+fn an_untrusted_certificate_alarms_and_the_trust_store_is_a_parameter() {
+    let t = template();
+    let names = stack::Names::new(None).unwrap();
+    for f in names.functions() {
+        assert!(
+            resources_of(&t, "AWS::CloudWatch::Alarm").any(|(_, a)| {
+                let p = &a["Properties"];
+                p["Namespace"] == stack::module::METRIC_NAMESPACE
+                    && p["MetricName"] == stack::module::UNTRUSTED_CERTIFICATE
+                    && p["Dimensions"] == serde_json::json!([{"Name": "FunctionName", "Value": f}])
+                    && p["Threshold"] == 1.0
+            }),
+            "no untrusted-certificate alarm for {f}"
+        );
+        let (_, function) = resources_of(&t, "AWS::Lambda::Function")
+            .find(|(_, r)| r["Properties"]["FunctionName"] == f)
+            .unwrap();
+        assert_eq!(
+            function["Properties"]["Environment"]["Variables"]["TLS_TRUST_STORE"],
+            serde_json::json!({"Ref": "TlsTrustStore"})
+        );
+    }
+    assert_eq!(t["Parameters"]["TlsTrustStore"]["Default"], "public");
 }

@@ -38,6 +38,7 @@ impl From<flags::Params> for ParamOptions {
             reserved_concurrency: p.reserved_concurrency,
             backup_retention_days: p.backup_retention_days,
             monthly_budget_usd: p.monthly_budget_usd,
+            tls_trust_store: p.tls_trust_store,
         }
     }
 }

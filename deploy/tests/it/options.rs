@@ -60,6 +60,12 @@ fn backup_retention_and_budget_are_checked_and_passed_as_parameters() {
     let p = ok.explicit();
     assert_eq!(p["BackupRetentionDays"], "14");
     assert_eq!(p["MonthlyBudgetUsd"], "50");
+    let amazon = ParamOptions {
+        tls_trust_store: Some("amazon".into()),
+        ..ParamOptions::default()
+    };
+    amazon.validate().unwrap();
+    assert_eq!(amazon.explicit()["TlsTrustStore"], "amazon");
     // Not given: kept from the deployed stack (not sent).
     let p = ParamOptions::default().explicit();
     assert!(!p.contains_key("BackupRetentionDays") && !p.contains_key("MonthlyBudgetUsd"));
@@ -85,6 +91,13 @@ fn backup_retention_and_budget_are_checked_and_passed_as_parameters() {
                 ..ParamOptions::default()
             },
             "needs an e-mail",
+        ),
+        (
+            ParamOptions {
+                tls_trust_store: Some("mozilla".into()),
+                ..ParamOptions::default()
+            },
+            "--tls-trust-store `mozilla` is not one of public, amazon, system",
         ),
     ] {
         let e = bad.validate().unwrap_err().to_string();

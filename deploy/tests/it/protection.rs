@@ -44,7 +44,7 @@ fn every_deploy_sets_the_stack_policy_and_no_protection_lifts_it() {
     let mut opts = m.deploy_options(&zips);
     opts.yes = true;
     let (r, report) = m.deploy(&opts);
-    assert!(r.is_ok(), "{}", report.text());
+    assert!(r.is_ok(), "{}{r:?}", report.text());
     let p = stack_policy(&m);
     assert_eq!(p["Statement"][1]["Effect"], "Deny", "{p}");
     assert!(
@@ -58,7 +58,7 @@ fn every_deploy_sets_the_stack_policy_and_no_protection_lifts_it() {
     // A no-op deploy with --no-protection takes the policy off.
     opts.protect = false;
     let (r, report) = m.deploy(&opts);
-    assert!(r.is_ok(), "{}", report.text());
+    assert!(r.is_ok(), "{}{r:?}", report.text());
     assert_eq!(
         stack_policy(&m),
         deploy::protection::stack_policy(&[]),
@@ -68,6 +68,6 @@ fn every_deploy_sets_the_stack_policy_and_no_protection_lifts_it() {
     // And the next deploy puts it back.
     opts.protect = true;
     let (r, report) = m.deploy(&opts);
-    assert!(r.is_ok(), "{}", report.text());
+    assert!(r.is_ok(), "{}{r:?}", report.text());
     assert_eq!(stack_policy(&m)["Statement"][1]["Effect"], "Deny");
 }

@@ -13,10 +13,10 @@ use std::sync::Arc;
 use crate::common::*;
 
 /// The SDK configuration of the binaries (their HTTPS client, with
-/// `TLS_TRUST_STORE` unset: Amazon's roots) aimed at `endpoint`, no retries.
+/// `TLS_TRUST_STORE` unset: the public roots) aimed at `endpoint`, no retries.
 async fn sdk_at(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .http_client(functions::tls::http_client(functions::tls::Trust::Amazon))
+        .http_client(functions::tls::http_client(functions::tls::Trust::default()))
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
@@ -133,7 +133,7 @@ async fn an_endpoint_outside_the_amazon_roots_is_refused_and_the_log_says_what_t
         .unwrap_or_else(|| panic!("no UntrustedCertificate log line for {request_id}"));
     let hint = line["hint"].as_str().unwrap_or_default();
     assert!(
-        hint.contains("TLS_TRUST_STORE=system") && hint.contains("Amazon Trust Services"),
+        hint.contains("TlsTrustStore=system") && hint.contains("TLS_TRUST_STORE=system"),
         "{line}"
     );
     assert_eq!(line["operation"], "dynamodb:Query", "{line}");

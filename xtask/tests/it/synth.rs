@@ -142,3 +142,22 @@ fn completions_and_man_pages_come_from_the_flags() {
     assert!(deploy.contains("allow\\-replacement"), "{deploy}");
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// Facts the stack states about the functions, kept equal to the
+/// functions' own: the trust-store names, and the metric (namespace and
+/// name) the untrusted-certificate alarm counts.
+#[test]
+fn the_stack_and_the_functions_agree_on_trust_stores_and_the_alarmed_log_value() {
+    assert_eq!(
+        stack::module::TLS_TRUST_STORES,
+        functions::tls::Trust::NAMES
+    );
+    assert_eq!(
+        stack::module::UNTRUSTED_CERTIFICATE,
+        functions::error::UNTRUSTED_CERTIFICATE
+    );
+    assert_eq!(
+        stack::module::METRIC_NAMESPACE,
+        functions::error::METRIC_NAMESPACE
+    );
+}
