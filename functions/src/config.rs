@@ -25,8 +25,8 @@ pub struct Settings {
     /// `KEY_CACHE_MAX_AGE_SECONDS` (default 600): how long an unwrapped data
     /// key may stay cached before KMS is asked again.
     pub key_cache_max_age_ms: u64,
-    /// `TLS_TRUST_STORE` (default `public`): the roots the HTTPS client
-    /// trusts, the public ones, Amazon Trust Services' (`amazon`) or the
+    /// `TLS_TRUST_STORE` (default `amazon`): the roots the HTTPS client
+    /// trusts, Amazon Trust Services', the public ones (`public`) or the
     /// operating system's (`system`); see `tls`.
     pub tls_trust: Trust,
 }
@@ -37,7 +37,7 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("environment variable {0} is not a whole number")]
     NotANumber(&'static str),
-    #[error("environment variable TLS_TRUST_STORE is {0:?}: set it to `public` (the default), `amazon` or `system` (the stack parameter TlsTrustStore)")]
+    #[error("environment variable TLS_TRUST_STORE is {0:?}: set it to `amazon` (the default), `public` or `system` (the stack parameter TlsTrustStore)")]
     TrustStore(String),
 }
 
@@ -129,7 +129,7 @@ mod tests {
         assert_eq!(s.assistant_writer_group, "tutors");
         assert_eq!(s.key_cache_max_age_ms, 600_000);
         assert_eq!(s.key_cache_capacity, DEFAULT_KEY_CACHE_CAPACITY);
-        assert_eq!(s.tls_trust, Trust::Public);
+        assert_eq!(s.tls_trust, Trust::Amazon);
         assert!(matches!(
             Settings::from_lookup(|_| None),
             Err(ConfigError::Missing("SESSIONS_TABLE"))
@@ -148,7 +148,7 @@ mod tests {
         assert_eq!(with("system").unwrap().tls_trust, Trust::System);
         assert_eq!(with("amazon").unwrap().tls_trust, Trust::Amazon);
         assert_eq!(with("public").unwrap().tls_trust, Trust::Public);
-        assert_eq!(with("").unwrap().tls_trust, Trust::Public);
+        assert_eq!(with("").unwrap().tls_trust, Trust::Amazon);
         let err = with("mozilla").unwrap_err().to_string();
         assert!(
             err.contains("\"mozilla\"")

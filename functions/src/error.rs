@@ -188,7 +188,7 @@ impl From<DependencyError> for ApiError {
                 tracing::error!(
                     operation,
                     aws_error = %code,
-                    hint = "the endpoint's TLS certificate does not chain to a root the function trusts (the public roots, or only Amazon Trust Services' with TLS_TRUST_STORE=amazon); if the function reaches AWS through a TLS-inspecting proxy or a private CA, deploy with the stack parameter TlsTrustStore=system (TLS_TRUST_STORE=system on the function)",
+                    hint = "the endpoint's TLS certificate does not chain to a root the function trusts (Amazon Trust Services' by default); deploy with the stack parameter TlsTrustStore=public for the public roots, or TlsTrustStore=system (TLS_TRUST_STORE=system on the function) if it reaches AWS through a TLS-inspecting proxy or a private CA",
                     "dependency failed"
                 );
                 // Every call fails while Lambda's Errors metric stays 0 (the

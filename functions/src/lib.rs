@@ -70,9 +70,9 @@
 //! `KEY_CACHE_CAPACITY` (default 1000), `KEY_CACHE_MAX_AGE_SECONDS` (default
 //! 600), `ASSISTANT_WRITER_GROUP` (default `assistant-writers`: the
 //! Cognito group allowed to write `assistant`/`system` turns and
-//! summaries), `TLS_TRUST_STORE` (default `public`: the public roots
-//! browsers trust, compiled in; `amazon` for Amazon Trust Services' only,
-//! `system` for the operating system's store, see [`tls`]),
+//! summaries), `TLS_TRUST_STORE` (default `amazon`: Amazon Trust Services'
+//! roots; `public` for the public roots browsers trust, `system` for the
+//! operating system's store, see [`tls`]),
 //! `RUST_LOG` (default `info`), plus the
 //! standard AWS variables (`AWS_REGION`, `AWS_ENDPOINT_URL` for an emulator,
 //! credentials) and the Lambda runtime's own (`AWS_LAMBDA_RUNTIME_API`...).

@@ -5,28 +5,28 @@
 //! configuration is loaded: it reads the CA bundle and every file of
 //! `/etc/ssl/certs`, about 3 ms of each cold start on the bench machine (the
 //! `aws_config_us` phase of the `init` log line). The functions only ever
-//! talk to AWS endpoints, so by default they trust a compiled-in set:
+//! talk to AWS endpoints, so they trust a compiled-in set:
 //!
-//! - `public` (the default): the public roots browsers trust (Mozilla's
-//!   root program, as the `webpki-root-certs` crate packages it), written as
-//!   one PEM bundle at build time (`build.rs`). No AWS document promises that
-//!   every endpoint chains to Amazon's own roots (the ISO partitions use
-//!   their own CA), and a trust store that misses one makes every call fail,
-//!   so the default is the broad public set; it still reads no file at init.
-//! - `amazon`: exactly the five roots Amazon recommends for a custom trust
-//!   store ("For relying parties that make use of custom trust stores we
-//!   recommend that all five of the above roots be included",
+//! - `amazon` (the default): exactly the five roots Amazon recommends for a
+//!   custom trust store ("For relying parties that make use of custom trust
+//!   stores we recommend that all five of the above roots be included",
 //!   https://www.amazontrust.com/repository/; DynamoDB and the other AWS
 //!   endpoints moved to those certificates,
 //!   https://aws.amazon.com/blogs/security/how-to-prepare-for-aws-move-to-its-own-certificate-authority/),
 //!   compiled in from `functions/certs/` and checked against the
 //!   repository's published key hashes by a test.
+//! - `public`: the public roots browsers trust (Mozilla's root program, as
+//!   the `webpki-root-certs` crate packages it), written as one PEM bundle
+//!   at build time (`build.rs`), for an endpoint that does not chain to
+//!   Amazon's roots (no AWS document promises every one does). It reads no
+//!   file, but the SDK parses its ~150 certificates each time it builds a
+//!   connector at init: measured 2-4 ms more per cold start, which is why
+//!   it is not the default.
 //! - `system`: the operating system's store (a private CA, an endpoint
 //!   behind a TLS-inspecting proxy).
 //!
 //! The choice is the stack parameter `TlsTrustStore` (the functions'
-//! `TLS_TRUST_STORE`). Certificates are parsed on the first HTTPS
-//! connection, not at init.
+//! `TLS_TRUST_STORE`); an endpoint the store refuses raises an alarm.
 
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
@@ -34,11 +34,12 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 /// Which roots the functions' HTTPS client trusts (`TLS_TRUST_STORE`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Trust {
-    /// The public roots browsers trust (`public`, the default).
+    /// Amazon Root CA 1–4 and Starfield Services Root CA G2 (`amazon`, the
+    /// default).
     #[default]
-    Public,
-    /// Amazon Root CA 1–4 and Starfield Services Root CA G2 (`amazon`).
     Amazon,
+    /// The public roots browsers trust (`public`).
+    Public,
     /// The operating system's store (`system`).
     System,
 }
@@ -46,7 +47,7 @@ pub enum Trust {
 impl Trust {
     /// Every value `TLS_TRUST_STORE` takes, the default first (the stack
     /// parameter's allowed values).
-    pub const NAMES: [&'static str; 3] = ["public", "amazon", "system"];
+    pub const NAMES: [&'static str; 3] = ["amazon", "public", "system"];
 
     /// `public`, `amazon` or `system`; `None` for anything else.
     pub fn parse(value: &str) -> Option<Trust> {
@@ -145,7 +146,7 @@ mod tests {
     #[test]
     fn trust_store_names() {
         assert_eq!(Trust::parse("public"), Some(Trust::Public));
-        assert_eq!(Trust::default(), Trust::Public);
+        assert_eq!(Trust::default(), Trust::Amazon);
         for name in Trust::NAMES {
             assert!(Trust::parse(name).is_some(), "{name}");
         }

@@ -1123,5 +1123,5 @@ fn an_untrusted_certificate_alarms_and_the_trust_store_is_a_parameter() {
             serde_json::json!({"Ref": "TlsTrustStore"})
         );
     }
-    assert_eq!(t["Parameters"]["TlsTrustStore"]["Default"], "public");
+    assert_eq!(t["Parameters"]["TlsTrustStore"]["Default"], "amazon");
 }

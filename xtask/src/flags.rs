@@ -186,9 +186,9 @@ pub struct Params {
     /// A monthly cost budget of N USD that e-mails --alarm-email at 80% and 100% (0 = none, the default).
     #[arg(long, value_name = "N")]
     pub monthly_budget_usd: Option<u32>,
-    /// Roots the functions trust for AWS endpoints: public (the default), amazon
-    /// (Amazon Trust Services' only) or system (the OS store: a private CA, a
-    /// TLS-inspecting proxy).
+    /// Roots the functions trust for AWS endpoints: amazon (Amazon Trust Services',
+    /// the default), public (the public roots browsers trust; 2-4 ms more per cold
+    /// start) or system (the OS store: a private CA, a TLS-inspecting proxy).
     #[arg(long, value_name = "STORE", value_parser = stack::module::TLS_TRUST_STORES)]
     pub tls_trust_store: Option<String>,
 }

@@ -309,7 +309,7 @@ fn every_option_deploys_on_a_stage_and_turns_off_again() {
         reserved_concurrency: Some(5),
         backup_retention_days: Some(7),
         monthly_budget_usd: Some(50),
-        tls_trust_store: Some("amazon".into()),
+        tls_trust_store: Some("public".into()),
         ..ParamOptions::default()
     };
 
@@ -416,7 +416,7 @@ fn every_option_deploys_on_a_stage_and_turns_off_again() {
     assert_eq!(params["ReservedConcurrency"], "5");
     assert_eq!(params["BackupRetentionDays"], "7");
     assert_eq!(params["AlarmEmail"], "ops@example.com");
-    assert_eq!(params["TlsTrustStore"], "amazon");
+    assert_eq!(params["TlsTrustStore"], "public");
     // MiniStack's gap: the function's reserved concurrency is not applied.
     let concurrency = e
         .account

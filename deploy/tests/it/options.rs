@@ -61,11 +61,11 @@ fn backup_retention_and_budget_are_checked_and_passed_as_parameters() {
     assert_eq!(p["BackupRetentionDays"], "14");
     assert_eq!(p["MonthlyBudgetUsd"], "50");
     let amazon = ParamOptions {
-        tls_trust_store: Some("amazon".into()),
+        tls_trust_store: Some("public".into()),
         ..ParamOptions::default()
     };
     amazon.validate().unwrap();
-    assert_eq!(amazon.explicit()["TlsTrustStore"], "amazon");
+    assert_eq!(amazon.explicit()["TlsTrustStore"], "public");
     // Not given: kept from the deployed stack (not sent).
     let p = ParamOptions::default().explicit();
     assert!(!p.contains_key("BackupRetentionDays") && !p.contains_key("MonthlyBudgetUsd"));
@@ -97,7 +97,7 @@ fn backup_retention_and_budget_are_checked_and_passed_as_parameters() {
                 tls_trust_store: Some("mozilla".into()),
                 ..ParamOptions::default()
             },
-            "--tls-trust-store `mozilla` is not one of public, amazon, system",
+            "--tls-trust-store `mozilla` is not one of amazon, public, system",
         ),
     ] {
         let e = bad.validate().unwrap_err().to_string();

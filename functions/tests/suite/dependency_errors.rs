@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::common::*;
 
 /// The SDK configuration of the binaries (their HTTPS client, with
-/// `TLS_TRUST_STORE` unset: the public roots) aimed at `endpoint`, no retries.
+/// `TLS_TRUST_STORE` unset: Amazon's roots) aimed at `endpoint`, no retries.
 async fn sdk_at(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(functions::tls::http_client(functions::tls::Trust::default()))
