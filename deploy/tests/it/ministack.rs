@@ -19,9 +19,10 @@ struct MiniStackAccount {
 }
 
 impl MiniStackAccount {
-    fn start() -> Self {
+    /// `name`: the test's own scratch directory (the tests run in parallel).
+    fn start(name: &str) -> Self {
         let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("deploy-ministack-{}", std::process::id()));
+            .join(format!("deploy-ministack-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let ms = MiniStack::start(Default::default()).expect("MiniStack starts");
@@ -45,7 +46,7 @@ impl Drop for MiniStackAccount {
 /// manual AWS command.
 #[test]
 fn a_failed_first_create_is_cleaned_up_and_retried() {
-    let e = MiniStackAccount::start();
+    let e = MiniStackAccount::start("failed-create");
     // A `bootstrap` shell script: enough for a create that never gets to run it.
     let zips = testkit::account::zips(
         &e.dir.join("zips"),
@@ -214,7 +215,7 @@ fn a_failed_first_create_is_cleaned_up_and_retried() {
 #[test]
 fn every_option_deploys_on_a_stage_and_turns_off_again() {
     use stack::module::ids::{BACKUP_SELECTION, BUDGET};
-    let e = MiniStackAccount::start();
+    let e = MiniStackAccount::start("every-option");
     let zips = testkit::account::zips(
         &e.dir.join("zips"),
         "#!/bin/sh\nexit 1\n",
