@@ -62,23 +62,7 @@ pub async fn ensure(
         stack_policy(&[])
     };
     set_policy(aws, stack_id, &wanted).await?;
-    let current = aws
-        .cfn
-        .describe_stacks()
-        .stack_name(stack_id)
-        .send()
-        .await
-        .map_err(|e| {
-            explain(
-                e,
-                "reading the stack's termination protection",
-                &aws.target(),
-            )
-        })?
-        .stacks()
-        .first()
-        .and_then(|s| s.enable_termination_protection())
-        .unwrap_or(false);
+    let current = termination_protection(aws, stack_id).await?;
     if current == protect {
         return Ok(());
     }
@@ -111,6 +95,27 @@ pub async fn ensure(
         }
         Err(e) => Err(explain(e, "setting termination protection", &aws.target())),
     }
+}
+
+/// Whether the stack has termination protection on.
+async fn termination_protection(aws: &Aws, stack_id: &str) -> Result<bool> {
+    Ok(aws
+        .cfn
+        .describe_stacks()
+        .stack_name(stack_id)
+        .send()
+        .await
+        .map_err(|e| {
+            explain(
+                e,
+                "reading the stack's termination protection",
+                &aws.target(),
+            )
+        })?
+        .stacks()
+        .first()
+        .and_then(|s| s.enable_termination_protection())
+        .unwrap_or(false))
 }
 
 /// Sets the stack policy unless it is already `wanted`.
@@ -147,23 +152,7 @@ pub async fn lift(aws: &Aws, stack_id: &str) -> Result<()> {
 
 /// `destroy`, once confirmed: termination protection off, if it is on.
 pub async fn release(aws: &Aws, stack_id: &str, report: &mut impl Report) -> Result<()> {
-    let on = aws
-        .cfn
-        .describe_stacks()
-        .stack_name(stack_id)
-        .send()
-        .await
-        .map_err(|e| {
-            explain(
-                e,
-                "reading the stack's termination protection",
-                &aws.target(),
-            )
-        })?
-        .stacks()
-        .first()
-        .and_then(|s| s.enable_termination_protection())
-        .unwrap_or(false);
+    let on = termination_protection(aws, stack_id).await?;
     if on {
         aws.cfn
             .update_termination_protection()

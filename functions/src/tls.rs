@@ -19,7 +19,7 @@
 //!   the `webpki-root-certs` crate packages it), written as one PEM bundle
 //!   at build time (`build.rs`), for an endpoint that does not chain to
 //!   Amazon's roots (no AWS document promises every one does). It reads no
-//!   file, but the SDK parses its ~150 certificates each time it builds a
+//!   file, but the SDK parses its 112 certificates each time it builds a
 //!   connector at init: measured 2-4 ms more per cold start, which is why
 //!   it is not the default.
 //! - `system`: the operating system's store (a private CA, an endpoint
