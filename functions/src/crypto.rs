@@ -17,8 +17,12 @@
 //! the session's generation, so what was sealed before a `clear` never opens
 //! after it (generation 0 keeps the original format: existing data opens).
 //!
-//! Plaintext data-key bytes live only in `Zeroizing` buffers; cached keys
-//! are dropped after `KEY_CACHE_MAX_AGE_SECONDS` and unwrapped again.
+//! The key bytes this code holds are in `Zeroizing` buffers (wiped on
+//! drop); the SDK's own request and response buffers (the plaintext KMS
+//! returns, the copy `kms:Encrypt` sends) are not, and stay in freed memory
+//! until it is reused. Cached keys older than `KEY_CACHE_MAX_AGE_SECONDS`
+//! are dropped on every cache access, looked up or not, and unwrapped
+//! again when needed.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -247,7 +251,8 @@ impl KeyManager {
     ) -> Result<Arc<DataKey>, ApiError> {
         let now = (self.clock)();
         let cell = {
-            let guard = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            let mut guard = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            self.evict_expired(&mut guard, now);
             match guard.0.get(session_id) {
                 Some(e)
                     if e.user_id == user_id
@@ -308,6 +313,24 @@ impl KeyManager {
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).0.len()
     }
 
+    /// Drops every key older than the maximum age, not only the one looked
+    /// up: entries are in the order they were made (`insert` appends), so
+    /// the expired ones are at the front.
+    fn evict_expired(&self, cache: &mut (HashMap<String, Entry>, VecDeque<String>), now: u64) {
+        let (map, order) = cache;
+        while let Some(front) = order.front() {
+            let expired = map
+                .get(front)
+                .is_none_or(|e| now.saturating_sub(e.made_ms) >= self.max_age_ms);
+            if !expired {
+                break;
+            }
+            if let Some(old) = order.pop_front() {
+                map.remove(&old);
+            }
+        }
+    }
+
     fn insert(
         &self,
         session_id: &str,
@@ -316,6 +339,7 @@ impl KeyManager {
         key: Arc<OnceCell<Arc<DataKey>>>,
     ) {
         let mut guard = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        self.evict_expired(&mut guard, (self.clock)());
         let (map, order) = &mut *guard;
         if map.contains_key(session_id) {
             order.retain(|s| s != session_id);

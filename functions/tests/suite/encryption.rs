@@ -331,6 +331,29 @@ async fn cached_data_keys_expire_after_their_maximum_age() {
     ok(&cm, USER_A, turn(&sid, "hello")).await;
     assert_eq!(rec.count("kms:Decrypt"), 2, "and cached again");
 
+    // A key past its age is dropped at the next use of the cache, even if
+    // its own session is never read again: only fresh keys stay in memory.
+    let other = create_session(&sp, USER_B).await;
+    ok(
+        &cm,
+        USER_B,
+        json!({"action":"get_context","sessionId":other}),
+    )
+    .await;
+    assert_eq!(cm.cached_keys(), 2);
+    clock.advance(600_000);
+    ok(
+        &cm,
+        USER_B,
+        json!({"action":"get_context","sessionId":other}),
+    )
+    .await;
+    assert_eq!(
+        cm.cached_keys(),
+        1,
+        "the first session's expired key is gone without being looked up"
+    );
+
     // A shorter setting.
     let mut short = env.settings.clone();
     short.key_cache_max_age_ms = 1_000;
