@@ -437,14 +437,9 @@ fn key(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
     // https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-encryption.html,
     // https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
     let via = |service: &str| sub(format!("{service}.${{AWS::Region}}.${{AWS::URLSuffix}}"));
-    let use_key = [
-        "kms:Decrypt",
-        "kms:Encrypt",
-        "kms:GenerateDataKey",
-        "kms:GenerateDataKeyWithoutPlaintext",
-        "kms:ReEncryptFrom",
-        "kms:ReEncryptTo",
-    ];
+    // Using the key for data: DynamoDB's write list, which covers what
+    // Lambda and SNS do with it too.
+    let use_key = perms::TABLE_KEY_WRITE;
     let delegated = |sid: &str, actions: &[&str], services: Vec<Expr>| {
         Statement::allow(sid, actions, vec![s("*")])
             .principal(Principal::Aws(account_root()))
@@ -466,7 +461,7 @@ fn key(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
     let via_services = vec![
         // The tables and the copies restored from them, which are named
         // after them (`restore` refuses other names).
-        delegated("TablesViaDynamoDB", &use_key, vec![via("dynamodb")]).condition(
+        delegated("TablesViaDynamoDB", use_key, vec![via("dynamodb")]).condition(
             "StringLike",
             "kms:EncryptionContext:aws:dynamodb:tableName",
             list([
@@ -474,12 +469,7 @@ fn key(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
                 s(format!("{}*", n.user_profiles_table)),
             ]),
         ),
-        delegated(
-            "FunctionEnvironmentViaLambda",
-            &use_key,
-            vec![via("lambda")],
-        )
-        .condition(
+        delegated("FunctionEnvironmentViaLambda", use_key, vec![via("lambda")]).condition(
             "StringEquals",
             "kms:EncryptionContext:aws:lambda:FunctionArn",
             function_arns(),
