@@ -290,9 +290,16 @@ impl CfnSource {
         }
     }
 
-    /// The events there are now (first page), to mark as already seen.
-    /// The stack's `changed_at` now (`None` when there is no stack).
-    pub async fn changed_at(&self) -> Result<Option<String>> {
+    /// The stack as DescribeStacks gives it; `None` when there is none.
+    async fn stack(
+        &self,
+    ) -> std::result::Result<
+        Option<aws_sdk_cloudformation::types::Stack>,
+        aws_sdk_cloudformation::error::SdkError<
+            aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError,
+            aws_sdk_cloudformation::config::http::HttpResponse,
+        >,
+    > {
         match self
             .cfn
             .describe_stacks()
@@ -300,12 +307,21 @@ impl CfnSource {
             .send()
             .await
         {
-            Ok(o) => Ok(o.stacks().first().and_then(changed_at)),
+            Ok(o) => Ok(o.stacks().first().cloned()),
             Err(e) if is_not_found(&e) => Ok(None),
-            Err(e) => Err(explain(e, "reading the stack status", &self.target)),
+            Err(e) => Err(e),
         }
     }
 
+    /// The stack's `changed_at` now (`None` when there is no stack).
+    pub async fn changed_at(&self) -> Result<Option<String>> {
+        self.stack()
+            .await
+            .map(|s| s.as_ref().and_then(changed_at))
+            .map_err(|e| explain(e, "reading the stack status", &self.target))
+    }
+
+    /// The events there are now (first page), to mark as already seen.
     pub async fn existing_events(&mut self) -> Result<Vec<StackEvent>> {
         let out = self
             .cfn
@@ -379,27 +395,19 @@ impl StackSource for CfnSource {
                 break;
             }
         }
-        match self
-            .cfn
-            .describe_stacks()
-            .stack_name(&self.stack_id)
-            .send()
-            .await
-        {
-            Ok(o) => {
-                if let Some(s) = o.stacks().first() {
-                    poll.stacks.stacks.push(StackStatusOnly {
-                        stack_name: s.stack_name().unwrap_or_default().to_string(),
-                        stack_status: s
-                            .stack_status()
-                            .cloned()
-                            .unwrap_or_else(|| StackStatus::from("")),
-                        stack_status_reason: s.stack_status_reason().map(str::to_string),
-                        changed_at: changed_at(s),
-                    });
-                }
+        match self.stack().await {
+            Ok(Some(s)) => {
+                poll.stacks.stacks.push(StackStatusOnly {
+                    stack_name: s.stack_name().unwrap_or_default().to_string(),
+                    stack_status: s
+                        .stack_status()
+                        .cloned()
+                        .unwrap_or_else(|| StackStatus::from("")),
+                    stack_status_reason: s.stack_status_reason().map(str::to_string),
+                    changed_at: changed_at(&s),
+                });
             }
-            Err(e) if is_not_found(&e) => {}
+            Ok(None) => {}
             Err(e) => {
                 return Err(PollError::from_sdk(
                     e,

@@ -31,6 +31,30 @@ impl MiniStackAccount {
     }
 }
 
+impl MiniStackAccount {
+    /// Requests to this MiniStack with its test credentials.
+    fn aws(&self) -> AwsOptions {
+        AwsOptions {
+            region: Some(emulator::TEST_REGION.into()),
+            profile: None,
+            endpoint_url: Some(self.ms.endpoint_url()),
+            static_credentials: Some((
+                emulator::TEST_ACCESS_KEY_ID.into(),
+                emulator::TEST_SECRET_ACCESS_KEY.into(),
+            )),
+        }
+    }
+}
+
+/// The resources only an option adds (the budget and the backup selection
+/// aside: MiniStack has neither).
+const OPTION_RESOURCES: [&str; 4] = [
+    "AlarmEmailSubscription",
+    "BackupVault",
+    "BackupPlan",
+    "BackupRole",
+];
+
 impl Drop for MiniStackAccount {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
@@ -71,15 +95,7 @@ fn a_failed_first_create_is_cleaned_up_and_retried() {
     });
     let deploy = |template: Option<&serde_json::Value>, yes: bool| {
         let opts = DeployOptions {
-            aws: AwsOptions {
-                region: Some(emulator::TEST_REGION.into()),
-                profile: None,
-                endpoint_url: Some(e.ms.endpoint_url()),
-                static_credentials: Some((
-                    emulator::TEST_ACCESS_KEY_ID.into(),
-                    emulator::TEST_SECRET_ACCESS_KEY.into(),
-                )),
-            },
+            aws: e.aws(),
             stage: None,
             params: ParamOptions {
                 arch: lambda_package::Arch::host(),
@@ -226,15 +242,7 @@ fn every_option_deploys_on_a_stage_and_turns_off_again() {
     let deploy =
         |params: ParamOptions, template: Option<&serde_json::Value>, allow_replacement: bool| {
             let opts = DeployOptions {
-                aws: AwsOptions {
-                    region: Some(emulator::TEST_REGION.into()),
-                    profile: None,
-                    endpoint_url: Some(e.ms.endpoint_url()),
-                    static_credentials: Some((
-                        emulator::TEST_ACCESS_KEY_ID.into(),
-                        emulator::TEST_SECRET_ACCESS_KEY.into(),
-                    )),
-                },
+                aws: e.aws(),
                 stage: Some(stage.into()),
                 params: ParamOptions {
                     arch: lambda_package::Arch::host(),
@@ -321,12 +329,7 @@ fn every_option_deploys_on_a_stage_and_turns_off_again() {
         Some("CREATE_COMPLETE"),
         "{text}"
     );
-    for id in [
-        "AlarmEmailSubscription",
-        "BackupVault",
-        "BackupPlan",
-        "BackupRole",
-    ] {
+    for id in OPTION_RESOURCES {
         assert!(!has(id), "{id} with the defaults");
     }
     // Termination protection is on: a plain DeleteStack is refused.
@@ -390,23 +393,21 @@ fn every_option_deploys_on_a_stage_and_turns_off_again() {
     // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-kms-key.html),
     // so this step allows it, and the key must still be the same one after.
     let key_before = physical_id("DataKey");
+    let updated_keeping_the_key = |text: &str| {
+        assert_eq!(
+            physical_id("DataKey"),
+            key_before,
+            "the key was replaced: {text}"
+        );
+        assert_eq!(
+            e.account.stack_status(&names.stack).as_deref(),
+            Some("UPDATE_COMPLETE"),
+            "{text}"
+        );
+    };
     let text = deploy(all_on.clone(), Some(&without_gaps), true).unwrap_or_else(|t| panic!("{t}"));
-    assert_eq!(
-        physical_id("DataKey"),
-        key_before,
-        "the key was replaced: {text}"
-    );
-    assert_eq!(
-        e.account.stack_status(&names.stack).as_deref(),
-        Some("UPDATE_COMPLETE"),
-        "{text}"
-    );
-    for id in [
-        "AlarmEmailSubscription",
-        "BackupVault",
-        "BackupPlan",
-        "BackupRole",
-    ] {
+    updated_keeping_the_key(&text);
+    for id in OPTION_RESOURCES {
         assert!(
             has(id),
             "{id} missing with every option on: {:?}",
@@ -445,36 +446,14 @@ fn every_option_deploys_on_a_stage_and_turns_off_again() {
         ..ParamOptions::default()
     };
     let text = deploy(off, None, true).unwrap_or_else(|t| panic!("{t}"));
-    assert_eq!(
-        physical_id("DataKey"),
-        key_before,
-        "the key was replaced: {text}"
-    );
-    assert_eq!(
-        e.account.stack_status(&names.stack).as_deref(),
-        Some("UPDATE_COMPLETE"),
-        "{text}"
-    );
-    for id in [
-        "AlarmEmailSubscription",
-        "BackupVault",
-        "BackupPlan",
-        "BackupRole",
-    ] {
+    updated_keeping_the_key(&text);
+    for id in OPTION_RESOURCES {
         assert!(!has(id), "{id} left in the stack: {:?}", resources());
     }
 
     // `destroy --yes` turns termination protection off and deletes it.
     let destroy = deploy::options::DestroyOptions {
-        aws: AwsOptions {
-            region: Some(emulator::TEST_REGION.into()),
-            profile: None,
-            endpoint_url: Some(e.ms.endpoint_url()),
-            static_credentials: Some((
-                emulator::TEST_ACCESS_KEY_ID.into(),
-                emulator::TEST_SECRET_ACCESS_KEY.into(),
-            )),
-        },
+        aws: e.aws(),
         stage: Some(stage.into()),
         yes: true,
     };
