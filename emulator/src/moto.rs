@@ -17,10 +17,17 @@ pub struct MotoOptions {
     pub log_file: Option<PathBuf>,
     /// The venv to run moto from; the project's `.venv/` when `None`.
     pub venv: Option<Venv>,
+    /// Serve requests on threads without the dispatch lock, as `moto_server`
+    /// does: conditional writes are then not atomic across requests. Only for
+    /// showing that the load test catches a store that loses writes.
+    pub unlocked: bool,
 }
 
 /// The Python launcher: moto's server under a watchdog (exits when stdin
-/// closes, i.e. when the parent exits for any reason), ignoring the terminal's
+/// closes, i.e. when the parent exits for any reason), dispatching one request
+/// at a time (so a conditional write is atomic, as on DynamoDB:
+/// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html),
+/// ignoring the terminal's
 /// SIGINT (the parent decides when to stop), and, when `MOTO_DEV_STATE` names
 /// a file, loading the DynamoDB and KMS backends from it at start and saving
 /// them to it (atomically) when told to stop (stdin closed or SIGTERM).
@@ -67,6 +74,7 @@ impl MotoServer {
             "-p",
             &requested.to_string(),
         ])
+        .args(opts.unlocked.then_some("--unlocked"))
         .env("MOTO_ALLOW_NONEXISTENT_REGION", "true")
         .env_remove("MOTO_DEV_STATE");
         if let Some(state) = state_file {

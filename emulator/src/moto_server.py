@@ -88,7 +88,21 @@ host = sys.argv[sys.argv.index('-H') + 1]
 port = int(sys.argv[sys.argv.index('-p') + 1])
 app = DomainDispatcherApplication(create_backend_app)
 app.debug = True
-server = make_server(host, port, app, threaded=True)
+
+class Serial:
+    # moto's backends hold no lock between a conditional write's check and
+    # its write, so two threads can both pass `attribute_not_exists(sk)`;
+    # DynamoDB makes that check and write one atomic step. Dispatching one
+    # request at a time restores that (connections are still accepted on
+    # threads). The body is read inside the lock: moto builds it eagerly.
+    def __init__(self, app):
+        self.app, self.lock = app, threading.Lock()
+    def __call__(self, environ, start_response):
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+served = app if '--unlocked' in sys.argv else Serial(app)
+server = make_server(host, port, served, threaded=True)
 os.environ['MOTO_PORT'] = str(server.port)
 sys.stdout.write('PORT %d\n' % server.port)
 sys.stdout.flush()

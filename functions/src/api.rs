@@ -155,8 +155,11 @@ impl App {
         init.settings_us = init.lap();
         let http = crate::tls::http_client(settings.tls_trust);
         init.http_client_us = init.lap();
+        let (timeouts, retry) = call_policy(settings.dependency_timeouts);
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .http_client(http)
+            .timeout_config(timeouts)
+            .retry_config(retry)
             .load()
             .await;
         init.aws_config_us = init.lap();
@@ -198,7 +201,24 @@ impl App {
             .unwrap_or_default();
         let mut action = "unknown";
         let mut on_behalf = false;
-        let result = self.dispatch(&req, &mut action, &mut on_behalf).await;
+        let dispatched = self.dispatch(&req, &mut action, &mut on_behalf);
+        let result = match req.lambda_context_ref().and_then(|c| time_left(c.deadline)) {
+            Some(left) => match tokio::time::timeout(left, dispatched).await {
+                Ok(result) => result,
+                Err(_) => {
+                    // Stopping at an await is what a failed call there does:
+                    // each write is a single conditional request, and the
+                    // client's retry (same turnId) finishes the job.
+                    tracing::warn!(
+                        event = "deadline",
+                        margin_ms = DEADLINE_MARGIN.as_millis() as u64,
+                        "stopped before the function timeout"
+                    );
+                    Err(ApiError::Unavailable)
+                }
+            },
+            None => dispatched.await,
+        };
         // Only when a writer acted on another user's session (audit).
         let on_behalf = on_behalf.then_some(true);
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -661,12 +681,58 @@ fn body_text(req: &Request) -> Result<&str, ApiError> {
 }
 
 fn respond(status: StatusCode, body: &Value) -> Response<Body> {
-    Response::builder()
+    let mut response = Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/json")
-        .header(header::CACHE_CONTROL, "no-store")
+        .header(header::CACHE_CONTROL, "no-store");
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response = response.header(header::RETRY_AFTER, RETRY_AFTER_SECONDS);
+    }
+    response
         .body(Body::Text(body.to_string()))
         .unwrap_or_else(|_| Response::new(Body::Empty))
+}
+
+/// The binaries' timeouts and retries for DynamoDB and KMS. Without
+/// timeouts the SDK waits on a stalled connection until Lambda stops the
+/// function and the gateway answers 504; with them the function answers 503
+/// itself. Standard retry mode keeps a retry quota, so a failing dependency
+/// is not hammered
+/// (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html,
+/// https://docs.aws.amazon.com/sdk-for-rust/latest/dg/timeouts.html).
+pub fn call_policy(
+    t: crate::config::DependencyTimeouts,
+) -> (
+    aws_config::timeout::TimeoutConfig,
+    aws_config::retry::RetryConfig,
+) {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(t.connect)
+        .operation_attempt_timeout(t.attempt)
+        .operation_timeout(t.operation)
+        .build();
+    (
+        timeouts,
+        aws_config::retry::RetryConfig::standard().with_max_attempts(3),
+    )
+}
+
+/// What a 503 tells the client to wait before retrying (`Retry-After`).
+pub const RETRY_AFTER_SECONDS: &str = "1";
+
+/// The time kept back before Lambda's deadline to answer 503 rather than be
+/// stopped (which the gateway answers with 504 and no body).
+pub const DEADLINE_MARGIN: Duration = Duration::from_millis(1_000);
+
+/// Time left to work on a request whose invocation ends at `deadline_ms`
+/// (Lambda's `Lambda-Runtime-Deadline-Ms`, ms since the epoch), keeping
+/// [`DEADLINE_MARGIN`] back; `None` when there is no deadline.
+fn time_left(deadline_ms: u64) -> Option<Duration> {
+    if deadline_ms == 0 {
+        return None;
+    }
+    let now = crate::time::now_ms();
+    Some(Duration::from_millis(deadline_ms.saturating_sub(now)).saturating_sub(DEADLINE_MARGIN))
 }
 
 /// A random (v4) UUID, lowercase and hyphenated, from aws-lc-rs's generator.

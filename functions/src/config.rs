@@ -29,6 +29,33 @@ pub struct Settings {
     /// trusts, Amazon Trust Services', the public ones (`public`) or the
     /// operating system's (`system`); see `tls`.
     pub tls_trust: Trust,
+    /// How long one DynamoDB or KMS attempt may take, and one call with its
+    /// retries: together well inside the function's timeout, so a stalled
+    /// dependency ends in the function's own 503 (see [`DependencyTimeouts`]).
+    pub dependency_timeouts: DependencyTimeouts,
+}
+
+/// Timeouts for the AWS calls. A call that runs out is retried by the SDK
+/// (standard mode) within the operation timeout, then answered with 503.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DependencyTimeouts {
+    /// Opening a connection.
+    pub connect: std::time::Duration,
+    /// One attempt (DynamoDB and KMS answer in milliseconds when healthy).
+    pub attempt: std::time::Duration,
+    /// One call, every attempt and backoff included.
+    pub operation: std::time::Duration,
+}
+
+impl Default for DependencyTimeouts {
+    fn default() -> Self {
+        use std::time::Duration;
+        DependencyTimeouts {
+            connect: Duration::from_millis(1_000),
+            attempt: Duration::from_millis(2_000),
+            operation: Duration::from_millis(4_000),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +91,7 @@ impl Settings {
             assistant_writer_group: DEFAULT_ASSISTANT_WRITER_GROUP.to_string(),
             key_cache_max_age_ms: DEFAULT_KEY_CACHE_MAX_AGE_SECONDS * 1000,
             tls_trust: Trust::default(),
+            dependency_timeouts: DependencyTimeouts::default(),
         }
     }
 

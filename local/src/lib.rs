@@ -10,8 +10,8 @@
 //! - [`gateway`]: the HTTP API; [`jwt`]: the local user pool and the authorizer.
 //! - [`start`]: all of it started and stopped in order; [`http`]: the accept loop.
 
-pub mod delay_proxy;
 pub mod error;
+pub mod fault_proxy;
 pub mod gateway;
 pub mod http;
 pub mod ids;

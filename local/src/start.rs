@@ -69,9 +69,13 @@ pub struct StartOptions {
     /// Where messages go (stderr for `cargo xtask dev`).
     pub log: Log,
     pub concurrency: usize,
-    /// Put a [`DelayProxy`](crate::delay_proxy::DelayProxy) between the
-    /// functions and moto (`bench functions` adds a fixed delay per AWS call).
-    pub aws_delay_proxy: bool,
+    /// Put a [`FaultProxy`](crate::fault_proxy::FaultProxy) between the
+    /// functions and moto (`bench functions` adds a fixed delay per AWS
+    /// call; the load test injects faults).
+    pub aws_proxy: bool,
+    /// Run moto without its dispatch lock, as `moto_server` does (conditional
+    /// writes not atomic): only to show the load test catches lost writes.
+    pub unlocked_emulator: bool,
 }
 
 /// A running dev stack.
@@ -86,8 +90,8 @@ pub struct Running {
     pub state_file: PathBuf,
     /// This run's hold on its stage directory, released when it is dropped.
     pub lock: crate::lock::DevLock,
-    /// The functions' way to moto, when asked for ([`StartOptions::aws_delay_proxy`]).
-    pub aws_proxy: Option<crate::delay_proxy::DelayProxy>,
+    /// The functions' way to moto, when asked for ([`StartOptions::aws_proxy`]).
+    pub aws_proxy: Option<crate::fault_proxy::FaultProxy>,
 }
 
 impl Running {
@@ -192,7 +196,7 @@ fn function_env(
     f: &FunctionSpec,
     resolved: Vec<(String, String)>,
     moto: &emulator::MotoServer,
-    proxy: Option<&crate::delay_proxy::DelayProxy>,
+    proxy: Option<&crate::fault_proxy::FaultProxy>,
     program: &Path,
 ) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = vec![
@@ -279,6 +283,7 @@ pub async fn start(opts: &StartOptions) -> Result<Running> {
         port: None,
         log_file: Some(stage_dir.join("moto.log")),
         venv: None,
+        unlocked: opts.unlocked_emulator,
     };
     let state = state_file.clone();
     let moto = tokio::task::spawn_blocking(move || {
@@ -324,12 +329,12 @@ pub async fn start(opts: &StartOptions) -> Result<Running> {
         )
     );
 
-    let aws_proxy = if opts.aws_delay_proxy {
+    let aws_proxy = if opts.aws_proxy {
         let port = moto.port();
         Some(
-            crate::delay_proxy::DelayProxy::start(([127, 0, 0, 1], port).into())
+            crate::fault_proxy::FaultProxy::start(([127, 0, 0, 1], port).into())
                 .await
-                .context("starting the AWS delay proxy")?,
+                .context("starting the AWS fault proxy")?,
         )
     } else {
         None

@@ -235,7 +235,8 @@ async fn bench(runs: usize) -> Result<ExitCode> {
         log: local::Log::stderr(),
         // One process per function: sequential calls use one anyway.
         concurrency: 1,
-        aws_delay_proxy: true,
+        aws_proxy: true,
+        unlocked_emulator: false,
     };
     let running = local::start(&opts).await?;
     let result = measure(&running, runs).await;
@@ -263,7 +264,7 @@ async fn with_aws_delay(running: &Running, c: &mut Client, token: &str) -> Resul
     let proxy = running
         .aws_proxy
         .as_ref()
-        .context("the bench starts the functions behind the delay proxy")?;
+        .context("the bench starts the functions behind the fault proxy")?;
     proxy.set_delay(Duration::from_millis(AWS_DELAY_MS));
     let (status, created) = c
         .post(

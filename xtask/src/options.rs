@@ -217,7 +217,8 @@ pub fn dev(d: &flags::Dev) -> local::StartOptions {
         forward_logs: true,
         log: local::Log::stderr(),
         concurrency: d.concurrency,
-        aws_delay_proxy: false,
+        aws_proxy: false,
+        unlocked_emulator: false,
     }
 }
 

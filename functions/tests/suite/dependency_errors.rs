@@ -9,6 +9,7 @@ use functions::{App, Settings};
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::common::*;
 
@@ -137,4 +138,149 @@ async fn an_endpoint_outside_the_amazon_roots_is_refused_and_the_log_says_what_t
         "{line}"
     );
     assert_eq!(line["operation"], "dynamodb:Query", "{line}");
+}
+
+/// A loopback listener that accepts connections and never answers: a
+/// stalled dependency. Counts the connections it accepted.
+async fn stalled_endpoint() -> (u16, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let seen = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            seen.fetch_add(1, Ordering::SeqCst);
+            held.push(stream);
+        }
+    });
+    (port, accepted)
+}
+
+/// The binaries' SDK configuration (timeouts and standard retries from
+/// [`functions::api::call_policy`]) aimed at `endpoint`.
+async fn binaries_sdk_at(
+    endpoint: &str,
+    timeouts: functions::config::DependencyTimeouts,
+) -> aws_config::SdkConfig {
+    let (timeout_config, retry_config) = functions::api::call_policy(timeouts);
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(functions::tls::http_client(functions::tls::Trust::default()))
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .timeout_config(timeout_config)
+        .retry_config(retry_config)
+        .load()
+        .await
+}
+
+/// `body` as an invocation that Lambda ends at `deadline_ms`: the status,
+/// the `Retry-After` header and the JSON body.
+async fn invoke_until(
+    app: &App,
+    deadline_ms: u64,
+    body: serde_json::Value,
+) -> (u16, Option<String>, serde_json::Value) {
+    use lambda_http::RequestExt;
+    let ev = event_json_for(
+        path_of(app.function()),
+        Some(&user(USER_A)),
+        Some(&body.to_string()),
+        false,
+    );
+    let mut context = lambda_http::Context::default();
+    context.deadline = deadline_ms;
+    let req = lambda_http::request::from_str(&ev)
+        .expect("payload 2.0 event")
+        .with_lambda_context(context);
+    let resp = app.handle(req).await;
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let text = match resp.body() {
+        lambda_http::Body::Text(t) => t.clone(),
+        other => panic!("unexpected body {other:?}"),
+    };
+    (
+        resp.status().as_u16(),
+        retry_after,
+        serde_json::from_str(&text).unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_dependency_ends_in_the_functions_own_503_with_retry_after() {
+    // The SDK's attempt timeout ends each stalled attempt and standard mode
+    // retries within the operation timeout; then the function answers 503,
+    // long before an invocation deadline an hour away.
+    let (port, accepted) = stalled_endpoint().await;
+    let timeouts = functions::config::DependencyTimeouts {
+        connect: Duration::from_millis(200),
+        attempt: Duration::from_millis(150),
+        operation: Duration::from_millis(2_000),
+    };
+    let sdk = binaries_sdk_at(&format!("http://127.0.0.1:{port}"), timeouts).await;
+    let settings = Settings::new("sessions", "profiles", "alias/none");
+    let app = App::new(SessionPersistence, &sdk, settings, None);
+    let hour_away = functions::time::now_ms() + 3_600_000;
+    let (status, retry_after, v) = invoke_until(&app, hour_away, json!({"action":"list"})).await;
+    assert_eq!(status, 503, "{v}");
+    assert_eq!(v["error"]["code"], "service_unavailable");
+    assert_eq!(v["error"]["retryable"], true);
+    assert_eq!(
+        retry_after.as_deref(),
+        Some(functions::api::RETRY_AFTER_SECONDS)
+    );
+    assert!(
+        accepted.load(Ordering::SeqCst) >= 2,
+        "the SDK did not retry the stalled call ({} connection(s))",
+        accepted.load(Ordering::SeqCst)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_still_waiting_near_the_deadline_is_answered_503_before_it() {
+    // With the binaries' default timeouts a stalled call outlives an
+    // invocation that has 1.5 s left: the function keeps
+    // `DEADLINE_MARGIN` back and answers 503 itself, so the gateway never
+    // has to answer 504 for it.
+    capture_logs();
+    let (port, accepted) = stalled_endpoint().await;
+    let timeouts = functions::config::DependencyTimeouts::default();
+    let sdk = binaries_sdk_at(&format!("http://127.0.0.1:{port}"), timeouts).await;
+    let app = App::new(
+        SessionPersistence,
+        &sdk,
+        Settings::new("sessions", "profiles", "alias/none"),
+        None,
+    );
+    let deadline = functions::time::now_ms() + 1_500;
+    let (status, retry_after, v) = invoke_until(&app, deadline, json!({"action":"list"})).await;
+    let answered = functions::time::now_ms();
+    assert_eq!(status, 503, "{v}");
+    assert_eq!(
+        retry_after.as_deref(),
+        Some(functions::api::RETRY_AFTER_SECONDS)
+    );
+    assert!(
+        accepted.load(Ordering::SeqCst) >= 1,
+        "the call never reached the endpoint"
+    );
+    assert!(
+        answered < deadline,
+        "answered {} ms after the deadline",
+        answered - deadline
+    );
+    let request_id = v["error"]["requestId"].as_str().unwrap().to_string();
+    assert!(
+        log_lines()
+            .iter()
+            .any(|l| l["event"] == "deadline" && l["margin_ms"] == 1000),
+        "no deadline log line for {request_id}"
+    );
 }

@@ -13,7 +13,8 @@ fn crashes_errors_and_timeouts() {
     let dev = Dev::start(local::StartOptions {
         function_timeout_ms: Some(1500),
         concurrency: 3,
-        aws_delay_proxy: false,
+        aws_proxy: false,
+        unlocked_emulator: false,
         log,
         ..fixture(&data_dir("runtime"))
     });

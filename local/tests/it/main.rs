@@ -5,7 +5,7 @@
 
 mod authorizer;
 mod crashes;
-mod delay_proxy;
+mod fault_proxy;
 mod gateway;
 mod ids;
 mod jwt;

@@ -31,7 +31,8 @@ pub fn fixture(data_dir: &Path) -> StartOptions {
         forward_logs: true,
         log: local::Log::stderr(),
         concurrency: 4,
-        aws_delay_proxy: false,
+        aws_proxy: false,
+        unlocked_emulator: false,
     }
 }
 

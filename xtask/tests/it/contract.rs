@@ -38,7 +38,8 @@ fn the_api_keeps_its_openapi_contract() {
         forward_logs: false,
         log,
         concurrency: 2,
-        aws_delay_proxy: false,
+        aws_proxy: false,
+        unlocked_emulator: false,
     };
     let running = rt.block_on(local::start(&opts)).expect("dev starts");
     rt.spawn(
