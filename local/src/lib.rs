@@ -9,6 +9,7 @@
 //! - [`runtime_api`]: the Lambda Runtime API, processes scaled out, restarted, timed out.
 //! - [`gateway`]: the HTTP API; [`jwt`]: the local user pool and the authorizer.
 //! - [`start`]: all of it started and stopped in order; [`http`]: the accept loop.
+//! - [`fault_proxy`]: delays and faults between the functions and moto; [`load`]: the load test and its oracle.
 
 pub mod error;
 pub mod fault_proxy;
@@ -16,6 +17,7 @@ pub mod gateway;
 pub mod http;
 pub mod ids;
 pub mod jwt;
+pub mod load;
 pub mod lock;
 pub mod log;
 pub mod model;

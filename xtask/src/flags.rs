@@ -509,6 +509,9 @@ pub enum BenchTarget {
     Synth,
     /// Each release function binary: start to first request, peak RSS, add_turn latency through `dev`.
     Functions,
+    /// Concurrent writers on shared sessions through `dev`, then every turn
+    /// checked (exactly once, in order, counted); p50/p99 and throughput.
+    Load,
 }
 
 #[derive(Debug, Args)]
@@ -518,4 +521,25 @@ pub struct Bench {
     /// Runs per measurement.
     #[arg(long, default_value_t = 50)]
     pub runs: usize,
+    /// `load`: sessions written at once.
+    #[arg(long, default_value_t = 10)]
+    pub sessions: usize,
+    /// `load`: concurrent writers per session (and function processes).
+    #[arg(long, default_value_t = 8)]
+    pub writers: usize,
+    /// `load`: turns each writer sends, one after another (sessions hold at
+    /// most 100 turns for the check: writers × turns ≤ 100).
+    #[arg(long, default_value_t = 12)]
+    pub turns: usize,
+    /// `load`: every 7th AWS call throttled, failed with a 500 or its answer
+    /// dropped after the store applied it (in turn).
+    #[arg(long)]
+    pub faults: bool,
+    /// `load`: the store stops answering for this many seconds, one second in.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub stall: u64,
+    /// `load`: moto without its dispatch lock (conditional writes not
+    /// atomic, as `moto_server` serves): shows the check catches lost writes.
+    #[arg(long)]
+    pub unlocked_emulator: bool,
 }

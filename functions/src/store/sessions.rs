@@ -44,22 +44,31 @@ impl SessionStore {
         }))
     }
 
-    /// Stores a new session item (never overwriting one).
+    /// Stores a new session item (never overwriting one). When the SDK
+    /// retries a put whose answer was lost, the retry finds the item the
+    /// first attempt stored: that item, identical to ours, is success.
     pub async fn put_session(&self, rec: &SessionRecord) -> Result<(), ApiError> {
+        let item = rec.to_item();
         self.ddb
             .put_item()
             .table_name(&self.sessions)
-            .set_item(Some(rec.to_item()))
+            .set_item(Some(item.clone()))
             .condition_expression("attribute_not_exists(sessionId)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await
-            .map_err(|e| match e.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(_)) => {
-                    ApiError::Conflict("session id collision; retry".into())
+            .map(drop)
+            .or_else(|e| match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(c))
+                    if c.item() == Some(&item) =>
+                {
+                    Ok(())
                 }
-                _ => ApiError::from(classify("dynamodb:PutItem", &e)),
-            })?;
-        Ok(())
+                Some(PutItemError::ConditionalCheckFailedException(_)) => {
+                    Err(ApiError::Conflict("session id collision; retry".into()))
+                }
+                _ => Err(ApiError::from(classify("dynamodb:PutItem", &e))),
+            })
     }
 
     /// The session item, if it exists.

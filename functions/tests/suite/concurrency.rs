@@ -204,3 +204,28 @@ async fn concurrent_streams_keep_each_speakers_order() {
         let _: (usize, usize) = (stream.parse().unwrap(), n.parse().unwrap());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_whose_answer_was_lost_succeeds_when_the_sdk_retries_it() {
+    // The SDK retries a PutItem whose answer was lost (a dropped connection
+    // after DynamoDB applied it); the retry finds the item its first attempt
+    // stored. That is success, not a 409 "collision"; another session's item
+    // under the same id still is a collision, and neither changes anything.
+    let env = Env::new().await;
+    let (sp, _) = env.app(SessionPersistence);
+    let sid = create_session(&sp, USER_A).await;
+    let stored = get_item(&env, &sid, functions::store::SESSION_SK)
+        .await
+        .unwrap();
+    let rec = functions::store::SessionRecord::from_item(&stored).unwrap();
+    let before = env.snapshot().await;
+    sp.store()
+        .put_session(&rec)
+        .await
+        .expect("the retry of the same put");
+    let mut other = rec.clone();
+    other.current_topic = "Recursion".into();
+    let err = sp.store().put_session(&other).await.unwrap_err();
+    assert_eq!(err.code(), "version_conflict", "{err}");
+    assert_eq!(env.snapshot().await, before, "nothing changed");
+}

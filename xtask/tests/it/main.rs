@@ -11,6 +11,7 @@ mod dev;
 mod hotswap;
 mod iam_lint;
 mod json_output;
+mod load;
 mod ministack;
 mod ops;
 mod profile;
