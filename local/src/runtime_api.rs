@@ -586,6 +586,12 @@ impl Runtime {
                     Exit::Shutdown
                 }
             };
+            // A function whose Runtime API connection closed because dev is
+            // stopping exits by itself (status 1) before it is killed.
+            let exit = match exit {
+                Exit::Exited(_) if *shutdown.borrow() => Exit::Shutdown,
+                other => other,
+            };
             self.pids.lock().expect("lock").remove(&slot);
             self.kills.lock().expect("lock").remove(&generation);
             server.abort();

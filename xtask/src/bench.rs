@@ -60,7 +60,7 @@ async fn bench_load(args: &flags::Bench) -> Result<ExitCode> {
         function_timeout_ms: None,
         data_dir: out_dir.join("load-data"),
         access_log: false,
-        forward_logs: false,
+        forward_logs: std::env::var_os("BENCH_FORWARD").is_some(),
         log: local::Log::stderr(),
         // As Lambda would: one instance per concurrent request.
         concurrency: plan.writers,

@@ -345,7 +345,7 @@ impl Cognito {
             other_client_id: client("another-app"),
             pool_id: pool_id.clone(),
         };
-        for user in ["alice", "bob"] {
+        for user in ["alice", "bob", "carol"] {
             e2e.cognito(
                 "AdminCreateUser",
                 json!({ "UserPoolId": pool_id, "Username": user, "MessageAction": "SUPPRESS" }),
@@ -679,6 +679,39 @@ fn deploy_call_change_verify_and_destroy_on_ministack() {
     }
     let r = api.post("sessions", Some(&short), &list);
     assert_eq!(r.status, 401, "expired token: {}", r.body);
+
+    // Concurrent writers on shared sessions through the deployed gateway,
+    // its authorizer and MiniStack's Lambda and DynamoDB (a user of its own,
+    // so the other checks' sessions stay as they are): every turn stored
+    // once, in order, counted; no 5xx but 503.
+    let carol = cognito.id_token(&e2e, "carol", &cognito.client_id);
+    let load_plan = local::load::LoadPlan {
+        sessions: 2,
+        writers: 3,
+        turns: 4,
+        duplicate_every: 2,
+        retry_wait: Some(Duration::from_millis(100)),
+    };
+    let target = local::load::Target {
+        addr: ([127, 0, 0, 1], e2e.ms().port()).into(),
+        base: api.base.clone(),
+        token: carol,
+    };
+    let report = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(local::load::run(&target, &load_plan))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        report.passed(),
+        "{}",
+        serde_json::to_string_pretty(&report).unwrap()
+    );
+    eprintln!(
+        "load on MiniStack: {} requests, {:?}, p50 {:.0} ms, p99 {:.0} ms",
+        report.requests, report.statuses, report.latency_ms.p50, report.latency_ms.p99
+    );
 
     // Deploy again with nothing changed: no change set, parameters kept.
     let noop = e2e.run(&["deploy", "--artifacts-dir", v1_dir]).ok();
