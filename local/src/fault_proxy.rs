@@ -57,6 +57,9 @@ struct State {
     schedule: Mutex<(u64, Vec<Fault>)>,
     stall_until: Mutex<Option<Instant>>,
     injected: Mutex<Injected>,
+    /// Strip the condition from every DynamoDB PutItem (see
+    /// [`FaultProxy::ignore_conditions`]).
+    ignore_conditions: std::sync::atomic::AtomicBool,
 }
 
 pub struct FaultProxy {
@@ -104,6 +107,14 @@ impl FaultProxy {
         *self.state.stall_until.lock().unwrap() = Some(Instant::now() + d);
     }
 
+    /// From now on, removes `ConditionExpression` from every DynamoDB
+    /// `PutItem`: a store whose conditional writes are not conditional, a
+    /// fault no real table has. Only for showing that the load test's check
+    /// catches what that loses.
+    pub fn ignore_conditions(&self, on: bool) {
+        self.state.ignore_conditions.store(on, Ordering::Relaxed);
+    }
+
     /// Requests seen so far.
     pub fn requests(&self) -> u64 {
         self.state.requests.load(Ordering::Relaxed)
@@ -126,7 +137,7 @@ impl Drop for FaultProxy {
 }
 
 async fn serve(client: TcpStream, upstream: SocketAddr, state: Arc<State>) {
-    let upstream_conn: Arc<tokio::sync::Mutex<Option<SendRequest<Incoming>>>> = Arc::default();
+    let upstream_conn: Arc<tokio::sync::Mutex<Option<SendRequest<ProxyBody>>>> = Arc::default();
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let (state, conn) = (state.clone(), upstream_conn.clone());
         async move { exchange(req, upstream, &state, &conn).await }
@@ -140,7 +151,7 @@ async fn exchange(
     req: Request<Incoming>,
     upstream: SocketAddr,
     state: &State,
-    conn: &tokio::sync::Mutex<Option<SendRequest<Incoming>>>,
+    conn: &tokio::sync::Mutex<Option<SendRequest<ProxyBody>>>,
 ) -> Result<Response<ProxyBody>, std::io::Error> {
     let n = state.requests.fetch_add(1, Ordering::Relaxed) + 1;
     let stall_until = *state.stall_until.lock().unwrap();
@@ -156,6 +167,37 @@ async fn exchange(
         let (every, faults) = &*state.schedule.lock().unwrap();
         (*every > 0 && n.is_multiple_of(*every) && !faults.is_empty())
             .then(|| faults[((n / every - 1) % faults.len() as u64) as usize])
+    };
+    let target = req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let req = if target == "DynamoDB_20120810.PutItem"
+        && state.ignore_conditions.load(Ordering::Relaxed)
+    {
+        let (parts, body) = req.into_parts();
+        let bytes = body
+            .collect()
+            .await
+            .map_err(std::io::Error::other)?
+            .to_bytes();
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(std::io::Error::other)?;
+        if let Some(m) = json.as_object_mut() {
+            m.remove("ConditionExpression");
+        }
+        let mut parts = parts;
+        parts.headers.remove(hyper::header::CONTENT_LENGTH);
+        Request::from_parts(
+            parts,
+            Full::new(Bytes::from(json.to_string()))
+                .map_err(|never| match never {})
+                .boxed(),
+        )
+    } else {
+        req.map(BodyExt::boxed)
     };
     let kms = req
         .headers()
@@ -185,9 +227,9 @@ async fn exchange(
 }
 
 async fn forward(
-    req: Request<Incoming>,
+    req: Request<ProxyBody>,
     upstream: SocketAddr,
-    conn: &tokio::sync::Mutex<Option<SendRequest<Incoming>>>,
+    conn: &tokio::sync::Mutex<Option<SendRequest<ProxyBody>>>,
 ) -> std::io::Result<Response<Incoming>> {
     let mut conn = conn.lock().await;
     if conn.as_ref().is_none_or(|c| c.is_closed()) {
