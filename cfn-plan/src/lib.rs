@@ -3,6 +3,7 @@
 //! on recorded change sets (`tests/fixtures/`) and synthesized templates.
 //!
 //! - [`change_set`]: the change set as DescribeChangeSet describes it.
+//! - [`conditions`]: a template as one deploy creates it (conditions evaluated).
 //! - [`iam`]: IAM statement changes and the widening rule.
 //! - [`replacement`]: which changes replace a resource; the data-safety guard.
 //! - [`template_diff`]: property-level differences between two templates.
@@ -11,6 +12,7 @@
 //! - [`retention`]: what deleting the stack deletes and what it retains.
 
 pub mod change_set;
+pub mod conditions;
 pub mod diff_report;
 pub mod error;
 pub mod iam;
