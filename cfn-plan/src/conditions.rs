@@ -262,10 +262,9 @@ mod tests {
         let on = BTreeMap::from([("Days".to_string(), "35".to_string())]);
         let r = resolve(&template(), &on);
         let res = r.template["Resources"].as_object().unwrap();
-        assert_eq!(
-            res.keys().collect::<Vec<_>>(),
-            ["Regional", "Table", "Vault"]
-        );
+        let mut ids: Vec<_> = res.keys().collect();
+        ids.sort();
+        assert_eq!(ids, ["Regional", "Table", "Vault"]);
         assert_eq!(
             res["Table"]["Properties"]["Tags"][1],
             json!({"Key": "backup", "Value": "yes"})
