@@ -2,7 +2,8 @@
 //! CloudFormation describes it, plus the IAM, parameter and data-risk
 //! changes computed locally from the templates.
 
-use crate::change_set::{ChangeSet, Replacement, ResourceChange};
+use crate::change_set::{ChangeAction, ChangeSet, Replacement, ResourceChange};
+use crate::conditions;
 use crate::iam::{self, IamChange};
 use crate::params::ParamChange;
 use crate::replacement::{self, DataRisk};
@@ -24,25 +25,44 @@ pub struct Plan {
     /// Resource changes by template comparison, shown when the change set lists none
     /// (some endpoints, e.g. moto, report no resource changes for updates).
     pub template_changes: Vec<ResourceDiff>,
+    /// The stack does not exist yet.
+    pub new_stack: bool,
+    /// Every IAM-relevant statement of the stack after the deploy (what a
+    /// first deploy's summary condenses).
+    pub statements: Vec<iam::Stmt>,
+    /// Resources kept that carry a condition: logical id → condition.
+    pub conditional: BTreeMap<String, String>,
+    /// Resources the template holds but this deploy does not create (their
+    /// condition is false): logical id → (type, condition).
+    pub left_out: BTreeMap<String, (String, String)>,
 }
 
 impl Plan {
+    /// The plan from the change set and the two templates, each evaluated
+    /// with its own parameter values (the deployed stack's, this deploy's):
+    /// what a false condition leaves out is neither shown nor compared.
     pub fn new(
         stack_name: &str,
         change_set: ChangeSet,
         old_template: &Value,
         new_template: &Value,
-        params: Vec<ParamChange>,
+        old_params: &BTreeMap<String, String>,
+        new_params: &BTreeMap<String, String>,
     ) -> Plan {
+        let new_stack = resources(old_template).is_empty();
+        let old = conditions::resolve(old_template, old_params);
+        let new = conditions::resolve(new_template, new_params);
+        let written_new = new_template;
+        let (old_template, new_template) = (&old.template, &new.template);
         let iam = iam::diff(old_template, new_template);
         let risks = replacement::merge(
             replacement::from_change_set(&change_set),
             replacement::from_templates(old_template, new_template),
         );
         let mut template_replacements = BTreeMap::new();
-        let new = resources(new_template);
+        let new_resources = resources(new_template);
         for (id, o) in resources(old_template) {
-            if let Some(n) = new.get(id) {
+            if let Some(n) = new_resources.get(id) {
                 let props =
                     replacement::replacing_properties(type_of(o), properties(o), properties(n));
                 if !props.is_empty() {
@@ -50,14 +70,28 @@ impl Plan {
                 }
             }
         }
+        // Their types, from the template as written (they are not in `new`).
+        let written = resources(written_new);
+        let left_out = new
+            .left_out
+            .iter()
+            .map(|(id, c)| {
+                let ty = written.get(id).map(type_of).unwrap_or_default();
+                (id.clone(), (ty.to_string(), c.clone()))
+            })
+            .collect();
         Plan {
             stack_name: stack_name.to_string(),
             change_set,
             iam,
-            params,
+            params: crate::params::param_changes(old_params, new_params),
             risks,
             template_replacements,
             template_changes: resource_diffs(old_template, new_template),
+            new_stack,
+            statements: iam::statements(new_template),
+            conditional: new.conditional,
+            left_out,
         }
     }
 
@@ -81,24 +115,59 @@ impl Plan {
         }
     }
 
+    /// The change set's resource changes, less the additions of resources
+    /// this deploy leaves out (an emulator's change set may list them;
+    /// CloudFormation's does not).
+    pub fn resource_changes(&self) -> impl Iterator<Item = &ResourceChange> {
+        self.change_set.resource_changes().filter(|rc| {
+            !(rc.action == ChangeAction::Add && self.left_out.contains_key(&rc.logical_resource_id))
+        })
+    }
+
+    /// The condition a resource depends on, if any.
+    pub fn condition_of(&self, logical_id: &str) -> Option<&str> {
+        self.conditional.get(logical_id).map(String::as_str)
+    }
+
     pub fn to_json(&self) -> Value {
         let rc: Vec<Value> = self
-            .change_set
             .resource_changes()
             .map(|rc| {
                 // The same words and types as `diff --json`'s resources.
-                serde_json::json!({
+                let mut v = serde_json::json!({
                     "action": rc.action.word(), "logicalId": rc.logical_resource_id, "type": rc.resource_type,
                     "replacement": self.replaced(rc).is_some(),
                     "replacedBy": self.template_replacements.get(&rc.logical_resource_id).cloned().unwrap_or_default(),
-                })
+                });
+                if let Some(c) = self.condition_of(&rc.logical_resource_id) {
+                    v["condition"] = c.into();
+                }
+                v
             })
+            .collect();
+        let iam: Vec<Value> = self
+            .iam
+            .iter()
+            .map(|c| {
+                let mut v = c.to_json();
+                if let Some(cond) = self.condition_of(&c.stmt.source) {
+                    v["condition"] = cond.into();
+                }
+                v
+            })
+            .collect();
+        let left_out: Vec<Value> = self
+            .left_out
+            .iter()
+            .map(|(id, (ty, c))| serde_json::json!({"logicalId": id, "type": ty, "condition": c}))
             .collect();
         serde_json::json!({
             "changeSet": self.change_set.change_set_name,
+            "newStack": self.new_stack,
             "iamWidening": self.widens_iam(),
-            "iam": self.iam.iter().map(iam::IamChange::to_json).collect::<Vec<_>>(),
+            "iam": iam,
             "resources": rc,
+            "notCreated": left_out,
             "parameters": crate::params::changes_json(&self.params),
             "dataRisks": self.risks.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
         })

@@ -595,7 +595,8 @@ async fn plan_and_execute(
         planned.change_set,
         old_template,
         &cx.template,
-        params::param_changes(old_params, params),
+        old_params,
+        params,
     );
     report.blank();
     report.plan(&plan);

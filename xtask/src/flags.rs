@@ -247,6 +247,10 @@ pub struct Deploy {
     /// Print the result as JSON on stdout (the human text goes to stderr).
     #[arg(long)]
     pub json: bool,
+    /// A new stack's plan with every IAM statement (its conditions too), not
+    /// the summary per principal (an update always shows each changed one).
+    #[arg(long)]
+    pub details: bool,
     /// Deploy the zips already in DIR (`<function name>.zip`, e.g. target/lambda from an
     /// earlier `cargo xtask build` or a CI artifact) instead of building.
     #[arg(long, value_name = "DIR")]

@@ -67,6 +67,7 @@ fn build(args: flags::Build) -> Result<ExitCode> {
 
 fn deploy(args: flags::Deploy) -> Result<ExitCode> {
     let mut term = Terminal::new(args.json);
+    term.details = args.details;
     if args.hotswap {
         let opts = args.into();
         block_on(deploy::hotswap::run(&opts, &mut term))?;

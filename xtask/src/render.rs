@@ -104,19 +104,145 @@ fn old_value(p: &ParamChange) -> String {
         .unwrap_or_else(|| "(none)".into())
 }
 
-/// The plan: IAM first, then resources, parameters, data risks.
-pub fn plan(plan: &Plan) -> Vec<Text> {
+/// A first deploy's IAM, condensed: per principal, a line per statement
+/// with its actions (grouped by service) on its resources.
+fn iam_summary(out: &mut Vec<Text>, plan: &Plan) {
+    let allows: Vec<&iam::Stmt> = plan
+        .statements
+        .iter()
+        .filter(|s| s.effect == "Allow")
+        .collect();
+    if allows.is_empty() {
+        return;
+    }
+    out.push(plain(""));
+    out.push(heading(format!(
+        "IAM: who may do what ({} statements; --details shows each, conditions included)",
+        plan.statements.len()
+    )));
+    let width = terminal_width().max(60);
+    let mut by_principal: std::collections::BTreeMap<String, Vec<&iam::Stmt>> = Default::default();
+    for s in allows {
+        by_principal
+            .entry(s.principals.join(", "))
+            .or_default()
+            .push(s);
+    }
+    for (principal, stmts) in by_principal {
+        out.push(plain(format!("  {}", principal_name(&principal))));
+        // One line per resource set: the actions of every statement on it.
+        let mut lines: Vec<(Vec<String>, Vec<String>, bool)> = Vec::new();
+        for st in stmts {
+            let resources: Vec<String> = st.resources.iter().map(|r| resource_name(r)).collect();
+            match lines.iter_mut().find(|(r, _, _)| *r == resources) {
+                Some((_, actions, conditional)) => {
+                    actions.extend(st.actions.iter().cloned());
+                    *conditional |= !st.conditions.is_empty();
+                }
+                None => lines.push((resources, st.actions.clone(), !st.conditions.is_empty())),
+            }
+        }
+        for (resources, mut actions, conditional) in lines {
+            actions.sort();
+            actions.dedup();
+            let line = format!(
+                "    {} on {}{}",
+                actions_by_service(&actions),
+                resources.join(", "),
+                if conditional {
+                    " (with conditions)"
+                } else {
+                    ""
+                }
+            );
+            out.push(plain(short(&line, width)));
+        }
+    }
+}
+
+/// `AWS:${SessionPersistenceRole}` → `SessionPersistenceRole`;
+/// `Service:lambda.amazonaws.com` stays.
+fn principal_name(p: &str) -> String {
+    p.split(", ")
+        .map(|one| {
+            let one = one.strip_prefix("AWS:").unwrap_or(one);
+            resource_name(one)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `${SessionsTable.Arn}` → `SessionsTable`; `${SessionsTable.Arn}/index/*`
+/// → `SessionsTable/index/*`; this account's root → `the account`; an ARN
+/// in this partition, region and account → its resource part.
+fn resource_name(r: &str) -> String {
+    if r == "arn:${AWS::Partition}:iam::${AWS::AccountId}:root" {
+        return "the account (root)".into();
+    }
+    if let Some(rest) = r.strip_prefix("arn:${AWS::Partition}:") {
+        // service:region:account:resource
+        if let Some((_service, rest)) = rest.split_once(':') {
+            let rest = rest.strip_prefix("${AWS::Region}").unwrap_or(rest);
+            if let Some(resource) = rest
+                .strip_prefix(':')
+                .and_then(|r| r.strip_prefix("${AWS::AccountId}:"))
+            {
+                return resource.to_string();
+            }
+        }
+    }
+    match r.strip_prefix("${").and_then(|x| x.split_once('}')) {
+        Some((inner, rest)) => {
+            let id = inner.split('.').next().unwrap_or(inner);
+            format!("{id}{rest}")
+        }
+        None => r.to_string(),
+    }
+}
+
+/// `dynamodb:GetItem, dynamodb:PutItem, kms:Decrypt` →
+/// `dynamodb:{GetItem,PutItem} kms:Decrypt`; more than six of one service
+/// are counted (the full list is behind `--details`).
+fn actions_by_service(actions: &[String]) -> String {
+    let mut by: Vec<(&str, Vec<&str>)> = Vec::new();
+    for a in actions {
+        let (svc, op) = a.split_once(':').unwrap_or(("", a));
+        match by.iter_mut().find(|(s, _)| *s == svc) {
+            Some((_, ops)) => ops.push(op),
+            None => by.push((svc, vec![op])),
+        }
+    }
+    by.iter()
+        .map(|(svc, ops)| match ops.as_slice() {
+            [one] if svc.is_empty() => one.to_string(),
+            [one] => format!("{svc}:{one}"),
+            many if many.len() > 6 => format!("{svc}: {} actions", many.len()),
+            many => format!("{svc}:{{{}}}", many.join(",")),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The plan: IAM first, then resources, parameters, data risks. A new
+/// stack's IAM is a summary unless `details`; an update shows every
+/// statement that changes.
+pub fn plan(plan: &Plan, details: bool) -> Vec<Text> {
     let name = plan.change_set.change_set_name.as_deref().unwrap_or("");
     let mut out = vec![heading(format!(
-        "Plan for {} (change set {name})",
-        plan.stack_name
+        "Plan for {} (change set {name}{})",
+        plan.stack_name,
+        if plan.new_stack { ", a new stack" } else { "" }
     ))];
-    iam_section(
-        &mut out,
-        &plan.iam,
-        "IAM statement changes (widening: needs approval)",
-        "IAM statement changes",
-    );
+    if plan.new_stack && !details {
+        iam_summary(&mut out, plan);
+    } else {
+        iam_section(
+            &mut out,
+            &plan.iam,
+            "IAM statement changes (widening: needs approval)",
+            "IAM statement changes",
+        );
+    }
     out.push(plain(""));
     out.push(heading("Resources"));
     let mut groups: [(&str, Vec<Text>); 4] = [
@@ -125,7 +251,9 @@ pub fn plan(plan: &Plan) -> Vec<Text> {
         ("removed", vec![]),
         ("replaced", vec![]),
     ];
-    for rc in plan.change_set.resource_changes() {
+    // A new stack's additions, one line per type.
+    let mut added_by_type: Vec<(String, Vec<String>)> = Vec::new();
+    for rc in plan.resource_changes() {
         let scope = if rc.scope.is_empty() {
             String::new()
         } else {
@@ -138,6 +266,18 @@ pub fn plan(plan: &Plan) -> Vec<Text> {
         };
         let base = format!("{} {}{scope}", rc.resource_type, rc.logical_resource_id);
         match (rc.action, plan.replaced(rc)) {
+            (ChangeAction::Add, _) if plan.new_stack && !details => {
+                match added_by_type
+                    .iter_mut()
+                    .find(|(t, _)| *t == rc.resource_type)
+                {
+                    Some((_, ids)) => ids.push(rc.logical_resource_id.clone()),
+                    None => added_by_type.push((
+                        rc.resource_type.clone(),
+                        vec![rc.logical_resource_id.clone()],
+                    )),
+                }
+            }
             (ChangeAction::Add, _) => groups[0].1.push(styled(Style::Good, format!("[+] {base}"))),
             (ChangeAction::Remove, _) => {
                 groups[2].1.push(styled(Style::Bad, format!("[-] {base}")))
@@ -149,6 +289,17 @@ pub fn plan(plan: &Plan) -> Vec<Text> {
                 .1
                 .push(styled(Style::Caution, format!("[~] {base}"))),
         }
+    }
+    let added: usize = added_by_type.iter().map(|(_, ids)| ids.len()).sum();
+    for (ty, ids) in added_by_type {
+        groups[0].1.push(styled(
+            Style::Good,
+            if ids.len() == 1 {
+                format!("[+] {ty} {}", ids[0])
+            } else {
+                format!("[+] {ty} ×{}: {}", ids.len(), ids.join(", "))
+            },
+        ));
     }
     if groups.iter().all(|(_, v)| v.is_empty()) {
         if plan.template_changes.is_empty() {
@@ -189,22 +340,38 @@ pub fn plan(plan: &Plan) -> Vec<Text> {
     }
     for (label, lines) in groups {
         if !lines.is_empty() {
-            out.push(plain(format!("  {label} ({}):", lines.len())));
+            let n = if label == "added" && added > 0 {
+                added
+            } else {
+                lines.len()
+            };
+            out.push(plain(format!("  {label} ({n}):")));
             for l in lines {
                 out.push(indented(4, l));
             }
+        }
+    }
+    if plan.new_stack && !plan.left_out.is_empty() {
+        let mut by_condition: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for (id, (_, c)) in &plan.left_out {
+            by_condition.entry(c).or_default().push(id);
+        }
+        for (c, ids) in by_condition {
+            out.push(plain(format!(
+                "  not created ({c} is false with these parameters): {}",
+                ids.join(", ")
+            )));
         }
     }
     if !plan.params.is_empty() {
         out.push(plain(""));
         out.push(heading("Parameters"));
         for p in &plan.params {
-            out.push(plain(format!(
-                "  [~] {}: {} → {:?}",
-                p.name,
-                old_value(p),
-                p.new
-            )));
+            out.push(plain(if plan.new_stack {
+                format!("  {} = {:?}", p.name, p.new)
+            } else {
+                format!("  [~] {}: {} → {:?}", p.name, old_value(p), p.new)
+            }));
         }
     }
     if !plan.risks.is_empty() {
@@ -473,9 +640,8 @@ fn wrap(text: &str, width: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use cfn_plan::params::param_changes;
     use cfn_plan::{ChangeSet, Plan};
-    use serde_json::json;
+    use serde_json::{json, Value};
     use std::collections::BTreeMap;
     use testkit::templates::{params, template};
 
@@ -489,8 +655,10 @@ mod tests {
         let key = |v: &str| BTreeMap::from([("SessionPersistenceCodeKey".into(), v.into())]);
         let cs: ChangeSet =
             testkit::fixture::json("cfn-plan/tests/fixtures/changeset-table-replacement.json");
-        let params = param_changes(&key("code/a.zip"), &key("code/b.zip"));
-        let t = text(super::plan(&Plan::new("S", cs, &old, &new, params)));
+        let t = text(super::plan(
+            &Plan::new("S", cs, &old, &new, &key("code/a.zip"), &key("code/b.zip")),
+            false,
+        ));
         let iam = t.find("IAM statement changes (widening").expect(&t);
         assert!(iam < t.find("Resources").unwrap(), "{t}");
         assert!(
@@ -512,30 +680,135 @@ mod tests {
         assert!(t.contains("would replace SessionsTable"), "{t}");
     }
 
+    /// The change set an emulator gives a new stack: every resource of the
+    /// template as added, those whose condition is false too (moto does
+    /// not evaluate conditions).
+    fn creating(template: &Value) -> ChangeSet {
+        let changes: Vec<Value> = template["Resources"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(id, r)| json!({"Type": "Resource", "ResourceChange": {"Action": "Add", "LogicalResourceId": id, "ResourceType": r["Type"]}}))
+            .collect();
+        serde_json::from_value(json!({"ChangeSetName": "c", "Changes": changes})).unwrap()
+    }
+
+    /// Rows on a 120-column terminal (a longer line wraps).
+    fn rows_at_120(t: &str) -> usize {
+        t.lines()
+            .map(|l| l.chars().count().div_ceil(120).max(1))
+            .sum()
+    }
+
+    fn first_deploy(extra: &[(&str, &str)]) -> String {
+        let t = template();
+        let mut p = params("code/a.zip", "us-east-1_A");
+        for (k, v) in extra {
+            p.insert(k.to_string(), v.to_string());
+        }
+        let plan = Plan::new("S", creating(&t), &json!({}), &t, &BTreeMap::new(), &p);
+        text(super::plan(&plan, false))
+    }
+
+    const OPTIONAL: [&str; 6] = [
+        "AlarmEmailSubscription",
+        "BackupRole",
+        "BackupVault",
+        "BackupPlan",
+        "BackupSelection",
+        "MonthlyBudget",
+    ];
+
+    #[test]
+    fn a_first_deploy_shows_only_what_it_creates_in_a_page() {
+        let t = first_deploy(&[]);
+        for id in OPTIONAL {
+            assert!(
+                !t.lines()
+                    .any(|l| l.contains("[+]") && l.ends_with(&format!(" {id}"))),
+                "{id} is listed as added:\n{t}"
+            );
+        }
+        assert!(t.contains("not created (BackupEnabled is false"), "{t}");
+        assert!(
+            !t.contains("backup.amazonaws.com") && !t.contains("BackupRole\n"),
+            "{t}"
+        );
+        assert!(t.contains("IAM: who may do what"), "{t}");
+        assert!(t.contains("UserPoolId = \"us-east-1_A\""), "{t}");
+        assert!(!t.contains("(none) →"), "{t}");
+        let rows = rows_at_120(&t);
+        eprintln!("{t}");
+        assert!(rows <= 60, "{rows} rows at 120 columns:\n{t}");
+    }
+
+    #[test]
+    fn with_backups_on_the_first_deploy_adds_them_and_their_role() {
+        let t = first_deploy(&[("BackupRetentionDays", "35")]);
+        for id in ["BackupRole", "BackupVault", "BackupPlan", "BackupSelection"] {
+            assert!(
+                t.lines()
+                    .any(|l| l.contains("[+]") && l.ends_with(&format!(" {id}"))),
+                "{id} is not listed as added:\n{t}"
+            );
+        }
+        assert!(t.contains("backup.amazonaws.com"), "{t}");
+        assert!(!t.contains("not created (BackupEnabled"), "{t}");
+    }
+
+    #[test]
+    fn an_update_that_only_changes_code_shows_no_iam_section() {
+        let t = template();
+        let plan = Plan::new(
+            "S",
+            ChangeSet::default(),
+            &t,
+            &t,
+            &params("code/a.zip", "us-east-1_A"),
+            &params("code/b.zip", "us-east-1_A"),
+        );
+        let text = text(super::plan(&plan, false));
+        assert!(!text.contains("IAM"), "{text}");
+        assert!(!text.contains("not created"), "{text}");
+        assert!(
+            text.contains("[~] SessionPersistenceCodeKey: \"code/a.zip\" → \"code/b.zip\"")
+                && !text.contains("UserPoolId"),
+            "only the changed parameter: {text}"
+        );
+    }
+
     #[test]
     fn without_resource_changes_in_the_change_set_the_template_comparison_is_shown() {
         let old = template();
         let mut new = old.clone();
         new["Resources"]["SessionPersistenceFunction"]["Properties"]["MemorySize"] = json!(512);
-        let t = text(super::plan(&Plan::new(
-            "S",
-            ChangeSet::default(),
-            &old,
-            &new,
-            vec![],
-        )));
+        let t = text(super::plan(
+            &Plan::new(
+                "S",
+                ChangeSet::default(),
+                &old,
+                &new,
+                &BTreeMap::new(),
+                &BTreeMap::new(),
+            ),
+            false,
+        ));
         assert!(t.contains("from comparing the templates"), "{t}");
         assert!(
             t.contains("[~] AWS::Lambda::Function SessionPersistenceFunction (MemorySize)"),
             "{t}"
         );
-        let same = text(super::plan(&Plan::new(
-            "S",
-            ChangeSet::default(),
-            &old,
-            &old,
-            vec![],
-        )));
+        let same = text(super::plan(
+            &Plan::new(
+                "S",
+                ChangeSet::default(),
+                &old,
+                &old,
+                &BTreeMap::new(),
+                &BTreeMap::new(),
+            ),
+            false,
+        ));
         assert!(same.contains("(no resource changes)"), "{same}");
     }
 

@@ -11,6 +11,8 @@ pub struct Terminal {
     out: Box<dyn Write>,
     colour: bool,
     json: bool,
+    /// A new stack's plan in full (`deploy --details`).
+    pub details: bool,
 }
 
 impl Terminal {
@@ -26,6 +28,7 @@ impl Terminal {
             out,
             colour: tty && !no_color,
             json,
+            details: false,
         }
     }
 
@@ -61,7 +64,7 @@ impl Report for Terminal {
         self.print(&l);
     }
     fn plan(&mut self, plan: &cfn_plan::Plan) {
-        for t in crate::render::plan(plan) {
+        for t in crate::render::plan(plan, self.details) {
             self.line(t);
         }
     }

@@ -8,6 +8,10 @@ use serde_json::json;
 use stack::module::ids;
 use std::collections::BTreeMap;
 
+fn none() -> BTreeMap<String, String> {
+    BTreeMap::new()
+}
+
 /// A widening, a key schema change (replacement), a code change.
 fn widening_and_replacement() -> Plan {
     let key = |v: &str| BTreeMap::from([("SessionPersistenceCodeKey".to_string(), v.to_string())]);
@@ -16,7 +20,8 @@ fn widening_and_replacement() -> Plan {
         change_set("changeset-table-replacement.json"),
         &template(),
         &testkit::templates::widened_and_rekeyed(),
-        param_changes(&key("code/a.zip"), &key("code/b.zip")),
+        &key("code/a.zip"),
+        &key("code/b.zip"),
     )
 }
 
@@ -81,13 +86,13 @@ fn without_resource_changes_in_the_change_set_the_template_comparison_is_kept() 
     let old = template();
     let mut new = old.clone();
     new["Resources"]["SessionPersistenceFunction"]["Properties"]["MemorySize"] = json!(512);
-    let plan = Plan::new("S", ChangeSet::default(), &old, &new, vec![]);
+    let plan = Plan::new("S", ChangeSet::default(), &old, &new, &none(), &none());
     assert_eq!(plan.template_changes.len(), 1);
     assert_eq!(
         plan.template_changes[0].changes[0].path,
         ".Properties.MemorySize"
     );
-    let same = Plan::new("S", ChangeSet::default(), &old, &old, vec![]);
+    let same = Plan::new("S", ChangeSet::default(), &old, &old, &none(), &none());
     assert!(same.template_changes.is_empty());
 }
 
@@ -149,4 +154,52 @@ fn params_come_from_flags_then_the_stack_then_defaults() {
     assert_eq!(p[ids::P_RESERVED_CONCURRENCY], "7");
     assert_eq!(p[ids::P_ARCHITECTURE], "arm64");
     assert_eq!(p[ids::P_ALARM_EMAIL], "");
+}
+
+#[test]
+fn a_new_stack_plan_leaves_out_what_its_conditions_turn_off_and_json_names_them() {
+    // The change set lists every resource (as an emulator's does); the plan
+    // keeps only what these parameter values create.
+    let t = template();
+    let changes: Vec<serde_json::Value> = t["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(id, r)| json!({"Type": "Resource", "ResourceChange": {"Action": "Add", "LogicalResourceId": id, "ResourceType": r["Type"]}}))
+        .collect();
+    let cs: ChangeSet = serde_json::from_value(json!({"Changes": changes})).unwrap();
+    let plan = Plan::new("S", cs.clone(), &json!({}), &t, &none(), &none());
+    assert!(plan.new_stack);
+    let listed: Vec<&str> = plan
+        .resource_changes()
+        .map(|rc| rc.logical_resource_id.as_str())
+        .collect();
+    assert!(!listed.contains(&"BackupVault") && listed.contains(&"SessionsTable"));
+    assert!(!plan
+        .iam
+        .iter()
+        .any(|c| c.stmt.source == "BackupRole"
+            || c.stmt.principals.iter().any(|p| p.contains("backup"))));
+    let j = plan.to_json();
+    assert_eq!(j["newStack"], true);
+    let not_created = j["notCreated"].as_array().unwrap();
+    assert!(not_created.iter().any(|r| r["logicalId"] == "BackupVault"
+        && r["type"] == "AWS::Backup::BackupVault"
+        && r["condition"] == "BackupEnabled"));
+    // Turned on: the backup resources and the role's statements are in.
+    let on = BTreeMap::from([(ids::P_BACKUP_RETENTION_DAYS.to_string(), "35".to_string())]);
+    let plan = Plan::new("S", cs, &json!({}), &t, &none(), &on);
+    let j = plan.to_json();
+    let vault = j["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["logicalId"] == "BackupVault")
+        .expect("the vault is added");
+    assert_eq!(vault["condition"], "BackupEnabled");
+    assert!(j["iam"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["condition"] == "BackupEnabled"));
 }
