@@ -50,12 +50,32 @@ fn deploy_noop_code_change_diff_and_destroy() {
         h.account.stack_status(STACK).as_deref(),
         Some("CREATE_COMPLETE")
     );
-    // The plan (human text on stderr with --json) shows IAM first, marked as widening.
+    // The plan (human text on stderr with --json): a new stack's IAM
+    // summary first, nothing its conditions leave out listed as added; the
+    // JSON keeps the complete plan (every statement, widening).
     let iam = first
         .stderr
-        .find("IAM statement changes (widening")
+        .find("IAM: who may do what")
         .expect(&first.stderr);
     assert!(iam < first.stderr.find("Resources").unwrap());
+    assert!(
+        !first.stderr.contains("[+] AWS::Backup"),
+        "{}",
+        first.stderr
+    );
+    assert!(
+        first.stderr.contains("not created (BackupEnabled is false"),
+        "{}",
+        first.stderr
+    );
+    assert_eq!(j["plan"]["newStack"], true, "{j}");
+    assert_eq!(j["plan"]["iamWidening"], true, "{j}");
+    assert!(
+        j["plan"]["notCreated"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|r| r["logicalId"] == "BackupVault")),
+        "{j}"
+    );
     // Both zips under content-addressed keys in the managed bucket.
     let bucket = "vla-deploy-assets-123456789012-us-east-1";
     let objects = h.account.objects();
