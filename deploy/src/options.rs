@@ -35,6 +35,11 @@ pub struct ParamOptions {
     pub monthly_budget_usd: Option<u32>,
     /// The functions' trust store (`stack::module::TLS_TRUST_STORES`).
     pub tls_trust_store: Option<String>,
+    /// Browser origins allowed to call the API (CORS); an empty list: none.
+    pub cors_origins: Option<Vec<String>>,
+    /// Let a `localhost`/loopback origin into a stage's CORS origins (a
+    /// frontend's dev server calling a deployed stage).
+    pub allow_local_origins: bool,
 }
 
 /// When to ask before executing the change set.
@@ -231,6 +236,9 @@ impl ParamOptions {
                 ));
             }
         }
+        if let Some(origins) = &self.cors_origins {
+            bad.extend(cors_origin_problems(origins, self.allow_local_origins));
+        }
         if let Some(e) = &self.alarm_email {
             if !valid_email(e) {
                 bad.push(format!(
@@ -286,8 +294,51 @@ impl ParamOptions {
             self.monthly_budget_usd.map(|n| n.to_string()),
         );
         set(ids::P_TLS_TRUST_STORE, self.tls_trust_store.clone());
+        set(
+            ids::P_CORS_ALLOWED_ORIGINS,
+            self.cors_origins.as_ref().map(|o| {
+                o.iter()
+                    .filter(|o| !o.is_empty())
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }),
+        );
         m
     }
+}
+
+/// What is wrong with `origins` as a stage's CORS origins: each must be
+/// `scheme://host[:port]` exactly as a browser sends it in `Origin` (no
+/// path, no trailing slash, no wildcard: a bearer-token API names its
+/// callers), and a loopback host only when asked for.
+pub fn cors_origin_problems(origins: &[String], allow_local: bool) -> Vec<String> {
+    let mut bad = Vec::new();
+    let pattern = regex_lite::Regex::new(stack::module::cors::ORIGINS_PATTERN)
+        .expect("the template's pattern compiles");
+    for o in origins.iter().filter(|o| !o.is_empty()) {
+        if !pattern.is_match(o) {
+            bad.push(format!(
+                "--cors-origin `{o}` is not an origin: give scheme://host[:port] as the browser shows it (e.g. https://app.example.com, no path or trailing slash); pass --cors-origin '' for none."
+            ));
+            continue;
+        }
+        let authority = o.split_once("://").map_or("", |(_, a)| a);
+        let host = match authority.rsplit_once(':') {
+            Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+            _ => authority,
+        };
+        let local = host == "localhost"
+            || host.ends_with(".localhost")
+            || host.starts_with("127.")
+            || host == "[::1]";
+        if local && !allow_local {
+            bad.push(format!(
+                "--cors-origin `{o}` is a loopback origin: any page a user's machine serves there could call this stage. For a frontend's dev server use `cargo xtask dev --cors-origin {o}`, or add --allow-local-origins to let it call this deployed stage."
+            ));
+        }
+    }
+    bad
 }
 
 /// Fails unless `path` can be written (it is created and removed again if it did not exist).

@@ -1,6 +1,6 @@
 //! `VoiceLearningAssistantStack`: the whole module as one template.
 
-use crate::expr::{get_att, if_, join, list, no_value, r#ref, s, sub, Expr};
+use crate::expr::{get_att, if_, join, list, map, no_value, r#ref, s, sub, Expr};
 use crate::iam::{PolicyDocument, Principal, Statement};
 use crate::model::{Parameter, Resource, Template};
 use crate::names::Names;
@@ -46,7 +46,9 @@ pub mod ids {
     pub const P_ALARM_EMAIL: &str = "AlarmEmail";
     pub const P_ASSISTANT_WRITER_GROUP: &str = "AssistantWriterGroup";
     pub const P_TLS_TRUST_STORE: &str = "TlsTrustStore";
+    pub const P_CORS_ALLOWED_ORIGINS: &str = "CorsAllowedOrigins";
     pub const C_HAS_ALARM_EMAIL: &str = "HasAlarmEmail";
+    pub const C_HAS_CORS: &str = "HasCors";
     pub const C_HAS_RESERVED_CONCURRENCY: &str = "HasReservedConcurrency";
     /// Opt-in operations features (`crate::operations`).
     pub const BACKUP_ROLE: &str = "BackupRole";
@@ -110,6 +112,26 @@ pub const METRIC_NAMESPACE: &str = "VoiceLearningAssistant";
 /// `AssistantWriterGroup`'s default.
 pub const DEFAULT_ASSISTANT_WRITER_GROUP: &str = "assistant-writers";
 
+/// The HTTP API's CORS settings besides the origins (a stage's
+/// `CorsAllowedOrigins`). A JSON POST with a bearer token always sends a
+/// preflight; API Gateway answers it itself once the API has a CORS
+/// configuration, and a request from an origin not listed gets no CORS
+/// headers (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html).
+/// `dev`'s gateway answers from the same values.
+pub mod cors {
+    /// Request headers a browser may send (lowercase, as API Gateway compares them).
+    pub const ALLOW_HEADERS: [&str; 2] = ["authorization", "content-type"];
+    pub const ALLOW_METHODS: [&str; 2] = ["POST", "OPTIONS"];
+    /// Response headers a script may read besides the safelisted ones: a
+    /// 503's `Retry-After`.
+    pub const EXPOSE_HEADERS: [&str; 1] = ["retry-after"];
+    /// Seconds a browser may cache a preflight answer.
+    pub const MAX_AGE_SECONDS: i64 = 600;
+    /// `CorsAllowedOrigins`: empty, or origins (`scheme://host[:port]`)
+    /// separated by commas.
+    pub const ORIGINS_PATTERN: &str = r"^$|^https?://[^,/\s]+(,https?://[^,/\s]+)*$";
+}
+
 /// Synthesizes and validates the stack.
 pub fn synth(opts: &StackOptions) -> Result<Template, StackError> {
     let names = Names::new(opts.stage.as_deref())?;
@@ -143,6 +165,13 @@ fn build(n: &Names) -> Template {
         ))),
     );
 
+    t.condition(
+        C_HAS_CORS,
+        Expr::Not(Box::new(Expr::Equals(
+            Box::new(r#ref(P_CORS_ALLOWED_ORIGINS)),
+            Box::new(s("")),
+        ))),
+    );
     t.condition(
         C_HAS_RESERVED_CONCURRENCY,
         Expr::Not(Box::new(Expr::Equals(
@@ -296,6 +325,15 @@ fn parameters(t: &mut Template) {
         )
         .default(TLS_TRUST_STORES[0])
         .allowed_values(&TLS_TRUST_STORES),
+    );
+    t.parameter(
+        P_CORS_ALLOWED_ORIGINS,
+        Parameter::string(
+            "Browser origins (scheme://host[:port]) allowed to call the API, separated by commas; empty for none (no CORS)",
+        )
+        .default("")
+        .pattern(cors::ORIGINS_PATTERN, "origins such as https://app.example.com, separated by commas, or empty")
+        .length(0, 4096),
     );
     t.parameter(
         P_ALARM_EMAIL,
@@ -793,6 +831,20 @@ fn http_api(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
             name: n.api.clone(),
             description: "Voice learning session management API (Cognito JWT)".into(),
             protocol_type: "HTTP".into(),
+            cors_configuration: Some(if_(
+                C_HAS_CORS,
+                map([
+                    (
+                        "AllowOrigins",
+                        Expr::Split(",".into(), Box::new(r#ref(P_CORS_ALLOWED_ORIGINS))),
+                    ),
+                    ("AllowHeaders", list(cors::ALLOW_HEADERS.map(s))),
+                    ("AllowMethods", list(cors::ALLOW_METHODS.map(s))),
+                    ("ExposeHeaders", list(cors::EXPOSE_HEADERS.map(s))),
+                    ("MaxAge", Expr::Int(cors::MAX_AGE_SECONDS)),
+                ]),
+                no_value(),
+            )),
             tags: None,
         }),
     );

@@ -302,6 +302,9 @@ pub struct HttpApi {
     pub name: String,
     pub description: String,
     pub protocol_type: String,
+    /// `Fn::If` on the stage's origins (`module::cors`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cors_configuration: Option<Expr>,
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "tag_map")]
     pub tags: Option<ConditionalTags>,
 }

@@ -581,6 +581,10 @@ const ON: &[(&str, &str)] = &[
     ("BackupRetentionDays", "7"),
     ("MonthlyBudgetUsd", "100"),
     ("AlarmEmail", "ops@example.com"),
+    (
+        "CorsAllowedOrigins",
+        "https://app.example.com,http://localhost:5173",
+    ),
 ];
 
 fn key_arn() -> String {
@@ -1124,4 +1128,61 @@ fn an_untrusted_certificate_alarms_and_the_trust_store_is_a_parameter() {
         );
     }
     assert_eq!(t["Parameters"]["TlsTrustStore"]["Default"], "amazon");
+}
+
+#[test]
+fn cors_is_on_exactly_when_a_stage_lists_origins() {
+    // No origins (the default): no CorsConfiguration, as before; a browser
+    // cannot call the API. Origins: API Gateway answers the preflight with
+    // the module's headers and methods.
+    let off = deployed(None, &[]);
+    assert!(
+        off["HttpApi"]["Properties"]
+            .get("CorsConfiguration")
+            .is_none(),
+        "{}",
+        off["HttpApi"]
+    );
+    let on = deployed(
+        None,
+        &[(
+            "CorsAllowedOrigins",
+            "https://app.example.com,http://localhost:5173",
+        )],
+    );
+    let cors = &on["HttpApi"]["Properties"]["CorsConfiguration"];
+    assert_eq!(
+        cors["AllowOrigins"],
+        serde_json::json!(["https://app.example.com", "http://localhost:5173"])
+    );
+    assert_eq!(
+        cors["AllowHeaders"],
+        serde_json::json!(stack::module::cors::ALLOW_HEADERS)
+    );
+    assert_eq!(cors["AllowMethods"], serde_json::json!(["POST", "OPTIONS"]));
+    assert_eq!(cors["ExposeHeaders"], serde_json::json!(["retry-after"]));
+    assert_eq!(cors["MaxAge"], 600);
+    // The parameter refuses what is not a list of origins.
+    let t = stack::synth(&Default::default()).unwrap().to_json_value();
+    let pattern = regex_lite::Regex::new(
+        t["Parameters"]["CorsAllowedOrigins"]["AllowedPattern"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    for ok in [
+        "",
+        "https://app.example.com",
+        "http://localhost:5173,https://a.b:8443",
+    ] {
+        assert!(pattern.is_match(ok), "{ok}");
+    }
+    for bad in [
+        "app.example.com",
+        "https://app.example.com/",
+        "https://a.com, https://b.com",
+        "*",
+    ] {
+        assert!(!pattern.is_match(bad), "{bad}");
+    }
 }

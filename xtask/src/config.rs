@@ -15,6 +15,7 @@
 //! user_pool_id = "eu-west-1_Qa0000000"
 //! user_pool_client_id = "2example23456789"
 //! alarm_email = "qa-alerts@example.com"
+//! cors_origins = ["https://qa.app.example.com"]
 //! ```
 
 use crate::flags;
@@ -32,6 +33,8 @@ pub struct StageSettings {
     pub user_pool_id: Option<String>,
     pub user_pool_client_id: Option<String>,
     pub alarm_email: Option<String>,
+    /// Browser origins allowed to call the stage's API (CORS).
+    pub cors_origins: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -88,6 +91,7 @@ impl Config {
                 .user_pool_client_id
                 .or_else(|| d.user_pool_client_id.clone()),
             alarm_email: s.alarm_email.or_else(|| d.alarm_email.clone()),
+            cors_origins: s.cors_origins.or_else(|| d.cors_origins.clone()),
         }
     }
 
@@ -112,6 +116,13 @@ impl Config {
         }
         if p.alarm_email.is_none() {
             p.alarm_email = s.alarm_email;
+        }
+        if p.cors_origins.is_empty() {
+            // An empty list in the file means none, as `--cors-origin ''` does.
+            p.cors_origins = s
+                .cors_origins
+                .map(|o| if o.is_empty() { vec![String::new()] } else { o })
+                .unwrap_or_default();
         }
     }
 }

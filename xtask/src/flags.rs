@@ -191,6 +191,14 @@ pub struct Params {
     /// start) or system (the OS store: a private CA, a TLS-inspecting proxy).
     #[arg(long, value_name = "STORE", value_parser = stack::module::TLS_TRUST_STORES)]
     pub tls_trust_store: Option<String>,
+    /// A browser origin (scheme://host[:port]) allowed to call the API; repeat
+    /// for several, '' for none. Kept from the deployed stack when not given.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    pub cors_origins: Vec<String>,
+    /// Accept a localhost/loopback --cors-origin for this stage (a frontend dev
+    /// server calling a deployed stage).
+    #[arg(long)]
+    pub allow_local_origins: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

@@ -96,6 +96,27 @@ fn bad_input_is_refused_before_any_change() {
         &["--alarm-email `ops` is not an e-mail address"],
     );
 
+    // A CORS origin with a path, and a loopback origin for a deployed stage.
+    let a = with(&[
+        "--cors-origin",
+        "https://app.example.com/",
+        "--cors-origin",
+        "http://localhost:5173",
+        "--user-pool-id",
+        POOL_ID,
+        "--user-pool-client-id",
+        CLIENT_ID,
+    ]);
+    refused(
+        &h,
+        &run(&a),
+        &[
+            "--cors-origin `https://app.example.com/` is not an origin",
+            "--cors-origin `http://localhost:5173` is a loopback origin",
+            "--allow-local-origins",
+        ],
+    );
+
     // Missing zips.
     let a: Vec<String> = [
         "deploy",
