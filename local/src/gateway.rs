@@ -40,6 +40,8 @@ pub struct GwRoute {
 
 pub struct Gateway {
     pub routes: Vec<GwRoute>,
+    /// The API's CORS configuration, when the stage allows origins.
+    pub cors: Option<crate::model::CorsSpec>,
     pub runtimes: Vec<Arc<Runtime>>,
     pub jwks: Value,
     pub moto_pid: u32,
@@ -57,6 +59,76 @@ fn message(status: StatusCode, msg: &str) -> Response<Full<Bytes>> {
             json!({ "message": msg }).to_string(),
         )))
         .expect("valid response")
+}
+
+/// API Gateway's answer to a CORS preflight once the API has a CORS
+/// configuration: 204, with the allowed methods, headers and max age only
+/// for an allowed origin asking for an allowed method and headers; an origin
+/// not allowed gets no CORS headers and the browser blocks the request
+/// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html).
+fn cors_preflight(
+    cors: &crate::model::CorsSpec,
+    req: &Request<Incoming>,
+    origin: Option<&str>,
+) -> Response<Full<Bytes>> {
+    let mut resp = Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .body(Full::new(Bytes::new()))
+        .expect("valid response");
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    };
+    let method_ok = cors
+        .allow_methods
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case(header("access-control-request-method")));
+    let headers_ok = header("access-control-request-headers")
+        .split(',')
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+        .all(|h| cors.allow_headers.contains(&h));
+    let Some(origin) = origin.filter(|o| cors.allow_origins.iter().any(|a| a == o)) else {
+        return resp;
+    };
+    if !(method_ok && headers_ok) {
+        return resp;
+    }
+    let h = resp.headers_mut();
+    for (name, value) in [
+        ("access-control-allow-origin", origin.to_string()),
+        ("access-control-allow-methods", cors.allow_methods.join(",")),
+        ("access-control-allow-headers", cors.allow_headers.join(",")),
+        ("access-control-max-age", cors.max_age.to_string()),
+        ("vary", "origin".to_string()),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+    resp
+}
+
+/// The CORS headers API Gateway adds to an answer for an allowed origin.
+fn add_cors_headers(cors: &crate::model::CorsSpec, origin: &str, resp: &mut Response<Full<Bytes>>) {
+    if !cors.allow_origins.iter().any(|a| a == origin) {
+        return;
+    }
+    let h = resp.headers_mut();
+    for (name, value) in [
+        ("access-control-allow-origin", origin.to_string()),
+        (
+            "access-control-expose-headers",
+            cors.expose_headers.join(","),
+        ),
+        ("vary", "origin".to_string()),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
 }
 
 /// Decodes `%XX` and `+` in a query string part.
@@ -117,7 +189,20 @@ impl Gateway {
         let method = req.method().to_string();
         let path = req.uri().path().to_string();
         let request_id = ids::uuid();
-        let mut resp = self.dispatch(req, peer, &request_id).await;
+        let origin = req
+            .headers()
+            .get("origin")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let preflight = req.method() == hyper::Method::OPTIONS
+            && req.headers().contains_key("access-control-request-method");
+        let mut resp = match (&self.cors, preflight) {
+            (Some(cors), true) => cors_preflight(cors, &req, origin.as_deref()),
+            _ => self.dispatch(req, peer, &request_id).await,
+        };
+        if let (Some(cors), Some(origin), false) = (&self.cors, origin.as_deref(), preflight) {
+            add_cors_headers(cors, origin, &mut resp);
+        }
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             resp.headers_mut().insert("apigw-requestid", v);
         }

@@ -69,9 +69,69 @@ pub struct LocalModel {
 
 pub use stack::resolve::Resolver;
 
-/// `dev`'s resolver: moto's account and region, `dev`'s pool and client.
-pub fn resolver(t: &Template, key_id: &str, key_arn: &str) -> Resolver {
-    let params = BTreeMap::from([
+/// The HTTP API's CORS configuration as API Gateway holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorsSpec {
+    pub allow_origins: Vec<String>,
+    /// Lowercase.
+    pub allow_headers: Vec<String>,
+    pub allow_methods: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age: i64,
+}
+
+/// The template's CORS configuration when a stage allows `origins` (what
+/// `deploy --cors-origin` sets): `None` without origins, as deployed.
+pub fn cors(t: &Template, origins: &[String]) -> Result<Option<CorsSpec>> {
+    let Some(Properties::HttpApi(api)) = t
+        .resources_of_type(stack::resources::HttpApi::TYPE)
+        .next()
+        .map(|(_, r)| &r.properties)
+    else {
+        bail!("the template has no HTTP API");
+    };
+    let Some(expr) = &api.cors_configuration else {
+        return Ok(None);
+    };
+    let mut r = resolver_params();
+    r.insert(
+        stack::module::ids::P_CORS_ALLOWED_ORIGINS.to_string(),
+        origins.join(","),
+    );
+    let resolver = Resolver::new(
+        t,
+        &stack::resolve::Place::new(ACCOUNT_ID, REGION),
+        &r,
+        "local-key",
+        "arn:aws:kms:local",
+    );
+    let v = resolver
+        .value(expr)
+        .context("the API's CORS configuration")?;
+    if v.is_null() {
+        return Ok(None);
+    }
+    let strings = |k: &str| -> Vec<String> {
+        v[k].as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect()
+    };
+    Ok(Some(CorsSpec {
+        allow_origins: strings("AllowOrigins"),
+        allow_headers: strings("AllowHeaders")
+            .into_iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect(),
+        allow_methods: strings("AllowMethods"),
+        expose_headers: strings("ExposeHeaders"),
+        max_age: v["MaxAge"].as_i64().unwrap_or(0),
+    }))
+}
+
+fn resolver_params() -> BTreeMap<String, String> {
+    BTreeMap::from([
         (
             stack::module::ids::P_USER_POOL_ID.to_string(),
             USER_POOL_ID.to_string(),
@@ -80,11 +140,15 @@ pub fn resolver(t: &Template, key_id: &str, key_arn: &str) -> Resolver {
             stack::module::ids::P_USER_POOL_CLIENT_ID.to_string(),
             USER_POOL_CLIENT_ID.to_string(),
         ),
-    ]);
+    ])
+}
+
+/// `dev`'s resolver: moto's account and region, `dev`'s pool and client.
+pub fn resolver(t: &Template, key_id: &str, key_arn: &str) -> Resolver {
     Resolver::new(
         t,
         &stack::resolve::Place::new(ACCOUNT_ID, REGION),
-        &params,
+        &resolver_params(),
         key_id,
         key_arn,
     )

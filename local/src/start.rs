@@ -76,6 +76,9 @@ pub struct StartOptions {
     /// Run moto without its dispatch lock, as `moto_server` does (conditional
     /// writes not atomic): only to show the load test catches lost writes.
     pub unlocked_emulator: bool,
+    /// Browser origins the gateway answers CORS for (a frontend's dev
+    /// server), with the deployed API's CORS settings.
+    pub cors_origins: Vec<String>,
 }
 
 /// A running dev stack.
@@ -410,8 +413,10 @@ pub async fn start(opts: &StartOptions) -> Result<Running> {
             authorizer,
         });
     }
+    let cors = crate::model::cors(&template, &opts.cors_origins)?;
     let gateway = Arc::new(gateway::Gateway {
         routes,
+        cors,
         runtimes: runtimes.clone(),
         jwks,
         moto_pid: moto.pid(),

@@ -246,6 +246,7 @@ async fn bench(runs: usize) -> Result<ExitCode> {
         concurrency: 1,
         aws_proxy: true,
         unlocked_emulator: false,
+        cors_origins: vec![],
     };
     let running = local::start(&opts).await?;
     let result = measure(&running, runs).await;

@@ -49,6 +49,10 @@ async fn serve(args: flags::Dev) -> Result<ExitCode> {
         )
         })?;
     let addr = listener.local_addr()?;
+    let bad = deploy::options::cors_origin_problems(&args.cors_origins, true);
+    if !bad.is_empty() {
+        anyhow::bail!("{}", bad.join("\n"));
+    }
     let opts = crate::options::dev(&args);
     let running = tokio::select! {
         r = local::start(&opts) => r?,

@@ -489,6 +489,10 @@ pub struct Dev {
     /// request arrives and all are busy.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
+    /// A browser origin (e.g. a frontend dev server, http://localhost:5173) the
+    /// API answers CORS for, with the deployed API's settings; repeatable.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    pub cors_origins: Vec<String>,
     /// Where dev keeps its data: the emulator's state and the token signing key [default: .dev/].
     #[arg(long, global = true, env = "XTASK_DEV_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,

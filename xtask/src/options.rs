@@ -221,6 +221,7 @@ pub fn dev(d: &flags::Dev) -> local::StartOptions {
         concurrency: d.concurrency,
         aws_proxy: false,
         unlocked_emulator: false,
+        cors_origins: d.cors_origins.clone(),
     }
 }
 

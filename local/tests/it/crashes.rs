@@ -15,6 +15,7 @@ fn crashes_errors_and_timeouts() {
         concurrency: 3,
         aws_proxy: false,
         unlocked_emulator: false,
+        cors_origins: vec![],
         log,
         ..fixture(&data_dir("runtime"))
     });

@@ -4,6 +4,7 @@
 //! stand-in function (`src/bin/fixture_function.rs`).
 
 mod authorizer;
+mod cors;
 mod crashes;
 mod fault_proxy;
 mod gateway;

@@ -33,6 +33,7 @@ pub fn fixture(data_dir: &Path) -> StartOptions {
         concurrency: 4,
         aws_proxy: false,
         unlocked_emulator: false,
+        cors_origins: vec![],
     }
 }
 

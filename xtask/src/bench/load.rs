@@ -34,6 +34,7 @@ pub(super) async fn bench_load(args: &flags::Bench) -> Result<ExitCode> {
         concurrency: plan.writers,
         aws_proxy: true,
         unlocked_emulator: args.unlocked_emulator,
+        cors_origins: vec![],
     };
     let running = local::start(&opts).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -40,6 +40,7 @@ fn the_api_keeps_its_openapi_contract() {
         concurrency: 2,
         aws_proxy: false,
         unlocked_emulator: false,
+        cors_origins: vec![],
     };
     let running = rt.block_on(local::start(&opts)).expect("dev starts");
     rt.spawn(

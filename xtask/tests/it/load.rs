@@ -65,6 +65,7 @@ fn concurrent_writers_lose_nothing_with_faults_and_stalls() {
         concurrency: 4,
         aws_proxy: true,
         unlocked_emulator: false,
+        cors_origins: vec![],
     };
     let running = rt.block_on(local::start(&opts)).expect("dev starts");
     rt.spawn(
