@@ -43,10 +43,90 @@ pub async fn find_api(
     }
 }
 
+/// The API's CORS configuration against the stage's origins (the stack's
+/// `CorsAllowedOrigins`, `None` when it could not be read): none without
+/// origins; with them, exactly those origins and the module's headers,
+/// methods and max age (`stack::module::cors`).
+pub fn cors_check(api: &Api, stage_origins: Option<&str>) -> Check {
+    use stack::module::cors;
+    let name = "CORS (browser origins)";
+    let Some(wanted) = stage_origins else {
+        return Check::fail(
+            name,
+            "the stack's CorsAllowedOrigins parameter could not be read (DescribeStacks)",
+        );
+    };
+    let mut wanted: Vec<&str> = wanted.split(',').filter(|o| !o.is_empty()).collect();
+    wanted.sort_unstable();
+    let Some(c) = api.cors_configuration() else {
+        return if wanted.is_empty() {
+            Check::ok(name, "off: no browser origin may call the API")
+        } else {
+            Check::fail(
+                name,
+                format!(
+                    "the API has no CORS configuration, the stage allows {}: browsers are refused; `cargo xtask deploy` sets it again",
+                    wanted.join(", ")
+                ),
+            )
+        };
+    };
+    let mut origins: Vec<&str> = c.allow_origins().iter().map(String::as_str).collect();
+    origins.sort_unstable();
+    let mut headers: Vec<String> = c
+        .allow_headers()
+        .iter()
+        .map(|h| h.to_ascii_lowercase())
+        .collect();
+    headers.sort_unstable();
+    let mut methods: Vec<&str> = c.allow_methods().iter().map(String::as_str).collect();
+    methods.sort_unstable();
+    let mut want_headers: Vec<String> = cors::ALLOW_HEADERS.map(String::from).to_vec();
+    want_headers.sort_unstable();
+    let mut want_methods = cors::ALLOW_METHODS.to_vec();
+    want_methods.sort_unstable();
+    let mut differences = vec![];
+    if origins != wanted {
+        differences.push(format!(
+            "origins [{}], the stage allows [{}]",
+            origins.join(", "),
+            wanted.join(", ")
+        ));
+    }
+    if headers != want_headers {
+        differences.push(format!("headers [{}]", headers.join(", ")));
+    }
+    if methods != want_methods {
+        differences.push(format!("methods [{}]", methods.join(", ")));
+    }
+    if c.max_age() != Some(cors::MAX_AGE_SECONDS as i32) {
+        differences.push(format!("max age {:?}", c.max_age()));
+    }
+    if differences.is_empty() {
+        Check::ok(
+            name,
+            format!(
+                "{} (max age {} s)",
+                origins.join(", "),
+                cors::MAX_AGE_SECONDS
+            ),
+        )
+    } else {
+        Check::fail(
+            name,
+            format!(
+                "changed outside the stack: {}; `cargo xtask deploy` sets it again",
+                differences.join("; ")
+            ),
+        )
+    }
+}
+
 pub async fn verify_api(
     client: &aws_sdk_apigatewayv2::Client,
     resources: &StackResources,
     template: &stack::Template,
+    stage_origins: Option<&str>,
 ) -> Vec<Check> {
     let Some(api_id) = resources.physical_id(ids::HTTP_API) else {
         return vec![Check::fail(
@@ -78,6 +158,8 @@ pub async fn verify_api(
             api.protocol_type().map_or("?", |p| p.as_str())
         ),
     )];
+
+    out.push(cors_check(&api, stage_origins));
 
     let mut jwt_ids: Vec<String> = vec![];
     let mut token: Option<String> = None;

@@ -64,6 +64,31 @@ pub async fn run(opts: &VerifyOptions) -> Result<Verified> {
     })
 }
 
+/// A parameter's value on the deployed stack: `Some("")` when the stack
+/// predates the parameter (its default then), `None` when it cannot be read.
+async fn stack_parameter(
+    cfn: &aws_sdk_cloudformation::Client,
+    stack_name: &str,
+    key: &str,
+) -> Option<String> {
+    let out = cfn
+        .describe_stacks()
+        .stack_name(stack_name)
+        .send()
+        .await
+        .ok()?;
+    let stack = out.stacks().first()?;
+    Some(
+        stack
+            .parameters()
+            .iter()
+            .find(|p| p.parameter_key() == Some(key))
+            .and_then(|p| p.parameter_value())
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
 /// Runs every check against the account `conf` points at.
 pub async fn verify(conf: &SdkConfig, stage: Option<&str>, smoke: bool) -> Result<Vec<Check>> {
     let names = stack::Names::new(stage)?;
@@ -106,7 +131,13 @@ pub async fn verify(conf: &SdkConfig, stage: Option<&str>, smoke: bool) -> Resul
         .extend(functions::verify_functions(&lambda, &names, &deployed, stack_key.as_ref()).await);
 
     let apigw = aws_sdk_apigatewayv2::Client::new(conf);
-    checks.extend(api::verify_api(&apigw, &deployed, &template).await);
+    let origins = stack_parameter(
+        &cfn,
+        &names.stack,
+        stack::module::ids::P_CORS_ALLOWED_ORIGINS,
+    )
+    .await;
+    checks.extend(api::verify_api(&apigw, &deployed, &template, origins.as_deref()).await);
 
     if smoke {
         let targets = smoke::Targets::from_stack(&names, Some(&deployed));
