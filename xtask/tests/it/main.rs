@@ -2,6 +2,7 @@
 //! user runs it (against moto, MiniStack, or nothing), and the tidy rules.
 
 mod bad_input;
+mod browser;
 mod build;
 mod config;
 mod contract;
