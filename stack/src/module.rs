@@ -1,6 +1,6 @@
 //! `VoiceLearningAssistantStack`: the whole module as one template.
 
-use crate::expr::{get_att, if_, join, list, map, no_value, r#ref, s, sub, Expr};
+use crate::expr::{get_att, if_, join, list, map, no_value, pseudo, r#ref, s, sub, Expr, Pseudo};
 use crate::iam::{PolicyDocument, Principal, Statement};
 use crate::model::{Parameter, Resource, Template};
 use crate::names::Names;
@@ -248,8 +248,28 @@ fn build(n: &Names) -> Template {
         "Customer-managed KMS key for tables, logs and content",
         get_att(KEY, "Arn"),
     );
+    // What a frontend build needs to sign users in and call the API.
+    t.output(
+        FRONTEND_OUTPUTS[0],
+        "Region of the API and (by this stack's issuer) of the user pool",
+        pseudo(Pseudo::Region),
+    );
+    t.output(
+        FRONTEND_OUTPUTS[1],
+        "Cognito user pool whose tokens the API accepts",
+        r#ref(P_USER_POOL_ID),
+    );
+    t.output(
+        FRONTEND_OUTPUTS[2],
+        "Cognito app client id: the audience the API accepts",
+        r#ref(P_USER_POOL_CLIENT_ID),
+    );
     t
 }
+
+/// The outputs a frontend configures itself from, with `HttpApiUrl`
+/// (`cargo xtask outputs --format dotenv`).
+pub const FRONTEND_OUTPUTS: [&str; 3] = ["Region", "UserPoolId", "UserPoolClientId"];
 
 fn parameters(t: &mut Template) {
     t.parameter(

@@ -449,8 +449,15 @@ pub struct Outputs {
     #[command(flatten)]
     pub stage: Stage,
     /// Print the outputs as JSON ({"stack", "account", "region", "outputs": {key: value}}).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "dotenv")]
     pub json: bool,
+    /// Print what a frontend build needs (the API URL, region, user pool and
+    /// app client) as NAME=value lines for a .env file.
+    #[arg(long)]
+    pub dotenv: bool,
+    /// The names' prefix with --dotenv (e.g. VITE_, NEXT_PUBLIC_, REACT_APP_).
+    #[arg(long, default_value = "VITE_", requires = "dotenv")]
+    pub prefix: String,
 }
 
 #[derive(Debug, Args)]

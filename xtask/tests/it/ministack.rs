@@ -492,6 +492,18 @@ fn deploy_call_change_verify_and_destroy_on_ministack() {
         "the outputs file is the stack's outputs"
     );
     let url = outputs["HttpApiUrl"].as_str().expect("HttpApiUrl output");
+    // What a frontend build reads: the API, the region, the pool and client.
+    let env = e2e.run(&["outputs", "--dotenv"]).ok().stdout;
+    assert_eq!(
+        env.lines().collect::<Vec<_>>(),
+        [
+            format!("VITE_HTTP_API_URL={url}"),
+            format!("VITE_REGION={}", emulator::TEST_REGION),
+            format!("VITE_USER_POOL_ID={}", cognito.pool_id),
+            format!("VITE_USER_POOL_CLIENT_ID={}", cognito.client_id),
+        ],
+        "{env}"
+    );
     // https://<api id>.execute-api.<region>.amazonaws.com, served locally under
     // /_aws/execute-api/<api id>/$default.
     let api_id = url
