@@ -20,4 +20,5 @@ mod stages;
 mod support;
 mod synth;
 mod tidy;
+mod ts_client;
 mod verify;
