@@ -25,6 +25,7 @@ pub struct AwsOptions {
 pub struct ParamOptions {
     pub arch: Option<Arch>,
     pub user_pool_id: Option<String>,
+    /// One app client id, or several separated by commas (the web app's first).
     pub user_pool_client_id: Option<String>,
     /// "" for none.
     pub alarm_email: Option<String>,
@@ -195,11 +196,14 @@ impl ParamOptions {
                 ));
             }
         }
-        if let Some(id) = &self.user_pool_client_id {
-            if !valid_client_id(id) {
-                bad.push(format!(
-                    "--user-pool-client-id `{id}` is not a Cognito app client id (letters and digits, at most 128); copy it from the user pool's App clients page."
-                ));
+        if let Some(ids) = &self.user_pool_client_id {
+            // Several clients arrive joined with commas (the flag repeated).
+            for id in ids.split(',') {
+                if !valid_client_id(id) {
+                    bad.push(format!(
+                        "--user-pool-client-id `{id}` is not a Cognito app client id (letters and digits, at most 128); copy it from the user pool's App clients page."
+                    ));
+                }
             }
         }
         if let Some(n) = self.reserved_concurrency {

@@ -14,6 +14,9 @@ pub const REGION: &str = emulator::TEST_REGION;
 /// Stack parameters as `dev` sets them (a Cognito-shaped pool and client id).
 pub const USER_POOL_ID: &str = "us-east-1_LocalDev";
 pub const USER_POOL_CLIENT_ID: &str = "localdevclient";
+/// `dev`'s second app client (the assistant backend's, say): the
+/// authorizer accepts tokens of both, as a stage listing several clients does.
+pub const SECOND_CLIENT_ID: &str = "localbackendclient";
 
 /// The KMS key resource.
 #[derive(Debug, Clone)]
@@ -138,7 +141,7 @@ fn resolver_params() -> BTreeMap<String, String> {
         ),
         (
             stack::module::ids::P_USER_POOL_CLIENT_ID.to_string(),
-            USER_POOL_CLIENT_ID.to_string(),
+            format!("{USER_POOL_CLIENT_ID},{SECOND_CLIENT_ID}"),
         ),
     ])
 }
@@ -280,13 +283,14 @@ impl LocalModel {
                         issuer: r
                             .string(&a.jwt_configuration.issuer)
                             .context("the issuer")?,
-                        audience: a
-                            .jwt_configuration
-                            .audience
-                            .iter()
-                            .map(|e| r.string(e))
-                            .collect::<Result<_, _>>()
-                            .context("the audience")?,
+                        audience: r
+                            .value(&a.jwt_configuration.audience)
+                            .context("the audience")?
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect(),
                         identity_header: header.to_ascii_lowercase(),
                     })
                 }

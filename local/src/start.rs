@@ -32,13 +32,16 @@ pub fn default_data_dir() -> PathBuf {
 
 /// A dev token (`dev token`): an ID token for `sub` signed by the local key
 /// in `data_dir`, for the stage's authorizer, valid `ttl` (e.g. `1h`), in
-/// the Cognito `groups` given (e.g. the assistant writers' group).
+/// the Cognito `groups` given (e.g. the assistant writers' group), issued to
+/// app client `client_id` (one of the authorizer's audience; the first, the
+/// web app's, when `None`).
 pub fn dev_token(
     data_dir: &Path,
     stage: Option<&str>,
     sub: &str,
     ttl: &str,
     groups: &[String],
+    client_id: Option<&str>,
 ) -> Result<String> {
     let ttl = jwt::parse_ttl(ttl)?;
     if sub.trim().is_empty() {
@@ -47,10 +50,18 @@ pub fn dev_token(
     let (_, m) = LocalModel::synth(stage)?;
     let spec = m.jwt()?;
     let key = jwt::SigningKey::load_or_create(data_dir)?;
-    let audience = spec
-        .audience
-        .first()
-        .context("the authorizer has no audience")?;
+    let audience = match client_id {
+        None => spec
+            .audience
+            .first()
+            .context("the authorizer has no audience")?,
+        Some(id) => spec.audience.iter().find(|a| *a == id).with_context(|| {
+            format!(
+                "--client-id {id} is not one of dev's app clients ({}): its tokens would be refused",
+                spec.audience.join(", ")
+            )
+        })?,
+    };
     key.id_token(&spec.issuer, audience, sub, ttl, groups)
 }
 

@@ -109,6 +109,9 @@ pub const TLS_TRUST_STORE_ENV: &str = "TLS_TRUST_STORE";
 pub const TLS_TRUST_STORES: [&str; 3] = ["amazon", "public", "system"];
 /// The namespace of the metrics the functions publish themselves.
 pub const METRIC_NAMESPACE: &str = "VoiceLearningAssistant";
+/// `UserPoolClientId`: one app client id, or several separated by commas
+/// (each client's tokens carry its id as `aud`).
+pub const CLIENT_IDS_PATTERN: &str = r"^[\w+]+(,[\w+]+)*$";
 /// `AssistantWriterGroup`'s default.
 pub const DEFAULT_ASSISTANT_WRITER_GROUP: &str = "assistant-writers";
 
@@ -261,8 +264,14 @@ fn build(n: &Names) -> Template {
     );
     t.output(
         FRONTEND_OUTPUTS[2],
-        "Cognito app client id: the audience the API accepts",
-        r#ref(P_USER_POOL_CLIENT_ID),
+        "The web app's Cognito app client id (the first of UserPoolClientId)",
+        Expr::Select(
+            0,
+            Box::new(Expr::Split(
+                ",".into(),
+                Box::new(r#ref(P_USER_POOL_CLIENT_ID)),
+            )),
+        ),
     );
     t
 }
@@ -285,9 +294,14 @@ fn parameters(t: &mut Template) {
     );
     t.parameter(
         P_USER_POOL_CLIENT_ID,
-        Parameter::string("Cognito app client id: the JWT audience")
-            .pattern(r"^[\w+]+$", "a Cognito app client id (letters, digits)")
-            .length(1, 128),
+        Parameter::string(
+            "Cognito app client ids whose tokens the API accepts (the JWT audience), separated by commas: the web app's first, then e.g. a mobile app's and the assistant backend's",
+        )
+        .pattern(
+            CLIENT_IDS_PATTERN,
+            "Cognito app client ids (letters, digits), separated by commas",
+        )
+        .length(1, 1024),
     );
     t.parameter(
         P_ARCHITECTURE,
@@ -876,7 +890,7 @@ fn http_api(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
             authorizer_type: "JWT".into(),
             identity_source: vec!["$request.header.Authorization".into()],
             jwt_configuration: JwtConfiguration {
-                audience: vec![r#ref(P_USER_POOL_CLIENT_ID)],
+                audience: Expr::Split(",".into(), Box::new(r#ref(P_USER_POOL_CLIENT_ID))),
                 // Cognito's issuer names the pool's own region, the prefix of
                 // its id (`us-east-1_AbC123xyz`), which need not be the
                 // stack's (https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-id-token.html).

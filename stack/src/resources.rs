@@ -312,7 +312,8 @@ pub struct HttpApi {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct JwtConfiguration {
-    pub audience: Vec<Expr>,
+    /// A list: the app client ids.
+    pub audience: Expr,
     pub issuer: Expr,
 }
 

@@ -171,10 +171,10 @@ fn every_route_has_the_jwt_authorizer() {
     // The issuer is the pool's region (its id's prefix), not the stack's:
     // a pool in eu-west-1 serves an API in us-east-2.
     let typed = stack::synth(&Default::default()).unwrap();
-    let params = std::collections::BTreeMap::from([(
-        "UserPoolId".to_string(),
-        "eu-west-1_AbC123xyz".to_string(),
-    )]);
+    let params = std::collections::BTreeMap::from([
+        ("UserPoolId".to_string(), "eu-west-1_AbC123xyz".to_string()),
+        ("UserPoolClientId".to_string(), "webclient1".to_string()),
+    ]);
     let r = stack::resolve::Resolver::new(
         &typed,
         &stack::resolve::Place::new("111122223333", "us-east-2"),
@@ -187,9 +187,32 @@ fn every_route_has_the_jwt_authorizer() {
             .unwrap(),
         "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz"
     );
+    // Every app client listed is an audience (a web app, a mobile app, the
+    // assistant backend); one id is a list of one, as before.
     assert_eq!(
-        auth["Properties"]["JwtConfiguration"]["Audience"],
-        serde_json::json!([{"Ref": "UserPoolClientId"}])
+        r.resolve(&auth["Properties"]["JwtConfiguration"]["Audience"])
+            .unwrap(),
+        serde_json::json!(["webclient1"])
+    );
+    let mut several = params.clone();
+    several.insert("UserPoolClientId".into(), "webclient1,mobileclient2".into());
+    let r2 = stack::resolve::Resolver::new(
+        &typed,
+        &stack::resolve::Place::new("111122223333", "us-east-2"),
+        &several,
+        "k",
+        "arn:aws:kms:us-east-2:111122223333:key/k",
+    );
+    assert_eq!(
+        r2.resolve(&auth["Properties"]["JwtConfiguration"]["Audience"])
+            .unwrap(),
+        serde_json::json!(["webclient1", "mobileclient2"])
+    );
+    assert_eq!(
+        r2.resolve(&t["Outputs"]["UserPoolClientId"]["Value"])
+            .unwrap(),
+        "webclient1",
+        "the frontend's output is the web app's client"
     );
     let routes: Vec<_> = resources_of(&t, "AWS::ApiGatewayV2::Route").collect();
     let keys: BTreeSet<&str> = routes

@@ -111,8 +111,12 @@ impl Config {
         if p.user_pool_id.is_none() {
             p.user_pool_id = s.user_pool_id;
         }
-        if p.user_pool_client_id.is_none() {
-            p.user_pool_client_id = s.user_pool_client_id;
+        if p.user_pool_client_ids.is_empty() {
+            // One id, or several separated by commas, as the flag repeated.
+            p.user_pool_client_ids = s
+                .user_pool_client_id
+                .map(|ids| ids.split(',').map(|i| i.trim().to_string()).collect())
+                .unwrap_or_default();
         }
         if p.alarm_email.is_none() {
             p.alarm_email = s.alarm_email;

@@ -16,7 +16,14 @@ pub fn run(args: flags::Dev) -> Result<ExitCode> {
         let dir = crate::options::dev_data_dir(&args);
         outln!(
             "{}",
-            local::start::dev_token(&dir, args.stage.as_deref(), &t.sub, &t.ttl, &t.groups)?
+            local::start::dev_token(
+                &dir,
+                args.stage.as_deref(),
+                &t.sub,
+                &t.ttl,
+                &t.groups,
+                t.client_id.as_deref(),
+            )?
         );
         return Ok(ExitCode::SUCCESS);
     }

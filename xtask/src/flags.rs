@@ -170,9 +170,11 @@ pub struct Params {
     /// Cognito user pool id whose tokens the API accepts, e.g. us-east-1_AbC123xyz (required on the first deploy).
     #[arg(long)]
     pub user_pool_id: Option<String>,
-    /// Cognito app client id: the JWT audience (required on the first deploy).
-    #[arg(long)]
-    pub user_pool_client_id: Option<String>,
+    /// Cognito app client id whose tokens the API accepts (the JWT audience;
+    /// required on the first deploy). Repeat it for several clients (a web
+    /// app, a mobile app, the assistant backend): the first is the web app's.
+    #[arg(long = "user-pool-client-id", value_name = "ID")]
+    pub user_pool_client_ids: Vec<String>,
     /// E-mail address for alarm notifications ("" for none).
     #[arg(long)]
     pub alarm_email: Option<String>,
@@ -524,6 +526,11 @@ pub struct Token {
     /// assistant/system turns and set summaries.
     #[arg(long = "group", value_name = "GROUP")]
     pub groups: Vec<String>,
+    /// The app client the token is issued to (its `aud`): one of dev's
+    /// clients, `localdevclient` (the web app's, the default) or
+    /// `localbackendclient`.
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -33,7 +33,8 @@ impl From<flags::Params> for ParamOptions {
         ParamOptions {
             arch: p.arch.map(Into::into),
             user_pool_id: p.user_pool_id,
-            user_pool_client_id: p.user_pool_client_id,
+            user_pool_client_id: (!p.user_pool_client_ids.is_empty())
+                .then(|| p.user_pool_client_ids.join(",")),
             alarm_email: p.alarm_email,
             reserved_concurrency: p.reserved_concurrency,
             backup_retention_days: p.backup_retention_days,

@@ -6,7 +6,7 @@ use crate::support::{data_dir, fixture, sign_with_dev_key, Dev};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde_json::json;
-use testkit::http::{claims_of, now};
+use testkit::http::{claims_of, now, post_json};
 
 fn foreign_key_pem() -> Vec<u8> {
     use aws_lc_rs::encoding::AsDer;
@@ -234,4 +234,36 @@ fn authorizer_routes_and_events() {
         assert_eq!(r.json(), json!({"message": "Not Found"}));
     }
     assert_eq!(dev.invocations(), before);
+}
+
+#[test]
+fn every_listed_app_client_gets_in_and_dev_token_names_one() {
+    // The authorizer's audience is a list: a token of the second client
+    // passes; `dev token --client-id` refuses a client that is not listed.
+    let dev = Dev::start(fixture(&data_dir("clients")));
+    let second = local::start::dev_token(
+        &dev.data_dir,
+        None,
+        "backend",
+        "1h",
+        &[],
+        Some(local::model::SECOND_CLIENT_ID),
+    )
+    .unwrap();
+    assert_eq!(claims_of(&second)["aud"], local::model::SECOND_CLIENT_ID);
+    let r = post_json(
+        dev.port,
+        "/sessions",
+        Some(&second),
+        &json!({"action": "list"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let err = local::start::dev_token(&dev.data_dir, None, "x", "1h", &[], Some("otherclient"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("--client-id otherclient is not one of dev's app clients")
+            && err.contains(local::model::USER_POOL_CLIENT_ID),
+        "{err}"
+    );
 }

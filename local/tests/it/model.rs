@@ -1,6 +1,6 @@
 //! What `dev` reads from the stack model.
 
-use local::model::{resolver, LocalModel, USER_POOL_CLIENT_ID, USER_POOL_ID};
+use local::model::{resolver, LocalModel, SECOND_CLIENT_ID, USER_POOL_CLIENT_ID, USER_POOL_ID};
 
 #[test]
 fn the_model_gives_routes_functions_tables_and_authorizer() {
@@ -17,7 +17,14 @@ fn the_model_gives_routes_functions_tables_and_authorizer() {
         jwt.issuer,
         format!("https://cognito-idp.us-east-1.amazonaws.com/{USER_POOL_ID}")
     );
-    assert_eq!(jwt.audience, vec![USER_POOL_CLIENT_ID.to_string()]);
+    // Two app clients, the web app's first, as a stage may list several.
+    assert_eq!(
+        jwt.audience,
+        vec![
+            USER_POOL_CLIENT_ID.to_string(),
+            SECOND_CLIENT_ID.to_string()
+        ]
+    );
     assert_eq!(jwt.identity_header, "authorization");
     let r = resolver(&t, "kid-1", "arn:aws:kms:us-east-1:123456789012:key/kid-1");
     let f = &m.functions[0];

@@ -77,7 +77,7 @@ impl Dev {
 
     /// A dev token for this data directory, as `dev token` prints it.
     pub fn token(&self, sub: &str) -> String {
-        local::start::dev_token(&self.data_dir, None, sub, "1h", &[]).unwrap()
+        local::start::dev_token(&self.data_dir, None, sub, "1h", &[], None).unwrap()
     }
 
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Resp {

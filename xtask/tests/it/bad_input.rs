@@ -96,6 +96,21 @@ fn bad_input_is_refused_before_any_change() {
         &["--alarm-email `ops` is not an e-mail address"],
     );
 
+    // Several app clients, one of them not a client id.
+    let a = with(&[
+        "--user-pool-id",
+        POOL_ID,
+        "--user-pool-client-id",
+        CLIENT_ID,
+        "--user-pool-client-id",
+        "mobile client!",
+    ]);
+    refused(
+        &h,
+        &run(&a),
+        &["--user-pool-client-id `mobile client!` is not a Cognito app client id"],
+    );
+
     // A CORS origin with a path, and a loopback origin for a deployed stage.
     let a = with(&[
         "--cors-origin",
