@@ -38,3 +38,34 @@ fn built_zips_are_found_with_their_hash_or_named_as_missing() {
     assert_eq!(format_size(2_768_240), "2.64 MiB");
     assert_eq!(format_size(3_174), "3.1 KiB");
 }
+
+#[test]
+fn an_unchanged_binary_reuses_its_zip_and_a_changed_or_edited_one_does_not() {
+    use lambda_package::archive::package;
+    let dir = std::env::temp_dir().join(format!("vla-package-reuse-{}", std::process::id()));
+    let bin = vec![7u8; 64 * 1024];
+    let first = package(&dir, "fn", &bin).unwrap();
+    let zip_mtime = || std::fs::metadata(&first.zip).unwrap().modified().unwrap();
+    let made = zip_mtime();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    // The same binary: the same artifact, the zip not written again.
+    let again = package(&dir, "fn", &bin).unwrap();
+    assert_eq!(
+        (again.sha256.as_str(), again.size),
+        (first.sha256.as_str(), first.size)
+    );
+    assert_eq!(zip_mtime(), made, "the zip was made again");
+    // An edited zip is made again, with the reproducible bytes.
+    std::fs::write(&first.zip, b"not a zip").unwrap();
+    let repaired = package(&dir, "fn", &bin).unwrap();
+    assert_eq!(repaired.sha256, first.sha256);
+    assert_eq!(
+        std::fs::read(&first.zip).unwrap(),
+        reproducible_zip(&bin).unwrap()
+    );
+    // A changed binary: a new zip.
+    let changed = package(&dir, "fn", &[8u8; 1024]).unwrap();
+    assert_ne!(changed.sha256, first.sha256);
+    assert_eq!(std::fs::read(&changed.bootstrap).unwrap(), vec![8u8; 1024]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
