@@ -16,6 +16,14 @@ use crate::common::*;
 /// The SDK configuration of the binaries (their HTTPS client, with
 /// `TLS_TRUST_STORE` unset: Amazon's roots) aimed at `endpoint`, no retries.
 async fn sdk_at(endpoint: &str) -> aws_config::SdkConfig {
+    loader_at(endpoint)
+        .retry_config(RetryConfig::disabled())
+        .load()
+        .await
+}
+
+/// The binaries' HTTPS client, a test region and credentials, at `endpoint`.
+fn loader_at(endpoint: &str) -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(functions::tls::http_client(functions::tls::Trust::default()))
         .endpoint_url(endpoint)
@@ -23,9 +31,6 @@ async fn sdk_at(endpoint: &str) -> aws_config::SdkConfig {
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "testing", "testing", None, None, "test",
         ))
-        .retry_config(RetryConfig::disabled())
-        .load()
-        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -164,13 +169,7 @@ async fn binaries_sdk_at(
     timeouts: functions::config::DependencyTimeouts,
 ) -> aws_config::SdkConfig {
     let (timeout_config, retry_config) = functions::api::call_policy(timeouts);
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(functions::tls::http_client(functions::tls::Trust::default()))
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
+    loader_at(endpoint)
         .timeout_config(timeout_config)
         .retry_config(retry_config)
         .load()

@@ -6,7 +6,6 @@
 //! works; the same page from another origin is blocked by the browser.
 
 use fantoccini::{Client, ClientBuilder};
-use local::{Functions, StartOptions};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -110,51 +109,26 @@ async fn run_flow(client: &Client, page: SocketAddr, api: SocketAddr, token: &st
 
 #[test]
 fn a_page_on_an_allowed_origin_calls_the_api_and_another_origin_is_blocked() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let dir = testkit::scratch_dir("browser");
-    let bind = || {
-        rt.block_on(TcpListener::bind("127.0.0.1:0"))
-            .expect("a loopback port")
-    };
-    let (api_listener, allowed_page, foreign_page) = (bind(), bind(), bind());
-    let api = api_listener.local_addr().unwrap();
-    let (allowed, foreign) = (
-        allowed_page.local_addr().unwrap(),
-        foreign_page.local_addr().unwrap(),
+    let page = |l: &std::net::TcpListener| l.local_addr().unwrap();
+    let (allowed_page, foreign_page) = (
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
     );
-    rt.spawn(serve_page(allowed_page));
-    rt.spawn(serve_page(foreign_page));
-    let (log, _lines) = local::Log::memory();
-    let opts = StartOptions {
-        stage: None,
-        functions: Functions::Build { release: false },
-        fresh: true,
-        function_timeout_ms: None,
-        data_dir: dir.join("dev"),
-        access_log: false,
-        forward_logs: false,
-        log,
-        concurrency: 2,
-        aws_proxy: false,
-        unlocked_emulator: false,
-        cors_origins: vec![format!("http://{allowed}")],
-    };
-    let running = rt.block_on(local::start(&opts)).expect("dev starts");
-    rt.spawn(
-        running
-            .gateway
-            .clone()
-            .serve(api_listener, running.shutdown.subscribe()),
-    );
+    let (allowed, foreign) = (page(&allowed_page), page(&foreign_page));
+    let api = crate::support::LocalApi::start("browser", |o| {
+        o.cors_origins = vec![format!("http://{allowed}")];
+    });
+    let (rt, running, dir) = (&api.rt, &api.running, &api.dir);
+    for l in [allowed_page, foreign_page] {
+        l.set_nonblocking(true).unwrap();
+        let _guard = rt.enter();
+        rt.spawn(serve_page(TcpListener::from_std(l).unwrap()));
+    }
     let token = running.token("browser-student", 3600).unwrap();
     let driver = Driver::start();
     let client = rt.block_on(browser(&driver, &dir.join("profile")));
 
-    let ok = rt.block_on(run_flow(&client, allowed, api, &token));
+    let ok = rt.block_on(run_flow(&client, allowed, api.addr, &token));
     assert_eq!(ok["ok"], true, "from the allowed origin: {ok}");
     assert_eq!(ok["statuses"], json!([201, 200, 200]), "{ok}");
     assert_eq!(ok["turns"], json!(["What is a closure?"]), "{ok}");
@@ -162,7 +136,7 @@ fn a_page_on_an_allowed_origin_calls_the_api_and_another_origin_is_blocked() {
     // The same page from an origin the stage does not list: the preflight
     // gets no CORS headers and Chromium refuses the request.
     let before = running.gateway.stats()["invocations"].clone();
-    let blocked = rt.block_on(run_flow(&client, foreign, api, &token));
+    let blocked = rt.block_on(run_flow(&client, foreign, api.addr, &token));
     assert_eq!(blocked["ok"], false, "from a foreign origin: {blocked}");
     assert!(
         blocked["error"]
@@ -178,6 +152,5 @@ fn a_page_on_an_allowed_origin_calls_the_api_and_another_origin_is_blocked() {
 
     let _ = rt.block_on(client.close());
     drop(driver);
-    rt.block_on(running.stop());
-    let _ = std::fs::remove_dir_all(&dir);
+    api.stop();
 }

@@ -5,7 +5,6 @@
 //! sequences; no 5xx, every status and body as documented. Its settings and
 //! hooks are in `xtask/tests/contract/`.
 
-use local::{Functions, StartOptions};
 use serde_json::json;
 use std::process::Command;
 use std::time::Instant;
@@ -17,38 +16,8 @@ fn the_api_keeps_its_openapi_contract() {
     venv.ensure(&mut |l| eprintln!("{l}"))
         .expect("schemathesis installs");
     let root = emulator::workspace_root();
-    let dir = testkit::scratch_dir("contract");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (log, _lines) = local::Log::memory();
-    let opts = StartOptions {
-        stage: None,
-        functions: Functions::Build { release: false },
-        fresh: true,
-        function_timeout_ms: None,
-        data_dir: dir.clone(),
-        access_log: false,
-        forward_logs: false,
-        log,
-        concurrency: 2,
-        aws_proxy: false,
-        unlocked_emulator: false,
-        cors_origins: vec![],
-    };
-    let running = rt.block_on(local::start(&opts)).expect("dev starts");
-    rt.spawn(
-        running
-            .gateway
-            .clone()
-            .serve(listener, running.shutdown.subscribe()),
-    );
+    let api = crate::support::LocalApi::start("contract", |_| {});
+    let (dir, port, running) = (&api.dir, api.addr.port(), &api.running);
     // A writer token: assistant turns and summaries are part of the contract.
     let token = running.writer_token("contract-tester", 3600).unwrap();
 
@@ -76,7 +45,7 @@ fn the_api_keeps_its_openapi_contract() {
     let contract = root.join("xtask/tests/contract");
     let started = Instant::now();
     let out = Command::new(venv.bin("schemathesis"))
-        .current_dir(&dir)
+        .current_dir(dir)
         .env("SCHEMATHESIS_HOOKS", "hooks")
         .env("PYTHONPATH", &contract)
         .env("CONTRACT_LIST_CURSOR", &cursor)
@@ -94,7 +63,7 @@ fn the_api_keeps_its_openapi_contract() {
         .output()
         .expect("schemathesis runs");
     let took = started.elapsed();
-    rt.block_on(running.stop());
+    api.stop();
 
     let stdout = String::from_utf8_lossy(&out.stdout);
     let cases = stdout

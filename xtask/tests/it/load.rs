@@ -7,7 +7,6 @@
 
 use local::fault_proxy::Fault;
 use local::load::{LoadPlan, LoadReport, Target};
-use local::{Functions, StartOptions};
 use std::time::Duration;
 
 /// The function timeout here: short, so a stall outlives it quickly.
@@ -42,38 +41,12 @@ fn assert_passed(report: &LoadReport, what: &str) {
 
 #[test]
 fn concurrent_writers_lose_nothing_with_faults_and_stalls() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let dir = testkit::scratch_dir("load");
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (log, _lines) = local::Log::memory();
-    let opts = StartOptions {
-        stage: None,
-        functions: Functions::Build { release: false },
-        fresh: true,
-        function_timeout_ms: Some(FUNCTION_TIMEOUT_MS),
-        data_dir: dir.clone(),
-        access_log: false,
-        forward_logs: false,
-        log,
-        concurrency: 4,
-        aws_proxy: true,
-        unlocked_emulator: false,
-        cors_origins: vec![],
-    };
-    let running = rt.block_on(local::start(&opts)).expect("dev starts");
-    rt.spawn(
-        running
-            .gateway
-            .clone()
-            .serve(listener, running.shutdown.subscribe()),
-    );
+    let api = crate::support::LocalApi::start("load", |o| {
+        o.function_timeout_ms = Some(FUNCTION_TIMEOUT_MS);
+        o.concurrency = 4;
+        o.aws_proxy = true;
+    });
+    let (rt, running, addr) = (&api.rt, &api.running, api.addr);
     let target = Target {
         addr,
         base: String::new(),
@@ -159,6 +132,5 @@ fn concurrent_writers_lose_nothing_with_faults_and_stalls() {
         report.violations
     );
 
-    rt.block_on(running.stop());
-    let _ = std::fs::remove_dir_all(&dir);
+    api.stop();
 }

@@ -127,3 +127,66 @@ impl Drop for Harness {
 pub fn sha256_hex(path: &std::path::Path) -> String {
     lambda_package::sha256_hex(&std::fs::read(path).unwrap())
 }
+
+/// The local module in process (the real functions, moto, the gateway and
+/// its JWT authorizer) serving its HTTP API on a free loopback port: what
+/// `cargo xtask dev` runs, for tests that drive it as a client would.
+pub struct LocalApi {
+    pub rt: tokio::runtime::Runtime,
+    pub running: local::Running,
+    pub addr: std::net::SocketAddr,
+    pub dir: PathBuf,
+}
+
+impl LocalApi {
+    /// Starts it in a scratch directory `name`; `adjust` changes the
+    /// options (fresh data, debug functions, 2 processes per function,
+    /// logs kept in memory) before the start.
+    pub fn start(name: &str, adjust: impl FnOnce(&mut local::StartOptions)) -> LocalApi {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = testkit::scratch_dir(name);
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (log, _lines) = local::Log::memory();
+        let mut opts = local::StartOptions {
+            stage: None,
+            functions: local::Functions::Build { release: false },
+            fresh: true,
+            function_timeout_ms: None,
+            data_dir: dir.clone(),
+            access_log: false,
+            forward_logs: false,
+            log,
+            concurrency: 2,
+            aws_proxy: false,
+            unlocked_emulator: false,
+            cors_origins: vec![],
+        };
+        adjust(&mut opts);
+        let running = rt.block_on(local::start(&opts)).expect("dev starts");
+        rt.spawn(
+            running
+                .gateway
+                .clone()
+                .serve(listener, running.shutdown.subscribe()),
+        );
+        LocalApi {
+            rt,
+            running,
+            addr,
+            dir,
+        }
+    }
+
+    /// Stops the functions and moto, and removes the scratch directory.
+    pub fn stop(self) {
+        self.rt.block_on(self.running.stop());
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
