@@ -15,14 +15,15 @@ impl SessionStore {
         session_id: &str,
         user_id: &str,
         now_ms: u64,
-        conflict: impl FnOnce(&SessionRecord) -> ApiError,
+        conflict: impl FnOnce(&SessionRecord) -> Result<SessionRecord, ApiError>,
     ) -> Result<SessionRecord, ApiError> {
         match res {
             Ok(out) => SessionRecord::from_item(&out.attributes.unwrap_or_default()),
             Err(e) => match e.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(_)) => Err(self
-                    .classify_failed_condition(session_id, user_id, now_ms, conflict)
-                    .await),
+                Some(UpdateItemError::ConditionalCheckFailedException(_)) => {
+                    self.classify_failed_condition(session_id, user_id, now_ms, conflict)
+                        .await
+                }
                 _ => Err(ApiError::from(classify("dynamodb:UpdateItem", &e))),
             },
         }
@@ -112,12 +113,12 @@ impl SessionStore {
         session_id: &str,
         user_id: &str,
         now_ms: u64,
-        conflict: impl FnOnce(&SessionRecord) -> ApiError,
-    ) -> ApiError {
-        match self.owned_session(session_id, user_id, true, now_ms).await {
-            Ok(cur) => conflict(&cur),
-            Err(e) => e,
-        }
+        conflict: impl FnOnce(&SessionRecord) -> Result<SessionRecord, ApiError>,
+    ) -> Result<SessionRecord, ApiError> {
+        let cur = self
+            .owned_session(session_id, user_id, true, now_ms)
+            .await?;
+        conflict(&cur)
     }
 
     /// Applies `changes` if the stored version is `version` and the session
@@ -171,10 +172,25 @@ impl SessionStore {
             .send()
             .await;
         self.updated_session(res, session_id, user_id, now_ms, |cur| {
-            ApiError::Conflict(format!(
+            // The SDK retried an update whose answer was lost after DynamoDB
+            // applied it: the session is one version on, stamped with this
+            // request's time, holding its changes. That is this update.
+            let mine = cur.version == version + 1
+                && cur.updated_at == iso8601(now_ms)
+                && changes
+                    .current_topic
+                    .as_ref()
+                    .is_none_or(|t| *t == cur.current_topic)
+                && changes.mode.as_ref().is_none_or(|m| *m == cur.mode)
+                && changes.language.as_ref().is_none_or(|l| *l == cur.language)
+                && changes.status.as_ref().is_none_or(|st| *st == cur.status);
+            if mine {
+                return Ok(cur.clone());
+            }
+            Err(ApiError::Conflict(format!(
                 "version {version} is stale; the session is at version {}",
                 cur.version
-            ))
+            )))
         })
         .await
     }
@@ -222,8 +238,15 @@ impl SessionStore {
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        self.updated_session(res, &rec.session_id, &rec.user_id, now_ms, |_| {
-            ApiError::Conflict("the session was cleared concurrently; retry".into())
+        self.updated_session(res, &rec.session_id, &rec.user_id, now_ms, |cur| {
+            // This clear's own write, applied but its answer lost and the
+            // call retried by the SDK: the next generation, stamped now.
+            if cur.generation == rec.generation + 1 && cur.updated_at == iso8601(now_ms) {
+                return Ok(cur.clone());
+            }
+            Err(ApiError::Conflict(
+                "the session was cleared concurrently; retry".into(),
+            ))
         })
         .await
     }
@@ -385,9 +408,9 @@ impl SessionStore {
             .send()
             .await;
         self.updated_session(res, session_id, user_id, now_ms, |_| {
-            ApiError::Conflict(
+            Err(ApiError::Conflict(
                 "the session was cleared while the summary was written; retry".into(),
-            )
+            ))
         })
         .await
     }

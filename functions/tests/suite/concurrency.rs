@@ -229,3 +229,68 @@ async fn a_create_whose_answer_was_lost_succeeds_when_the_sdk_retries_it() {
     assert_eq!(err.code(), "version_conflict", "{err}");
     assert_eq!(env.snapshot().await, before, "nothing changed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_or_clear_whose_answer_was_lost_succeeds_when_the_sdk_retries_it() {
+    // The SDK sends the same request again (same version, same time); the
+    // write it repeats is already there. That is success, and the retry
+    // changes nothing; another writer's stale version is still a 409.
+    let env = Env::new().await;
+    let (sp, _) = env.app(SessionPersistence);
+    let sid = create_session(&sp, USER_A).await;
+    let store = sp.store();
+    let now = functions::time::now_ms();
+    let changes = functions::model::SessionChanges {
+        status: Some("paused".into()),
+        ..Default::default()
+    };
+    let first = store
+        .update_session(&sid, USER_A, 1, &changes, now)
+        .await
+        .unwrap();
+    assert_eq!((first.version, first.status.as_str()), (2, "paused"));
+    let after_first = env.snapshot().await;
+    let retried = store
+        .update_session(&sid, USER_A, 1, &changes, now)
+        .await
+        .expect("the retry of the same update");
+    assert_eq!(retried.version, 2);
+    assert_eq!(
+        env.snapshot().await,
+        after_first,
+        "the retry changed nothing"
+    );
+    let stale = store
+        .update_session(&sid, USER_A, 1, &changes, now + 5)
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), "version_conflict", "{stale}");
+
+    // A clear, the same way.
+    let rec = functions::store::SessionRecord::from_item(
+        &get_item(&env, &sid, functions::store::SESSION_SK)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let cleared = store
+        .start_generation(&rec, 0, &rec.wrapped_key, now + 10)
+        .await
+        .unwrap();
+    let after_clear = env.snapshot().await;
+    let again = store
+        .start_generation(&rec, 0, &rec.wrapped_key, now + 10)
+        .await
+        .expect("the retry of the same clear");
+    assert_eq!(again.generation, cleared.generation);
+    assert_eq!(
+        env.snapshot().await,
+        after_clear,
+        "the retry changed nothing"
+    );
+    let err = store
+        .start_generation(&rec, 0, &rec.wrapped_key, now + 20)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "version_conflict", "{err}");
+}
