@@ -3,18 +3,29 @@
 //! that uses every operation (`xtask/tests/ts-client/client.ts`) checked
 //! with `tsc --noEmit --strict`. Both tools are pinned
 //! (`xtask/tests/ts-client/package-lock.json`) and installed with `npm ci`
-//! on first use. A schema change that breaks this program fails here, as
+//! under `target/tmp` on first use. A schema change that breaks this program fails here, as
 //! shown with a renamed field.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn tools() -> PathBuf {
+/// The pinned tools' manifest and the client program, in the repository.
+fn sources() -> PathBuf {
     emulator::workspace_root().join("xtask/tests/ts-client")
 }
 
-/// `npm ci` when `node_modules` was not installed from this lock file.
+/// Where the tools are installed: beside the build, not in the sources.
+fn tools() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ts-client-tools")
+}
+
+/// `npm ci` into `dir` when it was not installed from the repository's
+/// lock file.
 fn ensure_installed(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for f in ["package.json", "package-lock.json"] {
+        std::fs::copy(sources().join(f), dir.join(f)).unwrap();
+    }
     let lock = std::fs::read_to_string(dir.join("package-lock.json")).unwrap();
     let stamp = dir.join("node_modules/.lock-stamp");
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(lock.as_str()) {
@@ -40,7 +51,7 @@ fn ensure_installed(dir: &Path) {
 fn check(openapi: &Path, scratch: &Path) -> Output {
     let dir = tools();
     std::fs::create_dir_all(scratch).unwrap();
-    std::fs::copy(dir.join("client.ts"), scratch.join("client.ts")).unwrap();
+    std::fs::copy(sources().join("client.ts"), scratch.join("client.ts")).unwrap();
     let generated = Command::new(dir.join("node_modules/.bin/openapi-typescript"))
         .arg(openapi)
         .args(["--default-non-nullable", "false", "-o"])
