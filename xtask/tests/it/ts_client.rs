@@ -3,8 +3,8 @@
 //! that uses every operation (`xtask/tests/ts-client/client.ts`) checked
 //! with `tsc --noEmit --strict`. Both tools are pinned
 //! (`xtask/tests/ts-client/package-lock.json`) and installed with `npm ci`
-//! under `target/tmp` on first use. A schema change that breaks this program fails here, as
-//! shown with a renamed field.
+//! under `target/tmp` on first use. A schema change that breaks this
+//! program fails here, as shown with a renamed field.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
