@@ -15,6 +15,33 @@ const RETRIED: usize = 10;
 /// 503 retries a client makes before giving up.
 const CLIENT_RETRIES: usize = 30;
 
+/// A well-behaved client: a 503 (retryable) is sent again unchanged (the
+/// same turnId) after a jittered backoff, up to [`CLIENT_RETRIES`] times.
+/// The function gives up on a contended slot after a bounded number of
+/// attempts, so concurrent writers of one session are sometimes sent back.
+/// The status, body and retries of the last answer.
+async fn call_retrying_503(
+    app: &functions::App,
+    token: &Token,
+    body: &Value,
+    n: usize,
+) -> (u16, Value, usize) {
+    let mut retries = 0;
+    loop {
+        let (status, v) = call_as(app, token, body.clone()).await;
+        if status == 503 && retries < CLIENT_RETRIES {
+            retries += 1;
+            let jitter = (n as u64 * 7919 + retries as u64 * 104_729) % 50;
+            tokio::time::sleep(std::time::Duration::from_millis(
+                10 * retries as u64 + jitter,
+            ))
+            .await;
+            continue;
+        }
+        return (status, v, retries);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hundred_concurrent_turns_from_several_instances() {
     let env = Env::new().await;
@@ -33,21 +60,10 @@ async fn hundred_concurrent_turns_from_several_instances() {
         let sid = sid.clone();
         tasks.push(tokio::spawn(async move {
             let body = json!({"action":"add_turn","sessionId":sid,"turn":{"role":if i % 2 == 0 {"user"} else {"assistant"},"content":format!("message number {i}"),"language":"en","turnId":turn_id}});
-            // A well-behaved client retries 503 (retryable) with the same
-            // turnId, after a jittered backoff: the function gives up on a
-            // slot after a bounded number of attempts, so 110 writers racing
-            // for one session's next slot are partly sent back.
-            let mut retries = 0;
-            loop {
-                let (status, v) = call_as(&app, &writer(USER_A), body.clone()).await;
-                if status == 503 && retries < CLIENT_RETRIES {
-                    retries += 1;
-                    let jitter = (n as u64 * 7919 + retries as u64 * 104_729) % 50;
-                    tokio::time::sleep(std::time::Duration::from_millis(10 * retries as u64 + jitter)).await;
-                    continue;
-                }
-                return (turn_id, status, v, retries);
-            }
+            // 110 writers racing for one session's next slot are partly sent
+            // back with 503 and retry.
+            let (status, v, retries) = call_retrying_503(&app, &writer(USER_A), &body, n).await;
+            (turn_id, status, v, retries)
         }));
     }
     let mut answers: BTreeMap<String, Vec<Value>> = BTreeMap::new();
@@ -180,7 +196,15 @@ async fn concurrent_streams_keep_each_speakers_order() {
             let mut seqs = Vec::new();
             for n in 0..TURNS / INSTANCES {
                 let body = json!({"action":"add_turn","sessionId":sid,"turn":{"role":"user","content":format!("stream {stream} turn {n}"),"language":"en","turnId":format!("s{stream}-{n}")}});
-                seqs.push(ok(&app, USER_A, body).await["turn"]["seq"].as_u64().unwrap());
+                // A turn sent back with 503 is retried before the next one
+                // is sent, so the stream's order is the client's.
+                let (status, v, retries) =
+                    call_retrying_503(&app, &user(USER_A), &body, stream * 100 + n).await;
+                if retries > 0 {
+                    eprintln!("stream {stream} turn {n}: sent back {retries} time(s) with 503");
+                }
+                assert_eq!(status, 200, "{body} -> {v}");
+                seqs.push(v["turn"]["seq"].as_u64().unwrap());
             }
             seqs
         }));
