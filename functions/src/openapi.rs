@@ -557,8 +557,11 @@ fn error_response(function: Function, status: u16, text: &str) -> Value {
         "allOf": [{ "$ref": "#/components/schemas/Error" }],
         "properties": { "error": { "properties": { "code": { "enum": codes } } } },
     });
-    // The gateway answers 401 and 413 itself too, in its own shape.
-    if matches!(status, 401 | 413) {
+    // The gateway answers these itself too, in its own shape: 401 from the
+    // JWT authorizer, 413 for a body past its limit, 500 and 503 when the
+    // integration fails (a crashed or unavailable function)
+    // (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html).
+    if matches!(status, 401 | 413 | 500 | 503) {
         schema = json!({ "oneOf": [schema, { "$ref": "#/components/schemas/GatewayError" }] });
     }
     json!({
@@ -602,6 +605,14 @@ fn operation(function: Function, request: Schema, ok: &[Schema], created: Option
             responses.insert(status.to_string(), error_response(function, *status, text));
         }
     }
+    // Only the gateway answers 429: the stage's throttle, before the function.
+    responses.insert(
+        "429".into(),
+        json!({
+            "description": "The stage's throttle (`{\"message\":\"Too Many Requests\"}` from the gateway; the function never ran): retry after a backoff.",
+            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/GatewayError" } } },
+        }),
+    );
     json!({
         "operationId": id,
         "summary": summary,
