@@ -109,6 +109,21 @@ pub struct Running {
 }
 
 impl Running {
+    /// Serves the HTTP API on a free loopback port until the run stops: its
+    /// address, and the server's task.
+    pub async fn serve_api(
+        &self,
+    ) -> std::io::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let server = tokio::spawn(
+            self.gateway
+                .clone()
+                .serve(listener, self.shutdown.subscribe()),
+        );
+        Ok((addr, server))
+    }
+
     /// Stops the functions (and waits for them), then moto (which saves its state).
     pub async fn stop(self) {
         self.shutdown.send_replace(true);

@@ -339,14 +339,7 @@ async fn with_aws_delay(running: &Running, c: &mut Client, token: &str) -> Resul
 }
 
 async fn measure(running: &Running, runs: usize) -> Result<Value> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let server = tokio::spawn(
-        running
-            .gateway
-            .clone()
-            .serve(listener, running.shutdown.subscribe()),
-    );
+    let (addr, server) = running.serve_api().await?;
     // The bench adds assistant turns too: the assistant backend's token.
     let token = running.writer_token("bench-user", 3600)?;
     let mut c = Client::connect(addr).await?;

@@ -44,17 +44,9 @@ impl Dev {
             .enable_all()
             .build()
             .unwrap();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let port = listener.local_addr().unwrap().port();
         let running = rt.block_on(local::start(&opts)).expect("dev starts");
-        rt.spawn(
-            running
-                .gateway
-                .clone()
-                .serve(listener, running.shutdown.subscribe()),
-        );
+        let (addr, _server) = rt.block_on(running.serve_api()).expect("a loopback port");
+        let port = addr.port();
         Dev {
             rt,
             running: Some(running),

@@ -37,14 +37,7 @@ pub(super) async fn bench_load(args: &flags::Bench) -> Result<ExitCode> {
         cors_origins: vec![],
     };
     let running = local::start(&opts).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let server = tokio::spawn(
-        running
-            .gateway
-            .clone()
-            .serve(listener, running.shutdown.subscribe()),
-    );
+    let (addr, server) = running.serve_api().await?;
     let target = local::load::Target {
         addr,
         base: String::new(),

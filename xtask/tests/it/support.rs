@@ -149,10 +149,6 @@ impl LocalApi {
             .build()
             .unwrap();
         let dir = testkit::scratch_dir(name);
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
         let (log, _lines) = local::Log::memory();
         let mut opts = local::StartOptions {
             stage: None,
@@ -170,12 +166,7 @@ impl LocalApi {
         };
         adjust(&mut opts);
         let running = rt.block_on(local::start(&opts)).expect("dev starts");
-        rt.spawn(
-            running
-                .gateway
-                .clone()
-                .serve(listener, running.shutdown.subscribe()),
-        );
+        let (addr, _server) = rt.block_on(running.serve_api()).expect("a loopback port");
         LocalApi {
             rt,
             running,
