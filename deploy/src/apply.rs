@@ -239,6 +239,9 @@ pub async fn run(
 fn local_input(opts: &DeployOptions) -> Result<stack::Names> {
     let names = options::names(opts.stage.as_deref())?;
     opts.params.validate()?;
+    if let Some(r) = &opts.role_arn {
+        crate::deployer_policy::check_role_arn(r)?;
+    }
     if let Some(p) = &opts.outputs_file {
         options::check_writable(p)?;
     }
@@ -517,6 +520,9 @@ async fn create_change_set<'a>(
             ChangeSetType::Update
         })
         .description("cargo xtask deploy")
+        // CloudFormation keeps the role for later operations on the stack,
+        // its deletion too (RoleARN in the CreateChangeSet reference).
+        .set_role_arn(cx.opts.role_arn.clone())
         .capabilities(Capability::CapabilityNamedIam)
         .set_tags(Some(crate::tags::sdk_tags(cx.names.stage.as_deref())))
         .set_parameters(Some(

@@ -49,9 +49,9 @@ impl Aws {
             account: account.to_string(),
             region,
             endpoint_url: conf.endpoint_url().map(str::to_string),
-            cfn: aws_sdk_cloudformation::Client::new(&conf),
+            cfn: crate::record::recorded_client!(aws_sdk_cloudformation, &conf),
             s3: aws_sdk_s3::Client::from_conf(s3conf.build()),
-            dynamodb: aws_sdk_dynamodb::Client::new(&conf),
+            dynamodb: crate::record::recorded_client!(aws_sdk_dynamodb, &conf),
             conf,
         }
     }

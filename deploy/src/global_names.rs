@@ -30,7 +30,7 @@ async fn taken(
     t: &stack::Template,
     r: &stack::resolve::Resolver,
 ) -> Result<Vec<String>> {
-    let iam = aws_sdk_iam::Client::new(&aws.conf);
+    let iam = crate::record::recorded_client!(aws_sdk_iam, &aws.conf);
     let mut out = vec![];
     for (_, res) in &t.resources {
         if res
@@ -118,7 +118,7 @@ async fn vault_name(
     let Some(wanted) = params.get(ids::P_BACKUP_VAULT_NAME) else {
         return Ok(None);
     };
-    let backup = aws_sdk_backup::Client::new(&aws.conf);
+    let backup = crate::record::recorded_client!(aws_sdk_backup, &aws.conf);
     let base = wanted.split('_').next().unwrap_or(wanted).to_string();
     let candidates = std::iter::once(wanted.clone()).chain((2..100).map(|n| format!("{base}_{n}")));
     for name in candidates {

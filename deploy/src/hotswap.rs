@@ -124,7 +124,7 @@ pub async fn update_code(
     bucket: &str,
     report: &mut impl Report,
 ) -> Result<Vec<String>> {
-    let lambda = aws_sdk_lambda::Client::new(&aws.conf);
+    let lambda = crate::record::recorded_client!(aws_sdk_lambda, &aws.conf);
     let mut updated = vec![];
     for a in list {
         // The code running now: what a previous hotswap put there, else the stack's.

@@ -303,7 +303,7 @@ fn wanted(line: &LogLine, raw: &str, opts: &LogsOptions) -> bool {
 
 /// The logs client for `aws`'s configuration.
 pub fn client(aws: &Aws) -> aws_sdk_cloudwatchlogs::Client {
-    aws_sdk_cloudwatchlogs::Client::new(&aws.conf)
+    crate::record::recorded_client!(aws_sdk_cloudwatchlogs, &aws.conf)
 }
 
 /// How far before the newest event seen each `--follow` poll looks again.

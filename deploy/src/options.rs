@@ -81,6 +81,9 @@ pub struct DeployOptions {
     /// Termination protection and the stack policy protecting the tables
     /// and the key (`protection`); false takes both off.
     pub protect: bool,
+    /// The CloudFormation service role to act through (`RoleARN`); `None`
+    /// keeps the one the stack has, if any.
+    pub role_arn: Option<String>,
 }
 
 #[derive(Debug, Clone)]

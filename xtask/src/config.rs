@@ -16,6 +16,7 @@
 //! user_pool_client_id = "2example23456789"
 //! alarm_email = "qa-alerts@example.com"
 //! cors_origins = ["https://qa.app.example.com"]
+//! role_arn = "arn:aws:iam::123456789012:role/voice-learning-cfn-qa"
 //! ```
 
 use crate::flags;
@@ -35,6 +36,8 @@ pub struct StageSettings {
     pub alarm_email: Option<String>,
     /// Browser origins allowed to call the stage's API (CORS).
     pub cors_origins: Option<Vec<String>>,
+    /// The CloudFormation service role `deploy` passes (`--role-arn`).
+    pub role_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -92,6 +95,7 @@ impl Config {
                 .or_else(|| d.user_pool_client_id.clone()),
             alarm_email: s.alarm_email.or_else(|| d.alarm_email.clone()),
             cors_origins: s.cors_origins.or_else(|| d.cors_origins.clone()),
+            role_arn: s.role_arn.or_else(|| d.role_arn.clone()),
         }
     }
 

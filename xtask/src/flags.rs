@@ -279,6 +279,11 @@ pub struct Deploy {
     /// stack until the next deploy without it.
     #[arg(long, conflicts_with_all = ["require_approval", "allow_replacement", "outputs_file"])]
     pub hotswap: bool,
+    /// A CloudFormation service role to create and change the resources
+    /// with (`deployer-policy --for cloudformation-role` prints its policy);
+    /// the stack keeps it for later deploys and its deletion.
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -304,6 +309,24 @@ pub struct DeployerPolicy {
     /// The account id to scope the policy to [default: the credentials' account].
     #[arg(long)]
     pub account: Option<String>,
+    /// Whose policy: the deployer's (`caller`), or the CloudFormation
+    /// service role's that `deploy --role-arn` passes (`cloudformation-role`).
+    #[arg(long = "for", value_enum, default_value = "caller")]
+    pub audience: PolicyAudience,
+    /// With `--for caller`: the service role the deployer passes; the
+    /// deployer's policy then keeps only the tool's own calls and
+    /// `iam:PassRole` on this role.
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+}
+
+/// Whose IAM policy `deployer-policy` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyAudience {
+    /// The person or CI role running `cargo xtask`.
+    Caller,
+    /// The service role CloudFormation assumes (`deploy --role-arn`).
+    CloudformationRole,
 }
 
 #[derive(Debug, Args)]

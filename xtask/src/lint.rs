@@ -257,10 +257,21 @@ pub fn write_policies(
             write(format!("{role}-{i}.json"), doc)?;
         }
     }
-    write(
-        "deployer-policy.json".into(),
-        &deploy::deployer_policy::policy(stage, ACCOUNT, REGION)?,
-    )?;
+    use deploy::deployer_policy::{policy_for, Audience};
+    let service_role = format!("arn:aws:iam::{ACCOUNT}:role/voice-learning-cfn");
+    for (name, audience) in [
+        ("deployer-policy.json", Audience::Caller),
+        (
+            "deployer-policy-with-role.json",
+            Audience::CallerWithRole(&service_role),
+        ),
+        (
+            "cloudformation-role-policy.json",
+            Audience::CloudFormationRole,
+        ),
+    ] {
+        write(name.into(), &policy_for(audience, stage, ACCOUNT, REGION)?)?;
+    }
     Ok(files)
 }
 

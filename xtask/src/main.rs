@@ -121,10 +121,22 @@ fn verify(args: flags::Verify) -> Result<ExitCode> {
 }
 
 fn deployer_policy(args: flags::DeployerPolicy) -> Result<ExitCode> {
-    use deploy::deployer_policy::{account_and_region, policy};
+    use deploy::deployer_policy::{account_and_region, check_role_arn, policy_for, Audience};
     let aws = args.aws.into();
+    if let Some(r) = &args.role_arn {
+        check_role_arn(r)?;
+    }
+    let audience = match (args.audience, args.role_arn.as_deref()) {
+        (flags::PolicyAudience::Caller, None) => Audience::Caller,
+        (flags::PolicyAudience::Caller, Some(r)) => Audience::CallerWithRole(r),
+        (flags::PolicyAudience::CloudformationRole, None) => Audience::CloudFormationRole,
+        (flags::PolicyAudience::CloudformationRole, Some(_)) => anyhow::bail!(
+            "--role-arn goes with --for caller (the deployer that passes the role); \
+             --for cloudformation-role prints the role's own policy"
+        ),
+    };
     let (account, region) = block_on(account_and_region(&aws, args.account.as_deref()))?;
-    let doc = policy(args.stage.stage.as_deref(), &account, &region)?;
+    let doc = policy_for(audience, args.stage.stage.as_deref(), &account, &region)?;
     outln!("{}", serde_json::to_string_pretty(&doc)?);
     Ok(ExitCode::SUCCESS)
 }

@@ -70,6 +70,7 @@ impl From<flags::Deploy> for DeployOptions {
             template: None,
             smoke: !d.no_verify,
             protect: !d.no_protection,
+            role_arn: d.role_arn,
         }
     }
 }
@@ -241,6 +242,9 @@ pub fn with_config(command: &mut flags::Command, config: &crate::config::Config)
             let stage = a.stage.stage.clone();
             config.fill_aws(&mut a.aws, stage.as_deref());
             config.fill_params(&mut a.params, stage.as_deref());
+            if a.role_arn.is_none() {
+                a.role_arn = config.for_stage(stage.as_deref()).role_arn;
+            }
         }
         C::Diff(a) => {
             let stage = a.stage.stage.clone();
@@ -250,7 +254,14 @@ pub fn with_config(command: &mut flags::Command, config: &crate::config::Config)
         C::Destroy(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
         C::Verify(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
         C::Outputs(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
-        C::DeployerPolicy(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
+        C::DeployerPolicy(a) => {
+            let stage = a.stage.stage.clone();
+            config.fill_aws(&mut a.aws, stage.as_deref());
+            // The stage's deployer passes the role the file names.
+            if a.audience == flags::PolicyAudience::Caller && a.role_arn.is_none() {
+                a.role_arn = config.for_stage(stage.as_deref()).role_arn;
+            }
+        }
         C::Stages(a) => config.fill_aws(&mut a.aws, None),
         C::Logs(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
         C::Backup(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),

@@ -97,7 +97,7 @@ pub async fn verify(conf: &SdkConfig, stage: Option<&str>, smoke: bool) -> Resul
         region: conf.region().map(|r| r.to_string()),
     })?;
     let mut checks = Vec::new();
-    let cfn = aws_sdk_cloudformation::Client::new(conf);
+    let cfn = crate::record::recorded_client!(aws_sdk_cloudformation, conf);
     let deployed = match resources::read(&cfn, &names.stack).await {
         Ok(r) => {
             checks.push(Check::ok(
@@ -110,11 +110,11 @@ pub async fn verify(conf: &SdkConfig, stage: Option<&str>, smoke: bool) -> Resul
         Err(c) => return Ok(vec![c]),
     };
 
-    let kms = aws_sdk_kms::Client::new(conf);
+    let kms = crate::record::recorded_client!(aws_sdk_kms, conf);
     let (stack_key, key_checks) = key::verify_stack_key(&kms, &deployed).await;
     checks.extend(key_checks);
 
-    let ddb = aws_sdk_dynamodb::Client::new(conf);
+    let ddb = crate::record::recorded_client!(aws_sdk_dynamodb, conf);
     for (logical, model) in tables::modelled(&template) {
         match deployed.physical_id(logical) {
             Some(name) => checks
@@ -126,11 +126,11 @@ pub async fn verify(conf: &SdkConfig, stage: Option<&str>, smoke: bool) -> Resul
         }
     }
 
-    let lambda = aws_sdk_lambda::Client::new(conf);
+    let lambda = crate::record::recorded_client!(aws_sdk_lambda, conf);
     checks
         .extend(functions::verify_functions(&lambda, &names, &deployed, stack_key.as_ref()).await);
 
-    let apigw = aws_sdk_apigatewayv2::Client::new(conf);
+    let apigw = crate::record::recorded_client!(aws_sdk_apigatewayv2, conf);
     let origins = stack_parameter(
         &cfn,
         &names.stack,

@@ -507,7 +507,7 @@ pub async fn run_retrying<I: Invoker>(
 /// verification user.
 pub async fn run(conf: &SdkConfig, targets: &Targets) -> Vec<Check> {
     run_retrying(
-        &LambdaInvoker(aws_sdk_lambda::Client::new(conf)),
+        &LambdaInvoker(crate::record::recorded_client!(aws_sdk_lambda, conf)),
         targets,
         &new_user(),
         PROPAGATION_DELAYS,
@@ -520,7 +520,7 @@ pub async fn run(conf: &SdkConfig, targets: &Targets) -> Vec<Check> {
 /// [`run`]. What `verify` and `deploy` run; every check must be ok.
 pub async fn smoke(conf: &SdkConfig, stage: Option<&str>) -> Result<Vec<Check>> {
     let names = stack::Names::new(stage)?;
-    let cfn = aws_sdk_cloudformation::Client::new(conf);
+    let cfn = crate::record::recorded_client!(aws_sdk_cloudformation, conf);
     let deployed = resources::read(&cfn, &names.stack).await.ok();
     Ok(run(conf, &Targets::from_stack(&names, deployed.as_ref())).await)
 }

@@ -668,6 +668,56 @@ fn the_deployer_policy_allows_every_handler_permission_the_stack_needs() {
     );
 }
 
+/// With `deploy --role-arn` the handlers run with the service role: its
+/// policy alone allows every handler permission, and the deployer's
+/// narrowed policy allows none of the resource writes.
+#[test]
+fn the_cloudformation_role_allows_every_handler_permission_and_the_caller_none_of_the_writes() {
+    use deploy::deployer_policy::{policy_for, Audience};
+    let t = everything_on();
+    let reference = ServiceReference::load();
+    let role = policy_for(Audience::CloudFormationRole, Some("qa"), ACCOUNT, REGION).unwrap();
+    let missing = denied(&t, &role, &reference);
+    assert!(
+        missing.is_empty(),
+        "the CloudFormation role's policy lacks {} handler permission(s):\n  {}",
+        missing.len(),
+        missing.join("\n  ")
+    );
+    let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/voice-learning-cfn");
+    let caller = policy_for(
+        Audience::CallerWithRole(&role_arn),
+        Some("qa"),
+        ACCOUNT,
+        REGION,
+    )
+    .unwrap();
+    let denied_to_caller = denied(&t, &caller, &reference);
+    for write in [
+        "dynamodb:CreateTable",
+        "lambda:CreateFunction",
+        "iam:CreateRole",
+        "iam:PutRolePolicy",
+        "kms:PutKeyPolicy",
+    ] {
+        assert!(
+            denied_to_caller
+                .iter()
+                .any(|d| d.contains(&format!(" {write} on "))),
+            "the deployer passing a role still has {write}"
+        );
+    }
+    let pass = Request::by_role(DEPLOYER, "iam:PassRole", &role_arn)
+        .with("iam:PassedToService", "cloudformation.amazonaws.com");
+    assert_eq!(evaluate_identity(&pass, &[&caller]), Ok(Decision::Allow));
+    let pass_elsewhere = Request::by_role(DEPLOYER, "iam:PassRole", &role_arn)
+        .with("iam:PassedToService", "lambda.amazonaws.com");
+    assert_ne!(
+        evaluate_identity(&pass_elsewhere, &[&caller]),
+        Ok(Decision::Allow)
+    );
+}
+
 /// The judge can fail: the policy without one statement's action is
 /// caught, naming the resource and handler.
 #[test]

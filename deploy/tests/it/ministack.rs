@@ -111,6 +111,7 @@ fn a_failed_first_create_is_cleaned_up_and_retried() {
             template: template.cloned(),
             smoke: false,
             protect: true,
+            role_arn: None,
         };
         let mut report = Captured::default();
         let mut nobody = |_: &str| Approval::NoTerminal;
@@ -258,6 +259,7 @@ fn every_option_deploys_on_a_stage_and_turns_off_again() {
                 template: template.cloned(),
                 smoke: false,
                 protect: true,
+                role_arn: None,
             };
             let mut report = Captured::default();
             let mut nobody = |_: &str| Approval::NoTerminal;

@@ -117,6 +117,7 @@ impl Moto {
             template: None,
             smoke: false,
             protect: true,
+            role_arn: None,
         }
     }
 

@@ -1,49 +1,14 @@
-//! `deployer-policy`: the IAM policy a person or CI role needs to
-//! run `deploy`, `diff`, `verify` and `destroy` for this stack, printed as
-//! JSON. CloudFormation creates the stack's resources with the caller's own
-//! permissions (no service role), so the policy covers both the tool's calls
-//! and what CloudFormation does on its behalf.
-//!
-//! Every resource is named from the same typed stack model synth writes, so
-//! the policy is scoped to this stack's (and stage's) names wherever IAM
-//! allows; the exceptions are the actions IAM cannot scope
-//! (`kms:CreateKey`, `lambda:GetAccountSettings`, the API Gateway log
-//! delivery actions, `sts:GetCallerIdentity`) and the API and key, whose ids
-//! AWS chooses at creation (scoped to the account and region).
-//! Service authorization reference:
-//! <https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html>.
+//! The deployer policy without a service role, statement by statement:
+//! the tool's own calls and every resource handler's permissions, each
+//! scoped to the names the typed stack model gives.
 
 use crate::assets::{bucket_name, partition, url_suffix};
-use crate::error::{failed, Result};
-use crate::options::AwsOptions;
+use crate::error::Result;
 use serde_json::{json, Value};
 use stack::resources::Properties;
 
-/// The account and region to scope the policy to: the given ones, else the
-/// credentials' account and the configured region.
-pub async fn account_and_region(
-    aws: &AwsOptions,
-    account: Option<&str>,
-) -> Result<(String, String)> {
-    let (account, region) = match (account, &aws.region) {
-        (Some(a), Some(r)) => (a.to_string(), r.clone()),
-        _ => {
-            let c = crate::aws::connect(aws).await.map_err(|e| {
-                e.context("finding the account and region (or pass --account and --region)")
-            })?;
-            (account.map(str::to_string).unwrap_or(c.account), c.region)
-        }
-    };
-    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(failed!(
-            "--account `{account}` is not an AWS account id (12 digits)."
-        ));
-    }
-    Ok((account, region))
-}
-
-/// The deployer's policy for the stack of `stage` in `account` and `region`.
-pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value> {
+/// The policy without a service role: the tool's calls and every handler's.
+pub(super) fn caller_policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value> {
     let names = stack::Names::new(stage)?;
     let t = stack::synth(&stack::StackOptions {
         stage: stage.map(str::to_string),
@@ -173,6 +138,8 @@ pub fn policy(stage: Option<&str>, account: &str, region: &str) -> Result<Value>
                 "kms:ListAliases",
                 // `cargo xtask stages`: ListStacks takes no stack resource.
                 "cloudformation:ListStacks",
+                // `verify` finds the functions by name prefix.
+                "lambda:ListFunctions",
                 // The read handlers of log groups and subscriptions: these
                 // take no resource (service authorization reference).
                 "logs:DescribeLogGroups",
