@@ -477,10 +477,10 @@ impl App {
             None => new_uuid()?,
         };
         let role = turn.role.as_str();
-        let digest = key.turn_digest(role, &turn.content);
+        let digest = key.turn_digest(&turn_id, role, &turn.content);
         // A retry of a turn already stored: the same answer, nothing written.
         if let Some(existing) = recent.iter().find(|t| t.turn_id == turn_id) {
-            same_turn(&key, existing, role, &turn.content, &digest)?;
+            same_turn(&key, existing, role, &turn.content)?;
             let stored = turn_view(&key, existing)?;
             return Ok((
                 StatusCode::OK,
@@ -540,7 +540,7 @@ impl App {
                 PutTurn::Stored => break record,
                 PutTurn::Taken(other) if is_duplicate(&other) => {
                     return self
-                        .answer_duplicate(&rec, &key, &other, role, &turn.content, &digest, window)
+                        .answer_duplicate(&rec, &key, &other, role, &turn.content, window)
                         .await;
                 }
                 PutTurn::Taken(other) => {
@@ -568,7 +568,7 @@ impl App {
                     // concurrent duplicate of this turnId.
                     if let Some(dup) = newer.iter().find(|t| is_duplicate(t)) {
                         return self
-                            .answer_duplicate(&rec, &key, dup, role, &turn.content, &digest, window)
+                            .answer_duplicate(&rec, &key, dup, role, &turn.content, window)
                             .await;
                     }
                     seq = newer.last().map_or(other.seq, |t| t.seq) + 1;
@@ -611,10 +611,9 @@ impl App {
         stored: &TurnRecord,
         role: &str,
         content: &str,
-        digest: &[u8],
         window: WindowSpec,
     ) -> Result<(StatusCode, Value), ApiError> {
-        same_turn(key, stored, role, content, digest)?;
+        same_turn(key, stored, role, content)?;
         let recent = rec.visible(
             self.inner
                 .store
@@ -636,11 +635,10 @@ fn same_turn(
     existing: &TurnRecord,
     role: &str,
     content: &str,
-    digest: &[u8],
 ) -> Result<(), ApiError> {
     let same = existing.role == role
         && match &existing.digest {
-            Some(d) => d.as_slice() == digest,
+            Some(d) => key.digest_matches(d, &existing.turn_id, role, content),
             None => {
                 let aad = content_aad(
                     &existing.session_id,

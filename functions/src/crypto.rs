@@ -49,6 +49,10 @@ pub struct DataKey {
 /// Bytes of a stored turn digest (HMAC-SHA256, truncated).
 pub const DIGEST_LEN: usize = 16;
 
+/// The prefix of this release's turn digests (turn id, role, content),
+/// which keeps them apart from the earlier role-and-content ones.
+const TURN_DIGEST_V2: &[u8] = b"v2\0";
+
 impl std::fmt::Debug for DataKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("DataKey(..)")
@@ -112,15 +116,35 @@ impl DataKey {
         })
     }
 
-    /// The keyed digest of a turn's role and content: stored with the turn so
-    /// a retried `turnId` can be compared without decrypting, and without
-    /// revealing anything to whoever reads the table.
-    pub fn turn_digest(&self, role: &str, content: &str) -> Vec<u8> {
+    /// The keyed digest of a turn: stored with the turn so a retried
+    /// `turnId` can be compared without decrypting, and without revealing
+    /// anything to whoever reads the table. The `turnId` is part of it, so
+    /// two turns with the same role and content do not show as equal.
+    pub fn turn_digest(&self, turn_id: &str, role: &str, content: &str) -> Vec<u8> {
+        let mut ctx = hmac::Context::with_key(&self.mac);
+        ctx.update(TURN_DIGEST_V2);
+        for part in [turn_id, role] {
+            ctx.update(part.as_bytes());
+            ctx.update(&[0]);
+        }
+        ctx.update(content.as_bytes());
+        ctx.sign().as_ref()[..DIGEST_LEN].to_vec()
+    }
+
+    /// The digest earlier releases stored: role and content only.
+    pub fn turn_digest_v1(&self, role: &str, content: &str) -> Vec<u8> {
         let mut ctx = hmac::Context::with_key(&self.mac);
         ctx.update(role.as_bytes());
         ctx.update(&[0]);
         ctx.update(content.as_bytes());
         ctx.sign().as_ref()[..DIGEST_LEN].to_vec()
+    }
+
+    /// Whether a stored digest (this release's, or the role-and-content
+    /// digest earlier releases wrote) is that of this turn.
+    pub fn digest_matches(&self, stored: &[u8], turn_id: &str, role: &str, content: &str) -> bool {
+        stored == self.turn_digest(turn_id, role, content).as_slice()
+            || stored == self.turn_digest_v1(role, content).as_slice()
     }
 
     /// Seals `plaintext` bound to `aad`: `nonce || ciphertext || tag`.
@@ -407,14 +431,43 @@ mod tests {
     }
 
     #[test]
-    fn digests_are_keyed_and_separate_role_from_content() {
+    fn digests_are_keyed_and_separate_turn_id_role_and_content() {
         let (k, _) = DataKey::generate().unwrap();
-        let d = k.turn_digest("user", "hi");
+        let d = k.turn_digest("t1", "user", "hi");
         assert_eq!(d.len(), DIGEST_LEN);
-        assert_eq!(d, k.turn_digest("user", "hi"));
-        assert_ne!(d, k.turn_digest("system", "hi"));
-        assert_ne!(d, k.turn_digest("user", "hi!"));
+        assert_eq!(d, k.turn_digest("t1", "user", "hi"));
+        assert_ne!(d, k.turn_digest("t1", "system", "hi"));
+        assert_ne!(d, k.turn_digest("t1", "user", "hi!"));
+        // Equal turns under two turn ids are not visibly equal.
+        assert_ne!(d, k.turn_digest("t2", "user", "hi"));
+        assert_ne!(
+            k.turn_digest("t", "1user", "hi"),
+            k.turn_digest("t1", "user", "hi")
+        );
         let (other, _) = DataKey::generate().unwrap();
-        assert_ne!(d, other.turn_digest("user", "hi"));
+        assert_ne!(d, other.turn_digest("t1", "user", "hi"));
+        assert!(k.digest_matches(&d, "t1", "user", "hi"));
+        assert!(!k.digest_matches(&d, "t2", "user", "hi"));
+        assert!(!k.digest_matches(&d, "t1", "user", "hi!"));
+    }
+
+    /// A digest the previous release stored (role and content only, for
+    /// the data key of 32 bytes 0x07): still recognised, and only for the
+    /// same role and content.
+    #[test]
+    fn a_digest_the_previous_release_stored_still_matches() {
+        const STORED_V1: &str = "76f6e73a62af5e6b9d59f27e4f8aa9b7";
+        let stored: Vec<u8> = (0..STORED_V1.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&STORED_V1[i..i + 2], 16).unwrap())
+            .collect();
+        let k = DataKey::from_bytes(&[7u8; 32]).unwrap();
+        assert!(k.digest_matches(&stored, "any-turn-id", "user", "Hola, ¿qué tal?"));
+        assert!(!k.digest_matches(&stored, "any-turn-id", "assistant", "Hola, ¿qué tal?"));
+        assert!(!k.digest_matches(&stored, "any-turn-id", "user", "Hola"));
+        assert_ne!(
+            stored,
+            k.turn_digest("any-turn-id", "user", "Hola, ¿qué tal?")
+        );
     }
 }

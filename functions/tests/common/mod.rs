@@ -928,7 +928,7 @@ pub async fn seed_turns(env: &Env, sid: &str, owner: &str, from: u64, to: u64, c
                     tokens: functions::model::estimate_tokens(content),
                     expires_at: functions::time::now_ms() / 1000 + 86_400,
                     generation: 0,
-                    digest: Some(key.turn_digest("user", content)),
+                    digest: Some(key.turn_digest(&format!("seed-{seq}"), "user", content)),
                 };
                 WriteRequest::builder()
                     .put_request(

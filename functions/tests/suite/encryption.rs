@@ -386,3 +386,49 @@ async fn unknown_field_names_are_shortened_and_never_logged() {
     assert_eq!(line["outcome"], "unknown_field");
     assert!(!line.to_string().contains("hunter2"), "{line}");
 }
+
+/// Two turns with the same role and content do not carry equal digests in
+/// the table (the `turnId` is part of the digest), and a turn whose digest
+/// the previous release wrote (role and content only) is still recognised
+/// when its `turnId` is retried: the same content gets the stored turn, other
+/// content 409, and nothing is written either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn equal_turns_carry_different_digests_and_previous_digests_still_match() {
+    let env = Env::new().await;
+    let (sp, _) = env.app(SessionPersistence);
+    let (cm, _) = env.app(ContextManager);
+    let sid = create_session(&sp, USER_A).await;
+    let add = |turn_id: &str, content: &str| json!({"action":"add_turn","sessionId":sid,"turn":{"role":"user","content":content,"language":"en","turnId":turn_id}});
+    let first = ok(&cm, USER_A, add("turn-a", "the same words")).await;
+    let second = ok(&cm, USER_A, add("turn-b", "the same words")).await;
+    let sk = |v: &serde_json::Value| functions::store::turn_sk(v["turn"]["seq"].as_u64().unwrap());
+    let (sk_a, sk_b) = (sk(&first), sk(&second));
+    let digest_a = get_attr(&env, &sid, &sk_a, "digest").await;
+    assert_ne!(digest_a, get_attr(&env, &sid, &sk_b, "digest").await);
+
+    // Turn a as the previous release stored it.
+    let key = session_key(&env, &sid, USER_A).await;
+    let v1 = key.turn_digest_v1("user", "the same words");
+    set_attr(
+        &env,
+        &sid,
+        &sk_a,
+        "digest",
+        AttributeValue::B(v1.clone().into()),
+    )
+    .await;
+    let before = env.snapshot().await;
+    let again = ok(&cm, USER_A, add("turn-a", "the same words")).await;
+    assert_eq!(again["turn"]["seq"], first["turn"]["seq"]);
+    let (status, v) = call(&cm, USER_A, add("turn-a", "other words")).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (409, Some("turn_id_conflict")),
+        "{v}"
+    );
+    assert_eq!(env.snapshot().await, before, "a retry wrote nothing");
+    assert_eq!(
+        get_attr(&env, &sid, &sk_a, "digest").await,
+        AttributeValue::B(v1.into())
+    );
+}
