@@ -83,6 +83,7 @@ pub const TOOL_ACTIONS: &[&str] = &[
     "lambda:GetFunction",
     "lambda:GetFunctionConcurrency",
     "lambda:GetFunctionConfiguration",
+    "lambda:GetPolicy",
     "lambda:InvokeFunction",
     "lambda:ListFunctions",
     "lambda:UpdateFunctionCode",

@@ -19,6 +19,7 @@
 pub mod api;
 pub mod check;
 pub mod functions;
+pub mod invokers;
 pub mod key;
 pub mod resources;
 pub mod smoke;
@@ -129,6 +130,14 @@ pub async fn verify(conf: &SdkConfig, stage: Option<&str>, smoke: bool) -> Resul
     let lambda = crate::record::recorded_client!(aws_sdk_lambda, conf);
     checks
         .extend(functions::verify_functions(&lambda, &names, &deployed, stack_key.as_ref()).await);
+    checks.extend(
+        invokers::verify(
+            &lambda,
+            &functions::function_names(&names, &deployed),
+            deployed.physical_id(stack::module::ids::HTTP_API),
+        )
+        .await,
+    );
 
     let apigw = crate::record::recorded_client!(aws_sdk_apigatewayv2, conf);
     let origins = stack_parameter(
