@@ -200,7 +200,7 @@ impl App {
             .map(|c| c.request_id.clone())
             .unwrap_or_default();
         let mut action = "unknown";
-        let mut on_behalf = false;
+        let mut on_behalf = None;
         let dispatched = self.dispatch(&req, &mut action, &mut on_behalf);
         let result = match req.lambda_context_ref().and_then(|c| time_left(c.deadline)) {
             Some(left) => match tokio::time::timeout(left, dispatched).await {
@@ -219,21 +219,23 @@ impl App {
             },
             None => dispatched.await,
         };
-        // Only when a writer acted on another user's session (audit).
-        let on_behalf = on_behalf.then_some(true);
+        // Only when a writer acted on another user's session (audit): who
+        // acted for whom, as pseudonyms.
+        let (actor, on_behalf_of) = on_behalf.unzip();
+        let on_behalf = actor.is_some().then_some(true);
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         let function = self.inner.function.name();
         match result {
             Ok((status, body)) => {
-                tracing::info!(request_id = %request_id, lambda_request_id = %lambda_request_id, function, action, outcome = "ok", status = status.as_u16(), on_behalf, latency_ms, "request");
+                tracing::info!(request_id = %request_id, lambda_request_id = %lambda_request_id, function, action, outcome = "ok", status = status.as_u16(), on_behalf, actor, on_behalf_of, latency_ms, "request");
                 respond(status, &body)
             }
             Err(e) => {
                 let status = e.status();
                 if status.is_server_error() {
-                    tracing::error!(request_id = %request_id, lambda_request_id = %lambda_request_id, function, action, outcome = e.code(), status = status.as_u16(), on_behalf, latency_ms, "request");
+                    tracing::error!(request_id = %request_id, lambda_request_id = %lambda_request_id, function, action, outcome = e.code(), status = status.as_u16(), on_behalf, actor, on_behalf_of, latency_ms, "request");
                 } else {
-                    tracing::info!(request_id = %request_id, lambda_request_id = %lambda_request_id, function, action, outcome = e.code(), status = status.as_u16(), field = e.log_field(), on_behalf, latency_ms, "request");
+                    tracing::info!(request_id = %request_id, lambda_request_id = %lambda_request_id, function, action, outcome = e.code(), status = status.as_u16(), field = e.log_field(), on_behalf, actor, on_behalf_of, latency_ms, "request");
                 }
                 respond(status, &e.to_json(&request_id))
             }
@@ -244,7 +246,7 @@ impl App {
         &self,
         req: &Request,
         action_name: &mut &'static str,
-        on_behalf: &mut bool,
+        on_behalf: &mut Option<(String, String)>,
     ) -> Result<(StatusCode, Value), ApiError> {
         let caller = identity::caller(req, &self.inner.settings.assistant_writer_group)?;
         let body = body_text(req)?;
@@ -252,7 +254,13 @@ impl App {
         *action_name = action.name();
         // The session owner: the caller, or the user a writer names.
         let (user, delegated) = caller.acting_for(action.owner())?;
-        *on_behalf = delegated;
+        if delegated {
+            let key = &self.inner.settings.audit_id_key;
+            *on_behalf = Some((
+                identity::audit_id(key, &caller.user_id),
+                identity::audit_id(key, user),
+            ));
+        }
         let user = user.to_string();
         let user = user.as_str();
         let store = &self.inner.store;

@@ -24,6 +24,10 @@ pub struct Settings {
     pub assistant_writer_group: String,
     /// `KEY_CACHE_MAX_AGE_SECONDS` (default 600): how long an unwrapped data
     /// key may stay cached before KMS is asked again.
+    /// `AUDIT_ID_KEY` (the stack sets its own stack id): the key of the
+    /// pseudonyms a delegated request's log line names its actor and
+    /// target by (`identity::audit_id`), so raw user ids stay out of logs.
+    pub audit_id_key: String,
     pub key_cache_max_age_ms: u64,
     /// `TLS_TRUST_STORE` (default `amazon`): the roots the HTTPS client
     /// trusts, Amazon Trust Services', the public ones (`public`) or the
@@ -92,6 +96,7 @@ impl Settings {
             key_cache_max_age_ms: DEFAULT_KEY_CACHE_MAX_AGE_SECONDS * 1000,
             tls_trust: Trust::default(),
             dependency_timeouts: DependencyTimeouts::default(),
+            audit_id_key: String::new(),
         }
     }
 
@@ -126,6 +131,9 @@ impl Settings {
         )? * 1000;
         if let Some(g) = get("ASSISTANT_WRITER_GROUP").filter(|v| !v.trim().is_empty()) {
             s.assistant_writer_group = g.trim().to_string();
+        }
+        if let Some(k) = get("AUDIT_ID_KEY") {
+            s.audit_id_key = k;
         }
         if let Some(t) = get("TLS_TRUST_STORE").filter(|v| !v.trim().is_empty()) {
             s.tls_trust = Trust::parse(&t).ok_or(ConfigError::TrustStore(t))?;

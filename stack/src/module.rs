@@ -94,7 +94,8 @@ struct FunctionSpec<'a> {
     profiles_actions: &'static [&'static str],
     kms_actions: &'static [&'static str],
     route: &'static str,
-    /// Environment variables from template parameters, beyond the tables and key.
+    /// Environment variables beyond the tables and key: `(variable, the
+    /// parameter or pseudo parameter it is a Ref to)`.
     env_params: &'static [(&'static str, &'static str)],
 }
 
@@ -104,6 +105,8 @@ pub const ASSISTANT_WRITER_GROUP_ENV: &str = "ASSISTANT_WRITER_GROUP";
 /// Both functions' environment variable naming the roots their HTTPS
 /// client trusts (`functions::tls`), from the `TlsTrustStore` parameter.
 pub const TLS_TRUST_STORE_ENV: &str = "TLS_TRUST_STORE";
+/// The function environment variable holding the audit pseudonyms' key.
+pub const AUDIT_ID_KEY_ENV: &str = "AUDIT_ID_KEY";
 /// Its values, the default first (`functions::tls::Trust::NAMES`; a test
 /// keeps them equal).
 pub const TLS_TRUST_STORES: [&str; 3] = ["amazon", "public", "system"];
@@ -210,6 +213,9 @@ fn build(n: &Names) -> Template {
             env_params: &[
                 (ASSISTANT_WRITER_GROUP_ENV, P_ASSISTANT_WRITER_GROUP),
                 (TLS_TRUST_STORE_ENV, P_TLS_TRUST_STORE),
+                // The key of the audit pseudonyms (`functions::identity::audit_id`):
+                // unique to the stack, the same in every container.
+                (AUDIT_ID_KEY_ENV, "AWS::StackId"),
             ],
         },
     ];

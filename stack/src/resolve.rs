@@ -49,6 +49,18 @@ impl Place {
         }
     }
 
+    /// `AWS::StackId` for a stack that CloudFormation did not make (dev):
+    /// the stack name's ARN with a fixed id.
+    pub fn stack_id(&self) -> String {
+        self.arn(
+            "cloudformation",
+            &format!(
+                "stack/{}/00000000-0000-0000-0000-000000000000",
+                self.stack_name
+            ),
+        )
+    }
+
     /// `AWS::URLSuffix` in this place's partition.
     pub fn url_suffix(&self) -> &'static str {
         crate::partition::PARTITIONS
@@ -100,6 +112,7 @@ impl Resolver {
         ] {
             r.refs.insert(k.into(), v.into());
         }
+        r.refs.insert("AWS::StackId".into(), place.stack_id());
         for (id, p) in &t.parameters {
             if let Some(v) = params.get(id) {
                 r.refs.insert(id.clone(), v.clone());

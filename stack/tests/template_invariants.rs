@@ -109,6 +109,12 @@ fn public_names_match_the_design() {
                 env["ASSISTANT_WRITER_GROUP"],
                 serde_json::json!({"Ref": "AssistantWriterGroup"})
             );
+            // And names writers acting for students in its audit lines.
+            expected.insert("AUDIT_ID_KEY");
+            assert_eq!(
+                env["AUDIT_ID_KEY"],
+                serde_json::json!({"Ref": "AWS::StackId"})
+            );
         }
         assert_eq!(keys, expected, "{}", f.0);
         assert_eq!(f.1["Properties"]["Runtime"], "provided.al2023");
@@ -410,6 +416,7 @@ fn every_ref_and_get_att_resolves() {
         "AWS::URLSuffix",
         "AWS::NoValue",
         "AWS::StackName",
+        "AWS::StackId",
     ];
     fn walk(v: &Value, f: &mut dyn FnMut(&str, &Value)) {
         match v {

@@ -418,6 +418,7 @@ impl Env {
             .key_id;
         let mut settings = Settings::new(sessions, profiles, key);
         settings.user_session_index = names.user_session_index.clone();
+        settings.audit_id_key = "arn:aws:cloudformation:us-east-1:123456789012:stack/test/00000000-0000-0000-0000-000000000000".into();
         Env {
             sdk,
             ddb,

@@ -378,11 +378,26 @@ async fn a_writer_acts_on_a_students_session_by_naming_its_owner() {
         .collect();
     assert_eq!(roles, ["user", "assistant"], "{v}");
     assert_eq!(v["context"]["summary"], "closures", "{v}");
-    let audited = log_lines()
+    // The delegated requests are marked in the log, with who acted for
+    // whom as keyed pseudonyms, never the raw user ids.
+    let key = &env.settings.audit_id_key;
+    let actor = functions::identity::audit_id(key, "backend-client-7f3k2");
+    let student = functions::identity::audit_id(key, USER_A);
+    assert_ne!(actor, student);
+    let audited: Vec<serde_json::Value> = log_lines()
         .into_iter()
-        .filter(|l| l["message"] == "request" && l["on_behalf"] == true)
-        .count();
-    assert!(audited >= 3, "the delegated requests are marked in the log");
+        .filter(|l| l["message"] == "request" && l["actor"] == actor.as_str())
+        .collect();
+    assert!(audited.len() >= 3, "{audited:#?}");
+    for l in &audited {
+        assert_eq!(l["on_behalf"], true, "{l}");
+        assert_eq!(l["on_behalf_of"], student.as_str(), "{l}");
+        let text = l.to_string();
+        assert!(
+            !text.contains(USER_A) && !text.contains("backend-client-7f3k2"),
+            "{text}"
+        );
+    }
 
     // The wrong owner: 404 (the session is not theirs), nothing changes.
     let before = env.snapshot().await;
