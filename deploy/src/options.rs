@@ -41,6 +41,9 @@ pub struct ParamOptions {
     /// Let a `localhost`/loopback origin into a stage's CORS origins (a
     /// frontend's dev server calling a deployed stage).
     pub allow_local_origins: bool,
+    /// OAuth scopes the routes require (one of them; access tokens only);
+    /// an empty list: none, id tokens accepted.
+    pub route_scopes: Option<Vec<String>>,
 }
 
 /// When to ask before executing the change set.
@@ -246,6 +249,18 @@ impl ParamOptions {
         if let Some(origins) = &self.cors_origins {
             bad.extend(cors_origin_problems(origins, self.allow_local_origins));
         }
+        if let Some(scopes) = &self.route_scopes {
+            let pattern = regex_lite::Regex::new(stack::module::ROUTE_SCOPES_PATTERN)
+                .expect("the template's pattern compiles");
+            for s in scopes.iter().filter(|s| !s.is_empty()) {
+                // One scope each: the pattern is the parameter's, a list.
+                if s.contains(',') || !pattern.is_match(s) {
+                    bad.push(format!(
+                        "--route-scope `{s}` is not an OAuth scope: give one such as voice-learning/sessions (Cognito's resource-server/scope), without spaces, quotes, backslashes or commas; pass --route-scope '' for none."
+                    ));
+                }
+            }
+        }
         if let Some(e) = &self.alarm_email {
             if !valid_email(e) {
                 bad.push(format!(
@@ -301,6 +316,16 @@ impl ParamOptions {
             self.monthly_budget_usd.map(|n| n.to_string()),
         );
         set(ids::P_TLS_TRUST_STORE, self.tls_trust_store.clone());
+        set(
+            ids::P_ROUTE_SCOPES,
+            self.route_scopes.as_ref().map(|s| {
+                s.iter()
+                    .filter(|s| !s.is_empty())
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }),
+        );
         set(
             ids::P_CORS_ALLOWED_ORIGINS,
             self.cors_origins.as_ref().map(|o| {

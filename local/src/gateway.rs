@@ -36,6 +36,21 @@ pub struct GwRoute {
     pub runtime: Arc<Runtime>,
     pub timeout: Duration,
     pub authorizer: Option<Arc<Authorizer>>,
+    /// The route's authorization scopes: the token's `scope` claim must
+    /// hold one of them (none: no check).
+    pub scopes: Vec<String>,
+}
+
+/// Whether `claims` satisfy a route's scopes: with scopes, the `scope`
+/// claim (space-separated, as OAuth and Cognito access tokens carry it)
+/// holds at least one; id tokens have no `scope` claim
+/// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html).
+pub fn scopes_satisfied(required: &[String], claims: &serde_json::Map<String, Value>) -> bool {
+    required.is_empty()
+        || claims
+            .get("scope")
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.split(' ').any(|have| required.iter().any(|r| r == have)))
 }
 
 pub struct Gateway {
@@ -252,6 +267,18 @@ impl Gateway {
                     .get(auth.header.as_str())
                     .and_then(|v| v.to_str().ok());
                 match auth.authorize(value) {
+                    Ok(c) if !scopes_satisfied(&route.scopes, &c) => {
+                        self.unauthorized.fetch_add(1, Ordering::SeqCst);
+                        let mut r = message(StatusCode::FORBIDDEN, "Forbidden");
+                        let challenge = format!(
+                            "Bearer scope=\"{}\" error=\"insufficient_scope\" error_description=\"the token carries none of the route's scopes\"",
+                            route.scopes.join(" ")
+                        );
+                        if let Ok(v) = HeaderValue::from_str(&challenge) {
+                            r.headers_mut().insert("www-authenticate", v);
+                        }
+                        return r;
+                    }
                     Ok(c) => Some(c),
                     Err(why) => {
                         self.unauthorized.fetch_add(1, Ordering::SeqCst);

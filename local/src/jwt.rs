@@ -139,6 +139,38 @@ impl SigningKey {
         }
         self.sign(&claims)
     }
+
+    /// A Cognito-style access token for `sub`: `client_id` instead of
+    /// `aud`, the granted `scopes` space-separated in `scope`, the groups in
+    /// `cognito:groups` (as Cognito issues them for a user's sign-in).
+    pub fn access_token(
+        &self,
+        issuer: &str,
+        client_id: &str,
+        sub: &str,
+        ttl_secs: u64,
+        groups: &[String],
+        scopes: &[String],
+    ) -> Result<String> {
+        let now = now_secs();
+        let mut claims = json!({
+            "sub": sub,
+            "client_id": client_id,
+            "iss": issuer,
+            "token_use": "access",
+            "scope": scopes.join(" "),
+            "username": sub,
+            "auth_time": now,
+            "iat": now,
+            "exp": now + ttl_secs,
+            "jti": crate::ids::uuid(),
+            "event_id": crate::ids::uuid(),
+        });
+        if !groups.is_empty() {
+            claims["cognito:groups"] = json!(groups);
+        }
+        self.sign(&claims)
+    }
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {

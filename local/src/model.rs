@@ -83,6 +83,42 @@ pub struct CorsSpec {
     pub max_age: i64,
 }
 
+/// `dev`'s resolver with one more parameter set.
+fn resolver_with(t: &Template, param: &str, value: &str) -> Resolver {
+    let mut r = resolver_params();
+    r.insert(param.to_string(), value.to_string());
+    Resolver::new(
+        t,
+        &stack::resolve::Place::new(ACCOUNT_ID, REGION),
+        &r,
+        "local-key",
+        "arn:aws:kms:local",
+    )
+}
+
+/// The scopes the route `route_key` requires when a stage sets `scopes`
+/// (what `deploy --route-scope` sets): none without scopes, as deployed.
+pub fn route_scopes(t: &Template, route_key: &str, scopes: &[String]) -> Result<Vec<String>> {
+    let route = t
+        .resources_of_type(Route::TYPE)
+        .find_map(|(_, r)| match &r.properties {
+            Properties::Route(route) if route.route_key == route_key => Some(route),
+            _ => None,
+        })
+        .with_context(|| format!("the template has no route {route_key}"))?;
+    let Some(expr) = &route.authorization_scopes else {
+        return Ok(vec![]);
+    };
+    let v = resolver_with(t, stack::module::ids::P_ROUTE_SCOPES, &scopes.join(","))
+        .value(expr)
+        .with_context(|| format!("route {route_key}'s authorization scopes"))?;
+    Ok(v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x.as_str().map(str::to_string))
+        .collect())
+}
+
 /// The template's CORS configuration when a stage allows `origins` (what
 /// `deploy --cors-origin` sets): `None` without origins, as deployed.
 pub fn cors(t: &Template, origins: &[String]) -> Result<Option<CorsSpec>> {
@@ -96,21 +132,13 @@ pub fn cors(t: &Template, origins: &[String]) -> Result<Option<CorsSpec>> {
     let Some(expr) = &api.cors_configuration else {
         return Ok(None);
     };
-    let mut r = resolver_params();
-    r.insert(
-        stack::module::ids::P_CORS_ALLOWED_ORIGINS.to_string(),
-        origins.join(","),
-    );
-    let resolver = Resolver::new(
+    let v = resolver_with(
         t,
-        &stack::resolve::Place::new(ACCOUNT_ID, REGION),
-        &r,
-        "local-key",
-        "arn:aws:kms:local",
-    );
-    let v = resolver
-        .value(expr)
-        .context("the API's CORS configuration")?;
+        stack::module::ids::P_CORS_ALLOWED_ORIGINS,
+        &origins.join(","),
+    )
+    .value(expr)
+    .context("the API's CORS configuration")?;
     if v.is_null() {
         return Ok(None);
     }

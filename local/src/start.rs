@@ -34,7 +34,8 @@ pub fn default_data_dir() -> PathBuf {
 /// in `data_dir`, for the stage's authorizer, valid `ttl` (e.g. `1h`), in
 /// the Cognito `groups` given (e.g. the assistant writers' group), issued to
 /// app client `client_id` (one of the authorizer's audience; the first, the
-/// web app's, when `None`).
+/// web app's, when `None`). With `scopes`, an access token granted them
+/// instead (what routes with `RouteScopes` require).
 pub fn dev_token(
     data_dir: &Path,
     stage: Option<&str>,
@@ -42,6 +43,7 @@ pub fn dev_token(
     ttl: &str,
     groups: &[String],
     client_id: Option<&str>,
+    scopes: &[String],
 ) -> Result<String> {
     let ttl = jwt::parse_ttl(ttl)?;
     if sub.trim().is_empty() {
@@ -62,7 +64,11 @@ pub fn dev_token(
             )
         })?,
     };
-    key.id_token(&spec.issuer, audience, sub, ttl, groups)
+    if scopes.is_empty() {
+        key.id_token(&spec.issuer, audience, sub, ttl, groups)
+    } else {
+        key.access_token(&spec.issuer, audience, sub, ttl, groups, scopes)
+    }
 }
 
 /// What [`start`] needs.
@@ -90,6 +96,9 @@ pub struct StartOptions {
     /// Browser origins the gateway answers CORS for (a frontend's dev
     /// server), with the deployed API's CORS settings.
     pub cors_origins: Vec<String>,
+    /// OAuth scopes the routes require (`RouteScopes`): a token must carry
+    /// one of them; empty: no scope check, id tokens accepted.
+    pub route_scopes: Vec<String>,
 }
 
 /// A running dev stack.
@@ -437,6 +446,7 @@ pub async fn start(opts: &StartOptions) -> Result<Running> {
             runtime,
             timeout: Duration::from_millis(r.integration_timeout_ms),
             authorizer,
+            scopes: crate::model::route_scopes(&template, &r.route_key, &opts.route_scopes)?,
         });
     }
     let cors = crate::model::cors(&template, &opts.cors_origins)?;

@@ -49,6 +49,8 @@ pub mod ids {
     pub const P_CORS_ALLOWED_ORIGINS: &str = "CorsAllowedOrigins";
     pub const C_HAS_ALARM_EMAIL: &str = "HasAlarmEmail";
     pub const C_HAS_CORS: &str = "HasCors";
+    pub const P_ROUTE_SCOPES: &str = "RouteScopes";
+    pub const C_HAS_ROUTE_SCOPES: &str = "HasRouteScopes";
     pub const C_HAS_RESERVED_CONCURRENCY: &str = "HasReservedConcurrency";
     /// Opt-in operations features (`crate::operations`).
     pub const BACKUP_ROLE: &str = "BackupRole";
@@ -105,6 +107,11 @@ pub const ASSISTANT_WRITER_GROUP_ENV: &str = "ASSISTANT_WRITER_GROUP";
 /// Both functions' environment variable naming the roots their HTTPS
 /// client trusts (`functions::tls`), from the `TlsTrustStore` parameter.
 pub const TLS_TRUST_STORE_ENV: &str = "TLS_TRUST_STORE";
+/// What `RouteScopes` accepts: Cognito custom scopes
+/// (`resource-server/scope`, or a bare OIDC scope) separated by commas.
+/// Scope characters are RFC 6749's (printable ASCII but space, `"`, `\\`),
+/// commas excluded.
+pub const ROUTE_SCOPES_PATTERN: &str = r#"^$|^[!#-+\--\[\]-~]+(,[!#-+\--\[\]-~]+)*$"#;
 /// The function environment variable holding the audit pseudonyms' key.
 pub const AUDIT_ID_KEY_ENV: &str = "AUDIT_ID_KEY";
 /// Its values, the default first (`functions::tls::Trust::NAMES`; a test
@@ -175,6 +182,13 @@ fn build(n: &Names) -> Template {
         C_HAS_CORS,
         Expr::Not(Box::new(Expr::Equals(
             Box::new(r#ref(P_CORS_ALLOWED_ORIGINS)),
+            Box::new(s("")),
+        ))),
+    );
+    t.condition(
+        C_HAS_ROUTE_SCOPES,
+        Expr::Not(Box::new(Expr::Equals(
+            Box::new(r#ref(P_ROUTE_SCOPES)),
             Box::new(s("")),
         ))),
     );
@@ -374,6 +388,15 @@ fn parameters(t: &mut Template) {
         .default("")
         .pattern(cors::ORIGINS_PATTERN, "origins such as https://app.example.com, separated by commas, or empty")
         .length(0, 4096),
+    );
+    t.parameter(
+        P_ROUTE_SCOPES,
+        Parameter::string(
+            "OAuth scopes (Cognito's resource-server/scope form) a token must carry one of, separated by commas; empty accepts id tokens (no scope check)",
+        )
+        .default("")
+        .pattern(ROUTE_SCOPES_PATTERN, "scopes such as voice-learning/sessions, separated by commas, or empty")
+        .length(0, 1024),
     );
     t.parameter(
         P_ALARM_EMAIL,
@@ -937,6 +960,14 @@ fn http_api(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
                 route_key: f.route.into(),
                 authorization_type: "JWT".into(),
                 authorizer_id: r#ref(AUTHORIZER),
+                // With scopes, the token's `scope` claim must hold one of
+                // them, which only access tokens have: id tokens get 403
+                // (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html).
+                authorization_scopes: Some(if_(
+                    C_HAS_ROUTE_SCOPES,
+                    Expr::Split(",".into(), Box::new(r#ref(P_ROUTE_SCOPES))),
+                    no_value(),
+                )),
                 target: join("/", vec![s("integrations"), r#ref(&integration_id)]),
             }),
         );

@@ -344,6 +344,8 @@ pub struct Route {
     pub route_key: String,
     pub authorization_type: String,
     pub authorizer_id: Expr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_scopes: Option<Expr>,
     pub target: Expr,
 }
 

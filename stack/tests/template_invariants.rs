@@ -615,6 +615,7 @@ const ON: &[(&str, &str)] = &[
         "CorsAllowedOrigins",
         "https://app.example.com,http://localhost:5173",
     ),
+    ("RouteScopes", "voice-learning/sessions"),
 ];
 
 fn key_arn() -> String {
@@ -1213,6 +1214,57 @@ fn cors_is_on_exactly_when_a_stage_lists_origins() {
         "https://a.com, https://b.com",
         "*",
     ] {
+        assert!(!pattern.is_match(bad), "{bad}");
+    }
+}
+
+#[test]
+fn route_scopes_are_required_exactly_when_a_stage_lists_them() {
+    // None (the default): no AuthorizationScopes, id tokens pass as the
+    // deployment guide's clients send them. Scopes: every route requires
+    // one of them, which only access tokens carry.
+    let off = deployed(None, &[]);
+    let on = deployed(
+        None,
+        &[(
+            "RouteScopes",
+            "voice-learning/sessions,voice-learning/admin",
+        )],
+    );
+    let routes: Vec<&str> = off
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::ApiGatewayV2::Route")
+        .map(|(id, _)| id.as_str())
+        .collect();
+    assert_eq!(routes.len(), 2, "{routes:?}");
+    for id in routes {
+        assert!(
+            off[id]["Properties"].get("AuthorizationScopes").is_none(),
+            "{}",
+            off[id]
+        );
+        assert_eq!(
+            on[id]["Properties"]["AuthorizationScopes"],
+            serde_json::json!(["voice-learning/sessions", "voice-learning/admin"])
+        );
+        assert_eq!(on[id]["Properties"]["AuthorizationType"], "JWT");
+    }
+    let t = stack::synth(&Default::default()).unwrap().to_json_value();
+    let pattern = regex_lite::Regex::new(
+        t["Parameters"]["RouteScopes"]["AllowedPattern"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    for ok in [
+        "",
+        "voice-learning/sessions",
+        "openid,aws.cognito.signin.user.admin",
+        "a:b/c-d",
+    ] {
+        assert!(pattern.is_match(ok), "{ok}");
+    }
+    for bad in ["voice learning", "a,,b", "a, b", "a\\b", "\"a\"", ",a"] {
         assert!(!pattern.is_match(bad), "{bad}");
     }
 }

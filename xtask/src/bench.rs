@@ -247,6 +247,7 @@ async fn bench(runs: usize) -> Result<ExitCode> {
         aws_proxy: true,
         unlocked_emulator: false,
         cors_origins: vec![],
+        route_scopes: vec![],
     };
     let running = local::start(&opts).await?;
     let result = measure(&running, runs).await;

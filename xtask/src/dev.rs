@@ -23,6 +23,7 @@ pub fn run(args: flags::Dev) -> Result<ExitCode> {
                 &t.ttl,
                 &t.groups,
                 t.client_id.as_deref(),
+                &t.scopes,
             )?
         );
         return Ok(ExitCode::SUCCESS);

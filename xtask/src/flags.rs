@@ -201,6 +201,11 @@ pub struct Params {
     /// server calling a deployed stage).
     #[arg(long)]
     pub allow_local_origins: bool,
+    /// An OAuth scope the routes require (Cognito's resource-server/scope);
+    /// repeat for several (a token needs one of them). Only access tokens
+    /// carry scopes, so id tokens are then refused (403); '' for none.
+    #[arg(long = "route-scope", value_name = "SCOPE")]
+    pub route_scopes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -525,6 +530,11 @@ pub struct Dev {
     /// API answers CORS for, with the deployed API's settings; repeatable.
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     pub cors_origins: Vec<String>,
+    /// An OAuth scope the routes require, as a stage deployed with
+    /// `--route-scope` (repeatable): id tokens are then refused (403); get an
+    /// access token with `dev token --scope`.
+    #[arg(long = "route-scope", value_name = "SCOPE")]
+    pub route_scopes: Vec<String>,
     /// Where dev keeps its data: the emulator's state and the token signing key [default: .dev/].
     #[arg(long, global = true, env = "XTASK_DEV_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -554,6 +564,10 @@ pub struct Token {
     /// `localbackendclient`.
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
+    /// Issue an access token granted this OAuth scope (repeatable) instead
+    /// of an id token: what a stage with `--route-scope` requires.
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

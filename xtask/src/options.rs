@@ -42,6 +42,7 @@ impl From<flags::Params> for ParamOptions {
             tls_trust_store: p.tls_trust_store,
             cors_origins: (!p.cors_origins.is_empty()).then_some(p.cors_origins),
             allow_local_origins: p.allow_local_origins,
+            route_scopes: (!p.route_scopes.is_empty()).then_some(p.route_scopes),
         }
     }
 }
@@ -224,6 +225,7 @@ pub fn dev(d: &flags::Dev) -> local::StartOptions {
         aws_proxy: false,
         unlocked_emulator: false,
         cors_origins: d.cors_origins.clone(),
+        route_scopes: d.route_scopes.clone(),
     }
 }
 

@@ -104,3 +104,41 @@ fn backup_retention_and_budget_are_checked_and_passed_as_parameters() {
         assert!(e.contains(says), "{e}");
     }
 }
+
+#[test]
+fn route_scopes_are_checked_and_passed_as_one_parameter() {
+    use deploy::options::ParamOptions;
+    let ok = ParamOptions {
+        route_scopes: Some(vec![
+            "voice-learning/sessions".into(),
+            "voice-learning/admin".into(),
+        ]),
+        ..ParamOptions::default()
+    };
+    ok.validate().unwrap();
+    assert_eq!(
+        ok.explicit()["RouteScopes"],
+        "voice-learning/sessions,voice-learning/admin"
+    );
+    // '' turns them off; not given keeps the deployed value.
+    let off = ParamOptions {
+        route_scopes: Some(vec![String::new()]),
+        ..ParamOptions::default()
+    };
+    off.validate().unwrap();
+    assert_eq!(off.explicit()["RouteScopes"], "");
+    assert!(!ParamOptions::default().explicit().contains_key("RouteScopes"));
+    for bad in ["voice learning/sessions", "a,b", "say\"hi\""] {
+        let e = ParamOptions {
+            route_scopes: Some(vec![bad.into()]),
+            ..ParamOptions::default()
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains(&format!("--route-scope `{bad}` is not an OAuth scope")),
+            "{e}"
+        );
+    }
+}

@@ -248,6 +248,7 @@ fn every_listed_app_client_gets_in_and_dev_token_names_one() {
         "1h",
         &[],
         Some(local::model::SECOND_CLIENT_ID),
+        &[],
     )
     .unwrap();
     assert_eq!(claims_of(&second)["aud"], local::model::SECOND_CLIENT_ID);
@@ -258,12 +259,56 @@ fn every_listed_app_client_gets_in_and_dev_token_names_one() {
         &json!({"action": "list"}),
     );
     assert_eq!(r.status, 200, "{}", r.body);
-    let err = local::start::dev_token(&dev.data_dir, None, "x", "1h", &[], Some("otherclient"))
-        .unwrap_err()
-        .to_string();
+    let err = local::start::dev_token(
+        &dev.data_dir,
+        None,
+        "x",
+        "1h",
+        &[],
+        Some("otherclient"),
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         err.contains("--client-id otherclient is not one of dev's app clients")
             && err.contains(local::model::USER_POOL_CLIENT_ID),
         "{err}"
+    );
+}
+
+/// With route scopes (`RouteScopes`, `dev --route-scope`), as API Gateway
+/// does: a token without one of them (every id token: it has no `scope`
+/// claim) gets 403 and no function runs; an access token granted one passes.
+#[test]
+fn route_scopes_refuse_id_tokens_and_pass_access_tokens_with_a_scope() {
+    let scope = "voice-learning/sessions".to_string();
+    let mut opts = fixture(&data_dir("scopes"));
+    opts.route_scopes = vec![scope.clone(), "voice-learning/admin".into()];
+    let dev = Dev::start(opts);
+    let body = json!({"action": "list"});
+    let id_token = dev.token("alice");
+    let r = post_json(dev.port, "/sessions", Some(&id_token), &body);
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("Forbidden"), "{}", r.body);
+    let token = |scopes: &[String]| {
+        local::start::dev_token(&dev.data_dir, None, "alice", "1h", &[], None, scopes).unwrap()
+    };
+    let other = token(&["voice-learning/read".into()]);
+    assert_eq!(claims_of(&other)["token_use"], "access");
+    assert_eq!(
+        post_json(dev.port, "/sessions", Some(&other), &body).status,
+        403
+    );
+    let granted = token(&["openid".into(), scope]);
+    let claims = claims_of(&granted);
+    assert_eq!(claims["client_id"], local::model::USER_POOL_CLIENT_ID);
+    assert!(claims.get("aud").is_none(), "{claims}");
+    let r = post_json(dev.port, "/sessions", Some(&granted), &body);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        dev.invocations(),
+        1,
+        "only the request with a granted scope reached a function"
     );
 }

@@ -16,6 +16,7 @@ fn crashes_errors_and_timeouts() {
         aws_proxy: false,
         unlocked_emulator: false,
         cors_origins: vec![],
+        route_scopes: vec![],
         log,
         ..fixture(&data_dir("runtime"))
     });

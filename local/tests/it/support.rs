@@ -34,6 +34,7 @@ pub fn fixture(data_dir: &Path) -> StartOptions {
         aws_proxy: false,
         unlocked_emulator: false,
         cors_origins: vec![],
+        route_scopes: vec![],
     }
 }
 
@@ -69,7 +70,7 @@ impl Dev {
 
     /// A dev token for this data directory, as `dev token` prints it.
     pub fn token(&self, sub: &str) -> String {
-        local::start::dev_token(&self.data_dir, None, sub, "1h", &[], None).unwrap()
+        local::start::dev_token(&self.data_dir, None, sub, "1h", &[], None, &[]).unwrap()
     }
 
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Resp {

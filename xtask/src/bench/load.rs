@@ -35,6 +35,7 @@ pub(super) async fn bench_load(args: &flags::Bench) -> Result<ExitCode> {
         aws_proxy: true,
         unlocked_emulator: args.unlocked_emulator,
         cors_origins: vec![],
+        route_scopes: vec![],
     };
     let running = local::start(&opts).await?;
     let (addr, server) = running.serve_api().await?;

@@ -163,6 +163,7 @@ impl LocalApi {
             aws_proxy: false,
             unlocked_emulator: false,
             cors_origins: vec![],
+            route_scopes: vec![],
         };
         adjust(&mut opts);
         let running = rt.block_on(local::start(&opts)).expect("dev starts");
