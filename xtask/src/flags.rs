@@ -1,5 +1,8 @@
 //! Every command's flags, in one place (`clap`). Nothing here does anything:
 //! `options` turns these into the libraries' option structs.
+//!
+//! Long: the whole command line is one file on purpose (a flag is found
+//! and reviewed beside its siblings); it is declarations only.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
