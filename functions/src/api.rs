@@ -226,7 +226,11 @@ impl App {
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         let function = self.inner.function.name();
         match result {
-            Ok((status, body)) => {
+            Ok((status, mut body)) => {
+                // Every answer names its action, so clients narrow by it.
+                if let Value::Object(m) = &mut body {
+                    m.insert("action".into(), Value::from(action));
+                }
                 tracing::info!(request_id = %request_id, lambda_request_id = %lambda_request_id, function, action, outcome = "ok", status = status.as_u16(), on_behalf, actor, on_behalf_of, latency_ms, "request");
                 respond(status, &body)
             }

@@ -344,10 +344,33 @@ pub struct Context {
     pub has_older_turns: bool,
 }
 
+/// Every answer names its `action` (the request's), so a client narrows a
+/// route's answers by it (the documents' `discriminator`).
+macro_rules! answer_actions {
+    ($($(#[$doc:meta])* $name:ident { $($variant:ident),+ })+) => {$(
+        $(#[$doc])*
+        #[derive(JsonSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+    )+};
+}
+
+answer_actions! {
+    /// The actions answered with the session alone.
+    SessionAnswerAction { Create, Get, Update, SetSummary }
+    DeleteAction { Delete }
+    ListAction { List }
+    RestoreAction { Restore }
+    AddTurnAction { AddTurn }
+    GetContextAction { GetContext }
+    ClearAction { Clear }
+}
+
 /// `create` (201), `get`, `update`, `set_summary`.
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionResponse {
+    pub action: SessionAnswerAction,
     pub session: Session,
 }
 
@@ -355,6 +378,7 @@ pub struct SessionResponse {
 #[derive(JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeleteResponse {
+    pub action: DeleteAction,
     pub session_id: SessionId,
     #[schemars(extend("const" = true))]
     pub deleted: bool,
@@ -365,6 +389,7 @@ pub struct DeleteResponse {
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListResponse {
+    pub action: ListAction,
     pub sessions: Vec<SessionSummary>,
     pub cursor: NullableString,
 }
@@ -373,6 +398,7 @@ pub struct ListResponse {
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RestoreResponse {
+    pub action: RestoreAction,
     pub session: Session,
     pub context: Context,
 }
@@ -382,6 +408,7 @@ pub struct RestoreResponse {
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddTurnResponse {
+    pub action: AddTurnAction,
     pub turn: Turn,
     pub context: Context,
 }
@@ -390,6 +417,7 @@ pub struct AddTurnResponse {
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContextResponse {
+    pub action: GetContextAction,
     pub context: Context,
 }
 
@@ -397,6 +425,7 @@ pub struct ContextResponse {
 #[derive(JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClearResponse {
+    pub action: ClearAction,
     pub session: Session,
     pub turns_deleted: Count,
 }
@@ -570,7 +599,13 @@ fn error_response(function: Function, status: u16, text: &str) -> Value {
     })
 }
 
-fn operation(function: Function, request: Schema, ok: &[Schema], created: Option<Schema>) -> Value {
+/// `ok`: each action answered with 200 and the schema of its answer.
+fn operation(
+    function: Function,
+    request: Schema,
+    ok: &[(&str, Schema)],
+    created: Option<Schema>,
+) -> Value {
     let (summary, id, actions) = match function {
         Function::SessionPersistence => (
             "Sessions: create, get, update, delete, list, restore",
@@ -583,12 +618,23 @@ fn operation(function: Function, request: Schema, ok: &[Schema], created: Option
             "Add a turn (idempotent with `turnId`), read the context window, set the rolling summary, clear the context.",
         ),
     };
+    let mut one_of: Vec<&Schema> = vec![];
+    let mut mapping = Map::new();
+    for (action, schema) in ok {
+        if !one_of.contains(&schema) {
+            one_of.push(schema);
+        }
+        mapping.insert(action.to_string(), schema.as_value()["$ref"].clone());
+    }
     let mut responses = Map::new();
     responses.insert(
         "200".into(),
         json!({
-            "description": "The action's answer.",
-            "content": { "application/json": { "schema": { "oneOf": ok } } },
+            "description": "The action's answer; its `action` is the request's.",
+            "content": { "application/json": { "schema": {
+                "oneOf": one_of,
+                "discriminator": { "propertyName": "action", "mapping": mapping },
+            } } },
         }),
     );
     if let Some(c) = created {
@@ -642,19 +688,21 @@ pub fn document() -> Value {
     let mut g = settings.into_generator();
 
     let sessions_req = g.subschema_for::<SessionsRequest>();
+    let session = g.subschema_for::<SessionResponse>();
     let sessions_ok = vec![
-        g.subschema_for::<SessionResponse>(),
-        g.subschema_for::<DeleteResponse>(),
-        g.subschema_for::<ListResponse>(),
-        g.subschema_for::<RestoreResponse>(),
+        ("get", session.clone()),
+        ("update", session.clone()),
+        ("delete", g.subschema_for::<DeleteResponse>()),
+        ("list", g.subschema_for::<ListResponse>()),
+        ("restore", g.subschema_for::<RestoreResponse>()),
     ];
     let created = g.subschema_for::<SessionResponse>();
     let context_req = g.subschema_for::<ContextRequest>();
     let context_ok = vec![
-        g.subschema_for::<AddTurnResponse>(),
-        g.subschema_for::<ContextResponse>(),
-        g.subschema_for::<SessionResponse>(),
-        g.subschema_for::<ClearResponse>(),
+        ("add_turn", g.subschema_for::<AddTurnResponse>()),
+        ("get_context", g.subschema_for::<ContextResponse>()),
+        ("set_summary", session),
+        ("clear", g.subschema_for::<ClearResponse>()),
     ];
     let sessions = operation(
         Function::SessionPersistence,

@@ -127,7 +127,9 @@ fn route_scopes_are_checked_and_passed_as_one_parameter() {
     };
     off.validate().unwrap();
     assert_eq!(off.explicit()["RouteScopes"], "");
-    assert!(!ParamOptions::default().explicit().contains_key("RouteScopes"));
+    assert!(!ParamOptions::default()
+        .explicit()
+        .contains_key("RouteScopes"));
     for bad in ["voice learning/sessions", "a,b", "say\"hi\""] {
         let e = ParamOptions {
             route_scopes: Some(vec![bad.into()]),
