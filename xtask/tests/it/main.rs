@@ -6,6 +6,7 @@ mod browser;
 mod build;
 mod config;
 mod contract;
+mod deny;
 mod deploy;
 mod deployer_policy;
 mod dev;
