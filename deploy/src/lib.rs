@@ -36,6 +36,7 @@
 
 pub mod apply;
 pub mod assets;
+pub mod audit;
 pub mod aws;
 pub mod backup;
 pub mod change_set;

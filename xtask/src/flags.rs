@@ -64,6 +64,9 @@ pub enum Command {
     Backups(Backups),
     /// Restore a table into a new one (from a point in time or a backup) and print how to switch the stack to it.
     Restore(Restore),
+    /// CloudTrail's events on the stack's key, tables, functions and roles,
+    /// per principal and action, with what should not happen flagged.
+    Audit(Audit),
     /// Estimate the monthly AWS cost for a number of students (us-east-1 list prices; check them).
     Cost(Cost),
     /// Run the whole module locally: emulator, functions, HTTP API with JWT checks.
@@ -398,6 +401,20 @@ pub struct Backup {
     /// Back up only this table [default: both].
     #[arg(long, value_enum)]
     pub table: Option<Table>,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Audit {
+    #[command(flatten)]
+    pub aws: Aws,
+    #[command(flatten)]
+    pub stage: Stage,
+    /// How far back, e.g. 24h, 7d (CloudTrail keeps 90 days of events).
+    #[arg(long, default_value = "24h")]
+    pub since: String,
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,

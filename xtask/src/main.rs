@@ -155,6 +155,7 @@ fn wants_json(c: &Command) -> bool {
         Command::Backups(a) => a.json,
         Command::Restore(a) => a.json,
         Command::Cost(a) => a.json,
+        Command::Audit(a) => a.json,
         _ => false,
     }
 }
@@ -206,6 +207,7 @@ fn main() -> ExitCode {
         Command::Backups(a) => ops::backups(a),
         Command::Restore(a) => ops::restore(a),
         Command::Cost(a) => ops::cost(a),
+        Command::Audit(a) => ops::audit(a),
         Command::Bench(a) => bench::run(a),
         Command::Completions(a) => docs::completions(a),
         Command::Man(a) => docs::man(a),

@@ -292,6 +292,51 @@ pub fn cost_lines(e: &deploy::cost::Estimate) -> Vec<String> {
     out
 }
 
+pub fn audit(args: flags::Audit) -> Result<ExitCode> {
+    let json = args.json;
+    let a = crate::block_on(deploy::audit::run(&args.into()))?;
+    if json {
+        output::result(serde_json::to_value(&a)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    outln!(
+        "{}: {} CloudTrail event(s) from {} to {}",
+        a.stack,
+        a.events,
+        a.start,
+        a.end
+    );
+    for p in &a.principals {
+        outln!(
+            "  {}{}",
+            p.principal,
+            if p.denied > 0 {
+                format!(" ({} denied)", p.denied)
+            } else {
+                String::new()
+            }
+        );
+        for (action, n) in &p.actions {
+            outln!("      {n:>5}  {action}");
+        }
+    }
+    if a.findings.is_empty() {
+        outln!("nothing flagged");
+    }
+    for f in &a.findings {
+        outln!(
+            "FLAGGED {} {}: {}",
+            f.time,
+            serde_json::to_value(f.kind)?.as_str().unwrap_or(""),
+            f.detail
+        );
+    }
+    for n in &a.not_covered {
+        outln!("not covered: {n}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -156,6 +156,16 @@ impl From<flags::Backup> for deploy::backup::BackupOptions {
     }
 }
 
+impl From<flags::Audit> for deploy::audit::AuditOptions {
+    fn from(a: flags::Audit) -> Self {
+        deploy::audit::AuditOptions {
+            aws: a.aws.into(),
+            stage: a.stage.stage,
+            since: a.since,
+        }
+    }
+}
+
 impl From<flags::Backups> for deploy::backup::BackupOptions {
     fn from(b: flags::Backups) -> Self {
         deploy::backup::BackupOptions {
@@ -268,6 +278,7 @@ pub fn with_config(command: &mut flags::Command, config: &crate::config::Config)
         C::Logs(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
         C::Backup(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
         C::Backups(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
+        C::Audit(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
         C::Restore(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
         _ => {}
     }

@@ -5,6 +5,7 @@
 
 mod apply;
 mod assets;
+mod audit;
 mod aws;
 mod backup;
 mod concurrency;
