@@ -66,8 +66,14 @@ pub mod measured {
     /// and one API access-log line per request.
     pub const FUNCTION_LOG_BYTES: f64 = 1_000.0;
     pub const ACCESS_LOG_BYTES: f64 = 400.0;
-    /// Alarms: errors, throttles and p99 duration per function, API 5xx.
-    pub const ALARMS: f64 = 7.0;
+}
+
+/// The alarms the default stack has, counted in its template (so a new
+/// alarm is priced without a second list to keep in step).
+pub fn alarm_count() -> f64 {
+    stack::synth(&Default::default())
+        .map(|t| t.resources_of_type(stack::resources::Alarm::TYPE).count() as f64)
+        .unwrap_or_default()
 }
 
 /// Assumptions that are not measurements; each is printed.
@@ -230,6 +236,7 @@ pub fn estimate(u: &Usage) -> Result<Estimate> {
         usd: round(usd, 10_000.0),
     };
     use price as p;
+    let alarms = alarm_count();
     let lines = vec![
         line(
             "HTTP API requests",
@@ -294,9 +301,9 @@ pub fn estimate(u: &Usage) -> Result<Estimate> {
         ),
         line(
             "CloudWatch alarms",
-            m::ALARMS,
+            alarms,
             "alarms",
-            m::ALARMS * p::ALARM_PER_MONTH,
+            alarms * p::ALARM_PER_MONTH,
         ),
         line(
             "CloudWatch dashboard (first 3 per account free)",

@@ -119,6 +119,8 @@ pub const AUDIT_ID_KEY_ENV: &str = "AUDIT_ID_KEY";
 pub const TLS_TRUST_STORES: [&str; 3] = ["amazon", "public", "system"];
 /// The namespace of the metrics the functions publish themselves.
 pub const METRIC_NAMESPACE: &str = "VoiceLearningAssistant";
+/// 4xx answers in 5 minutes that make a surge (`HttpApi4xxSurgeAlarm`).
+pub const HTTP_4XX_SURGE: f64 = 100.0;
 /// `UserPoolClientId`: one app client id, or several separated by commas
 /// (each client's tokens carry its id as `aud`).
 pub const CLIENT_IDS_PATTERN: &str = r"^[\w+]+(,[\w+]+)*$";
@@ -265,6 +267,11 @@ fn build(n: &Names) -> Template {
         "ContextManagerFunctionName",
         "Context manager function",
         r#ref(CONTEXT_MANAGER_FUNCTION),
+    );
+    t.output(
+        "AlarmTopicArn",
+        "SNS topic every alarm notifies: subscribe a chat integration or a pager to it",
+        r#ref(ALARM_TOPIC),
     );
     t.output(
         "DataKeyArn",
@@ -1036,7 +1043,7 @@ fn http_api(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
 pub const UNTRUSTED_CERTIFICATE: &str = "UntrustedCertificate";
 
 fn alarm_actions() -> Expr {
-    if_(C_HAS_ALARM_EMAIL, list([r#ref(ALARM_TOPIC)]), no_value())
+    list([r#ref(ALARM_TOPIC)])
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1084,8 +1091,9 @@ fn monitoring(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
             display_name: "Voice learning session alarms".into(),
             kms_master_key_id: r#ref(KEY),
             tags: None,
-        })
-        .condition(C_HAS_ALARM_EMAIL),
+        }),
+        // Always there, so a chat integration (AWS Chatbot, a webhook
+        // subscriber) can page through it without an e-mail address.
     );
     t.resource(
         "AlarmEmailSubscription",
@@ -1162,6 +1170,44 @@ fn monitoring(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
             );
         }
     }
+    // DynamoDB throttling (on-demand tables throttle past their account or
+    // partition limits): any read or write throttle event in 5 minutes.
+    for (table_id, table) in [
+        (SESSIONS_TABLE, &n.sessions_table),
+        (USER_PROFILES_TABLE, &n.user_profiles_table),
+    ] {
+        for (kind, metric) in [
+            ("Read", "ReadThrottleEvents"),
+            ("Write", "WriteThrottleEvents"),
+        ] {
+            t.resource(
+                &format!("{table_id}{kind}ThrottleAlarm"),
+                Resource::new(alarm(
+                    format!("{table}-{}-throttles", kind.to_ascii_lowercase()),
+                    format!("{table} throttled {} requests: the functions answer 503 and clients retry; see the runbook", kind.to_ascii_lowercase()),
+                    "AWS/DynamoDB",
+                    metric,
+                    Some(("TableName", r#ref(table_id))),
+                    "Sum",
+                    1.0,
+                    1,
+                )),
+            );
+        }
+    }
+    t.resource(
+        "HttpApi4xxSurgeAlarm",
+        Resource::new(alarm(
+            format!("{}-4xx-surge", n.api),
+            format!("The HTTP API answered {HTTP_4XX_SURGE} or more 4xx in 5 minutes, twice in a row (expired tokens after a client release, a broken client, or someone probing): see the runbook"),
+            "AWS/ApiGateway",
+            "4xx",
+            Some(("ApiId", r#ref(HTTP_API))),
+            "Sum",
+            HTTP_4XX_SURGE,
+            2,
+        )),
+    );
     t.resource(
         "HttpApi5xxAlarm",
         Resource::new(alarm(
