@@ -30,11 +30,30 @@ pub enum FunctionChoice {
     All,
 }
 
+/// Which log groups: the functions', the HTTP API's access log, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogSource {
+    #[default]
+    Functions,
+    /// The access log: every request the API answered, the gateway's own
+    /// 401, 403, 413 and 429 included (they never reach a function).
+    Api,
+    All,
+}
+
+/// The short name the API's access-log lines carry in the function column.
+pub const API_SOURCE: &str = "api";
+
 #[derive(Debug, Clone, Default)]
 pub struct LogsOptions {
     pub aws: AwsOptions,
     pub stage: Option<String>,
     pub function: FunctionChoice,
+    pub source: LogSource,
+    /// Only answers with this status: `401`, or a class such as `4xx`.
+    pub status: Option<String>,
+    /// Only requests of this route (`POST /sessions`; access-log lines).
+    pub route: Option<String>,
     /// How far back to start, e.g. `15m`, `2h`, `1d`.
     pub since: String,
     /// Keep polling for new events until Ctrl-C (or the sink stops).
@@ -106,6 +125,96 @@ pub fn parse_since(s: &str) -> Result<Duration> {
 
 fn bad_since(s: &str) -> crate::Error {
     failed!("--since `{s}` is not a duration: give a number with s, m, h or d, e.g. --since 15m or --since 2h (at most 366d).")
+}
+
+/// Whether `status` (an answer's) is what `--status` asks for: a code
+/// (`401`) or a class (`4xx`).
+pub fn status_matches(wanted: &str, status: u16) -> bool {
+    match wanted.as_bytes() {
+        [c, b'x', b'x'] => status / 100 == u16::from(c - b'0'),
+        _ => wanted.parse::<u16>() == Ok(status),
+    }
+}
+
+/// `--status` as given, checked before AWS is asked.
+pub fn check_status(wanted: &str) -> Result<()> {
+    let ok = match wanted.as_bytes() {
+        [c @ b'1'..=b'5', b'x', b'x'] => c.is_ascii_digit(),
+        [a, b, c] => [a, b, c].iter().all(|d| d.is_ascii_digit()) && (b'1'..=b'5').contains(a),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(failed!("--status `{wanted}` is not an HTTP status: give a code such as 401 or a class such as 4xx or 5xx."))
+    }
+}
+
+/// The log groups for the stage, source and function choice: (short name, group).
+pub fn groups(
+    names: &stack::Names,
+    source: LogSource,
+    choice: FunctionChoice,
+) -> Vec<(String, String)> {
+    let mut out = match source {
+        LogSource::Api => vec![],
+        _ => log_groups(names, choice),
+    };
+    if source != LogSource::Functions {
+        out.push((
+            API_SOURCE.to_string(),
+            stack::module::api_access_log_group(names),
+        ));
+    }
+    out
+}
+
+/// An access-log line of the HTTP API (the stage's JSON format:
+/// `stack::module`'s access format), as a [`LogLine`]: the route in the
+/// action column; the caller's IP and the gateway's own error, if any, in
+/// the message.
+pub fn parse_access_event(timestamp_ms: i64, event_id: &str, message: &str) -> LogLine {
+    let v: Value = serde_json::from_str(message.trim()).unwrap_or(Value::Null);
+    let s = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty() && *s != "-")
+            .map(str::to_string)
+    };
+    let status = s("status").and_then(|x| x.parse::<u16>().ok());
+    let mut extra = vec![];
+    for k in ["ip", "authorizerError", "integrationError"] {
+        if let Some(x) = s(k) {
+            extra.push(format!("{k}={x}"));
+        }
+    }
+    LogLine {
+        time: rfc3339_ms(timestamp_ms),
+        timestamp_ms,
+        function: API_SOURCE.into(),
+        level: match status {
+            Some(st) if st >= 500 => "ERROR".into(),
+            Some(st) if st >= 400 => "WARN".into(),
+            _ => "INFO".into(),
+        },
+        kind: if status.is_some() {
+            "access".into()
+        } else {
+            "text".into()
+        },
+        action: s("routeKey"),
+        status,
+        outcome: None,
+        latency_ms: s("latency").and_then(|x| x.parse::<f64>().ok()),
+        request_id: s("requestId"),
+        lambda_request_id: None,
+        message: if status.is_some() {
+            extra.join(" ")
+        } else {
+            message.trim_end().to_string()
+        },
+        event_id: event_id.to_string(),
+    }
 }
 
 /// The functions' log groups for the stage and choice: (short name, group).
@@ -285,6 +394,16 @@ pub fn parse_event(function: &str, timestamp_ms: i64, event_id: &str, message: &
 /// True when `line` passes the client-side filters (the server-side pattern
 /// is a first cut; this makes the result exact).
 fn wanted(line: &LogLine, raw: &str, opts: &LogsOptions) -> bool {
+    if let Some(st) = opts.status.as_deref() {
+        if !line.status.is_some_and(|s| status_matches(st, s)) {
+            return false;
+        }
+    }
+    if let Some(r) = opts.route.as_deref() {
+        if line.function != API_SOURCE || line.action.as_deref() != Some(r) {
+            return false;
+        }
+    }
     if let Some(f) = opts.filter.as_deref().filter(|f| !f.is_empty()) {
         if !raw.contains(f) {
             return false;
@@ -362,7 +481,11 @@ async fn fetch_group(
                     ev.log_stream_name().unwrap_or_default()
                 ),
             };
-            let line = parse_event(short, ts, &id, raw);
+            let line = if short == API_SOURCE {
+                parse_access_event(ts, &id, raw)
+            } else {
+                parse_event(short, ts, &id, raw)
+            };
             if wanted(&line, raw, opts) {
                 out.push(line);
             }
@@ -397,9 +520,17 @@ pub async fn run(
 ) -> Result<usize> {
     let since = parse_since(&opts.since)?;
     let names = crate::options::names(opts.stage.as_deref())?;
+    if let Some(st) = opts.status.as_deref() {
+        check_status(st)?;
+    }
+    if opts.route.is_some() && opts.source == LogSource::Functions {
+        return Err(failed!(
+            "--route filters the API's access log: add --source api (or all)."
+        ));
+    }
     let aws = aws::connect(&opts.aws).await?;
     let logs = client(&aws);
-    let groups = log_groups(&names, opts.function);
+    let groups = groups(&names, opts.source, opts.function);
     let pattern = filter_pattern(opts.filter.as_deref(), opts.request_id.as_deref());
     let now_ms = (crate::events::now_epoch() * 1000.0) as i64;
     let first_ms = now_ms - since.as_millis() as i64;

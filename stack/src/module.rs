@@ -481,7 +481,8 @@ fn role_arn(role_name: &str) -> Expr {
 }
 
 /// The HTTP API's access-log group.
-fn api_access_log_group(n: &Names) -> String {
+/// The HTTP API's access-log group (`logs --source api` reads it).
+pub fn api_access_log_group(n: &Names) -> String {
     format!("/aws/vendedlogs/apigateway/{}", n.api)
 }
 

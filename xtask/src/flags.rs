@@ -503,6 +503,16 @@ pub struct Logs {
     /// Which function's log group.
     #[arg(long, value_enum, default_value = "all")]
     pub function: LogFunction,
+    /// The functions' logs, the HTTP API's access log (every answer, the
+    /// gateway's own 401/403/413/429 included), or both.
+    #[arg(long, value_enum, default_value = "functions")]
+    pub source: LogSourceChoice,
+    /// Only answers with this status: a code (401) or a class (4xx, 5xx).
+    #[arg(long, value_name = "STATUS")]
+    pub status: Option<String>,
+    /// Only requests of this route, e.g. "POST /sessions" (the access log).
+    #[arg(long, value_name = "ROUTE")]
+    pub route: Option<String>,
     /// How far back to start: 90s, 15m, 2h, 1d.
     #[arg(long, default_value = "15m", value_name = "DURATION")]
     pub since: String,
@@ -518,6 +528,14 @@ pub struct Logs {
     /// One JSON object per event on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Which logs `logs` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogSourceChoice {
+    Functions,
+    Api,
+    All,
 }
 
 #[derive(Debug, Args)]

@@ -127,6 +127,13 @@ impl From<flags::Logs> for deploy::logs::LogsOptions {
                 flags::LogFunction::ContextManager => FunctionChoice::ContextManager,
                 flags::LogFunction::All => FunctionChoice::All,
             },
+            source: match l.source {
+                flags::LogSourceChoice::Functions => deploy::logs::LogSource::Functions,
+                flags::LogSourceChoice::Api => deploy::logs::LogSource::Api,
+                flags::LogSourceChoice::All => deploy::logs::LogSource::All,
+            },
+            status: l.status,
+            route: l.route,
             since: l.since,
             follow: l.follow,
             filter: l.filter,

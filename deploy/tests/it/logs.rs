@@ -361,3 +361,117 @@ fn reads_every_page_filters_and_follows_on_moto() {
         "the four earlier events once, then the late one: {got:?}"
     );
 }
+
+/// An access-log line exactly as the stage's format writes it (every value
+/// a string; `-` for what a request did not have).
+fn access_line(request_id: &str, route: &str, status: u16, authorizer_error: &str) -> String {
+    serde_json::json!({
+        "requestId": request_id,
+        "ip": "203.0.113.7",
+        "requestTime": "29/Nov/2026:16:20:01 +0000",
+        "routeKey": route,
+        "status": status.to_string(),
+        "responseLength": "26",
+        "latency": "12",
+        "integrationError": "-",
+        "authorizerError": authorizer_error,
+        "sub": "-",
+    })
+    .to_string()
+}
+
+/// `--source api|all`: the access log's lines (the gateway's own 401s,
+/// which no function sees, included) with `--status` and `--route`.
+#[test]
+fn reads_the_api_access_log_with_status_and_route_filters_on_moto() {
+    use deploy::logs::LogSource;
+    let server = emulator::MotoServer::start(Default::default()).expect("moto starts");
+    let account = testkit::account::Account::new(&server.endpoint_url());
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&account.conf);
+    let t = now_ms() - 60_000;
+    put(
+        &logs,
+        &account,
+        "/aws/vendedlogs/apigateway/voice-learning-session-api",
+        &[
+            (t, access_line("a-1", "POST /sessions", 201, "-")),
+            (
+                t + 1,
+                access_line("a-2", "POST /context", 401, "the token has expired"),
+            ),
+            (t + 2, access_line("a-3", "POST /sessions", 429, "-")),
+        ],
+    );
+    put(
+        &logs,
+        &account,
+        "/aws/lambda/voice-learning-session-persistence",
+        &[(
+            t + 3,
+            request_line("r-1", "session-persistence", "get", 404, "not_found"),
+        )],
+    );
+    put(
+        &logs,
+        &account,
+        "/aws/lambda/voice-learning-context-manager",
+        &[(
+            t + 4,
+            request_line("r-2", "context-manager", "get_context", 200, "ok"),
+        )],
+    );
+    let collect = |source: LogSource, status: Option<&str>, route: Option<&str>| {
+        let o = LogsOptions {
+            aws: aws(&server.endpoint_url()),
+            since: "15m".into(),
+            source,
+            status: status.map(str::to_string),
+            route: route.map(str::to_string),
+            ..LogsOptions::default()
+        };
+        let mut got: Vec<LogLine> = vec![];
+        let r = account.block_on(deploy::logs::run(&o, &mut |l: &LogLine| {
+            got.push(l.clone());
+            ControlFlow::Continue(())
+        }));
+        r.map(|_| got)
+    };
+    let api = collect(LogSource::Api, None, None).unwrap();
+    let rows: Vec<(&str, Option<&str>, Option<u16>)> = api
+        .iter()
+        .map(|l| (l.function.as_str(), l.action.as_deref(), l.status))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("api", Some("POST /sessions"), Some(201)),
+            ("api", Some("POST /context"), Some(401)),
+            ("api", Some("POST /sessions"), Some(429)),
+        ]
+    );
+    assert_eq!(
+        api[1].message,
+        "ip=203.0.113.7 authorizerError=the token has expired"
+    );
+    assert_eq!(api[1].request_id.as_deref(), Some("a-2"));
+    // Both sources, 4xx only: the gateway's 401 and 429 and the function's 404.
+    let four = collect(LogSource::All, Some("4xx"), None).unwrap();
+    let statuses: Vec<u16> = four.iter().filter_map(|l| l.status).collect();
+    assert_eq!(statuses, [401, 429, 404]);
+    let route = collect(LogSource::Api, None, Some("POST /sessions")).unwrap();
+    assert_eq!(route.len(), 2);
+    // Refused before anything is read.
+    for (status, route, says) in [
+        (Some("4x"), None, "--status `4x` is not an HTTP status"),
+        (
+            None,
+            Some("POST /sessions"),
+            "--route filters the API's access log",
+        ),
+    ] {
+        let e = collect(LogSource::Functions, status, route)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(says), "{e}");
+    }
+}
