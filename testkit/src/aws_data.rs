@@ -1,4 +1,4 @@
-//! AWS's own machine-readable data, as the pinned Python tools in `.venv/`
+//! AWS's own machine-readable data, as the pinned Python tools in `.venv-lint/`
 //! ship it: the CloudFormation registry schemas (cfn-lint's
 //! `data/schemas`: each resource type's handler and tagging permissions,
 //! and which types each region offers) and the service authorization
@@ -29,10 +29,10 @@ fn site_packages_of(venv: &emulator::venv::Venv, package: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("{package} is installed in {}", venv.dir.display()))
 }
 
-/// `.venv`'s site-packages (cfn-lint).
+/// `.venv-lint`'s site-packages (cfn-lint).
 pub fn site_packages() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| site_packages_of(&emulator::venv::Venv::default(), "cfnlint"))
+    DIR.get_or_init(|| site_packages_of(&emulator::venv::Venv::lint(), "cfnlint"))
         .clone()
 }
 

@@ -298,20 +298,28 @@ pub fn run(args: flags::Deps) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The input `pip-compile` reads for one venv: its requirements and the
-/// lock's current pins, so only what changed in the `.txt` moves.
-pub fn relock_input(requirements: &str, lock: &str) -> String {
-    let mut seen: Vec<(String, String)> = vec![];
-    for (name, version) in pins(requirements).into_iter().chain(pins(lock)) {
-        let key = name.to_ascii_lowercase().replace('_', "-");
-        if !seen
-            .iter()
-            .any(|(n, _)| n.to_ascii_lowercase().replace('_', "-") == key)
-        {
-            seen.push((name, version));
-        }
-    }
-    seen.iter().map(|(n, v)| format!("{n}=={v}\n")).collect()
+/// What `pip-compile` reads for one venv: its requirements as written
+/// (extras kept), and as constraints the lock's current pins of every
+/// other package, so only what changed in the `.txt` moves and what is no
+/// longer needed drops out.
+pub fn relock_input(requirements: &str, lock: &str) -> (String, String) {
+    let norm = |n: &str| n.to_ascii_lowercase().replace(['_', '.'], "-");
+    let top: Vec<String> = pins(requirements)
+        .into_iter()
+        .map(|(n, _)| norm(&n))
+        .collect();
+    let input = requirements
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let constraints = pins(lock)
+        .into_iter()
+        .filter(|(n, _)| !top.contains(&norm(n)))
+        .map(|(n, v)| format!("{n}=={v}\n"))
+        .collect();
+    (input, constraints)
 }
 
 fn relock() -> Result<ExitCode> {
@@ -329,9 +337,14 @@ fn relock() -> Result<ExitCode> {
             .and_then(|n| n.to_str())
             .unwrap_or("lock");
         let input = scratch.join(format!("{name}.in"));
+        let pinned = scratch.join(format!("{name}.constraints"));
         let output = scratch.join(format!("{name}.out"));
-        std::fs::write(&input, relock_input(&requirements, &lock))?;
+        let (top, constraints) = relock_input(&requirements, &lock);
+        std::fs::write(&pinned, constraints)?;
+        // Relative names: pip-compile writes them into its annotations.
+        std::fs::write(&input, format!("{top}-c {name}.constraints\n"))?;
         let status = Command::new(tools.bin("pip-compile"))
+            .current_dir(&scratch)
             .args([
                 "--quiet",
                 "--generate-hashes",
@@ -343,8 +356,8 @@ fn relock() -> Result<ExitCode> {
                 "line",
                 "--output-file",
             ])
-            .arg(&output)
-            .arg(&input)
+            .arg(format!("{name}.out"))
+            .arg(format!("{name}.in"))
             .status()
             .context("running pip-compile")?;
         if !status.success() {
@@ -424,12 +437,15 @@ mod tests {
     }
 
     #[test]
-    fn relock_keeps_the_lock_pins_and_takes_the_new_top_level_ones() {
-        let txt = "# tools\nmoto[server]==5.2.6\ncfn-lint==1.58.0\n";
+    fn relock_takes_the_new_top_level_pins_and_keeps_the_others_as_constraints() {
+        let txt = "# tools\nmoto[server]==5.2.6  # with its server\ncfn-lint==1.58.0\n";
         let lock = "Flask==3.1.0 \\\n    --hash=sha256:00\nmoto==5.2.5 \\\n    --hash=sha256:11\n";
         assert_eq!(
             relock_input(txt, lock),
-            "moto==5.2.6\ncfn-lint==1.58.0\nFlask==3.1.0\n"
+            (
+                "moto[server]==5.2.6\ncfn-lint==1.58.0\n".to_string(),
+                "Flask==3.1.0\n".to_string()
+            )
         );
     }
 }

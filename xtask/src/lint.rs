@@ -1,5 +1,5 @@
 //! `cargo xtask lint`: cfn-lint and checkov, pinned in `requirements.txt`,
-//! installed into `.venv/` on first use, run on the synthesized template.
+//! installed into `.venv-lint/` on first use, run on the synthesized template.
 //!
 //! Gates: cfn-lint reports nothing (errors, warnings and informational
 //! findings all count) in every region the deploy accepts, each linted with
@@ -15,7 +15,7 @@ use emulator::workspace_root;
 use std::process::{Command, ExitCode};
 
 pub fn run(args: flags::Lint) -> Result<ExitCode> {
-    let venv = emulator::Venv::default();
+    let venv = emulator::Venv::lint();
     venv.ensure(&mut |line| eprintln!("{line}"))?;
     let dir = workspace_root().join("target/lint");
     std::fs::create_dir_all(&dir).context("creating target/lint")?;
@@ -35,7 +35,7 @@ pub fn run(args: flags::Lint) -> Result<ExitCode> {
         chk.skipped
     );
     if chk.passed == 0 {
-        eprintln!("lint failed: checkov checked nothing (0 passed): is the template readable? Delete .venv and run again to reinstall checkov.");
+        eprintln!("lint failed: checkov checked nothing (0 passed): is the template readable? Delete .venv-lint and run again to reinstall checkov.");
         return Ok(ExitCode::from(1));
     }
     if cfn > 0 || chk.failed > 0 || iam > 0 {
@@ -50,14 +50,16 @@ pub fn run(args: flags::Lint) -> Result<ExitCode> {
 fn registry_regions(venv: &emulator::Venv) -> Result<Vec<String>> {
     let lib = venv.dir.join("lib");
     let providers = std::fs::read_dir(&lib)
-        .context("reading .venv/lib")?
+        .context("reading .venv-lint/lib")?
         .filter_map(|e| e.ok())
         .map(|e| {
             e.path()
                 .join("site-packages/cfnlint/data/schemas/providers")
         })
         .find(|p| p.is_dir())
-        .context("cfn-lint's registry data is not in .venv (delete .venv and run again)")?;
+        .context(
+            "cfn-lint's registry data is not in .venv-lint (delete .venv-lint and run again)",
+        )?;
     let mut regions: Vec<String> = std::fs::read_dir(&providers)?
         .filter_map(|e| e.ok())
         .filter_map(|e| {
@@ -119,7 +121,7 @@ fn cfn_lint(venv: &emulator::Venv, path: &std::path::Path, regions: &[String]) -
         .arg("--")
         .arg(path)
         .output()
-        .context("running cfn-lint (is .venv complete? delete .venv and run again)")?;
+        .context("running cfn-lint (is .venv-lint complete? delete .venv-lint and run again)")?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let findings: Vec<&str> = stdout.lines().filter(|l| !l.trim().is_empty()).collect();
     for f in &findings {
@@ -155,7 +157,7 @@ fn checkov(venv: &emulator::Venv, path: &std::path::Path) -> Result<CheckovSumma
         .env("BC_SKIP_MAPPING", "TRUE")
         .env("CHECKOV_RUN_SCA_PACKAGE_SCAN_V2", "false")
         .output()
-        .context("running checkov (is .venv complete? delete .venv and run again)")?;
+        .context("running checkov (is .venv-lint complete? delete .venv-lint and run again)")?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let v: serde_json::Value = serde_json::from_str(&stdout).with_context(|| {
         format!(
