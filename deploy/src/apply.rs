@@ -46,10 +46,59 @@ pub enum Outcome {
     Cancelled,
 }
 
+/// Where a deploy's time went: each phase's share, in the order they ran
+/// (`prepare`: the stack's state and the parameters; `build`: building or
+/// finding and zipping the functions; `upload`; `plan`: the change set and
+/// its approval; `execute`: CloudFormation's work and the protections;
+/// `smoke`: the smoke test; for a deploy with nothing to change, `finish`:
+/// the protections and outputs after `build`).
+#[derive(Debug, Default)]
+pub struct Phases {
+    last: Option<Instant>,
+    spent: Vec<(&'static str, Duration)>,
+}
+
+impl Phases {
+    fn start() -> Self {
+        Phases {
+            last: Some(Instant::now()),
+            spent: vec![],
+        }
+    }
+
+    /// Ends the phase `name` now.
+    fn lap(&mut self, name: &'static str) {
+        let now = Instant::now();
+        let since = self.last.map_or(Duration::ZERO, |l| now - l);
+        self.spent.push((name, since));
+        self.last = Some(now);
+    }
+
+    /// `{"prepare": 0.31, "build": 0.02, ...}` (seconds, hundredths).
+    pub fn to_json(&self) -> Value {
+        Value::Object(
+            self.spent
+                .iter()
+                .map(|(n, d)| (n.to_string(), json!(crate::text::seconds(*d))))
+                .collect(),
+        )
+    }
+
+    /// `prepare 0.3 s · build 0.0 s · …`
+    pub fn line(&self) -> String {
+        self.spent
+            .iter()
+            .map(|(n, d)| format!("{n} {:.1} s", d.as_secs_f64()))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+}
+
 /// What the phases share.
 struct Ctx<'a> {
     opts: &'a DeployOptions,
     started: Instant,
+    phases: std::sync::Mutex<Phases>,
     names: stack::Names,
     stack_name: String,
     template: Value,
@@ -62,6 +111,20 @@ struct State {
     action: StackAction,
     /// Parameters to keep from the deployed stack.
     kept: Option<BTreeMap<String, String>>,
+}
+
+impl Ctx<'_> {
+    /// Ends the phase `name` (see [`Phases`]).
+    fn lap(&self, name: &'static str) {
+        self.phases
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .lap(name);
+    }
+
+    fn phases(&self) -> std::sync::MutexGuard<'_, Phases> {
+        self.phases.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl State {
@@ -93,6 +156,7 @@ pub async fn run(
     let cx = Ctx {
         opts,
         started,
+        phases: std::sync::Mutex::new(Phases::start()),
         stack_name: names.stack.clone(),
         names,
         template,
@@ -101,7 +165,9 @@ pub async fn run(
     let mut state = read_state(&cx).await?;
     let bucket = assets::bucket_name(&cx.aws.account, &cx.aws.region);
     let (arch, mut explicit) = early_params(&cx, &state, &bucket, report).await?;
+    cx.lap("prepare");
     let assets = artifacts(&cx, arch, report)?;
+    cx.lap("build");
     for a in &assets {
         explicit.insert(a.parameter.into(), a.key.clone());
     }
@@ -128,6 +194,7 @@ pub async fn run(
     })?;
     before_create(&cx, &state, report, approver).await?;
     let (uploaded, template_url) = upload(&cx, report, &bucket, &assets).await?;
+    cx.lap("upload");
     if state.action == StackAction::RecreateAfterRollback {
         let d = state.deployed.take().expect("a rolled-back stack");
         report.say(&format!(
@@ -160,6 +227,7 @@ pub async fn run(
             }
             e => e,
         })?;
+    cx.lap("plan");
     let Some((plan, mut progress)) = executed else {
         return no_plan_result(&cx, report, &uploaded);
     };
@@ -207,6 +275,7 @@ pub async fn run(
     .await?;
     let after = describe_stack(&cx.aws, &cx.stack_name).await?;
     let outputs = after.map(|d| d.outputs).unwrap_or_default();
+    cx.lap("execute");
     report.blank();
     report.line(Text::styled(
         Style::Good,
@@ -226,11 +295,14 @@ pub async fn run(
     // What was deployed answers a real request (an error when not).
     if opts.smoke {
         smoke::after_deploy(&cx.aws.conf, &cx.names, report).await?;
+        cx.lap("smoke");
     }
+    report.say(&format!("time: {}", cx.phases().line()));
     report.result(json!({
         "stack": cx.stack_name, "result": "deployed", "finalStatus": outcome.final_status.as_str(),
         "changeSet": cs_name, "uploaded": uploaded, "plan": plan.to_json(),
         "outputs": outputs_json(&outputs), "elapsedSeconds": crate::text::seconds(cx.started.elapsed()),
+        "phases": cx.phases().to_json(),
     }));
     Ok(Outcome::Deployed)
 }
@@ -387,13 +459,16 @@ async fn no_changes(
         &cx.stack_name,
         &d.outputs,
     )?;
+    cx.lap("finish");
     report.say(&format!(
-        "done in {:.1}s",
-        cx.started.elapsed().as_secs_f64()
+        "done in {:.1}s ({})",
+        cx.started.elapsed().as_secs_f64(),
+        cx.phases().line()
     ));
     report.result(json!({
         "stack": cx.stack_name, "result": "no-changes", "uploaded": [],
         "outputs": outputs_json(&d.outputs), "elapsedSeconds": crate::text::seconds(cx.started.elapsed()),
+        "phases": cx.phases().to_json(),
     }));
     Ok(Outcome::NoChanges)
 }
@@ -704,7 +779,7 @@ async fn approve(
 }
 
 fn no_plan_result(cx: &Ctx<'_>, report: &mut impl Report, uploaded: &[String]) -> Result<Outcome> {
-    report.result(json!({"stack": cx.stack_name, "result": "no-changes", "uploaded": uploaded}));
+    report.result(json!({"stack": cx.stack_name, "result": "no-changes", "uploaded": uploaded, "phases": cx.phases().to_json()}));
     Ok(Outcome::NoChanges)
 }
 
