@@ -87,6 +87,9 @@ pub struct LogLine {
     pub latency_ms: Option<f64>,
     pub request_id: Option<String>,
     pub lambda_request_id: Option<String>,
+    /// X-Ray's trace id of the request (the functions' request lines).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
     /// The rest, for lines that are not a request line (a report's figures, a panic message).
     pub message: String,
     #[serde(skip)]
@@ -208,6 +211,7 @@ pub fn parse_access_event(timestamp_ms: i64, event_id: &str, message: &str) -> L
         latency_ms: s("latency").and_then(|x| x.parse::<f64>().ok()),
         request_id: s("requestId"),
         lambda_request_id: None,
+        trace_id: None,
         message: if status.is_some() {
             extra.join(" ")
         } else {
@@ -273,6 +277,7 @@ pub fn parse_event(function: &str, timestamp_ms: i64, event_id: &str, message: &
         latency_ms: None,
         request_id: None,
         lambda_request_id: None,
+        trace_id: None,
         message: message.trim_end().to_string(),
         event_id: event_id.to_string(),
     };
@@ -352,6 +357,7 @@ pub fn parse_event(function: &str, timestamp_ms: i64, event_id: &str, message: &
         .and_then(|n| u16::try_from(n).ok());
     line.latency_ms = v.get("latency_ms").and_then(Value::as_f64);
     line.request_id = s("request_id").filter(|r| !r.is_empty());
+    line.trace_id = s("trace_id").filter(|r| !r.is_empty());
     line.lambda_request_id = s("lambda_request_id")
         .or_else(|| s("requestId"))
         .filter(|r| !r.is_empty());
@@ -372,6 +378,7 @@ pub fn parse_event(function: &str, timestamp_ms: i64, event_id: &str, message: &
         "latency_ms",
         "request_id",
         "lambda_request_id",
+        "trace_id",
         "function",
     ];
     let extra: Vec<String> = v

@@ -41,6 +41,8 @@ pub struct ParamOptions {
     /// Let a `localhost`/loopback origin into a stage's CORS origins (a
     /// frontend's dev server calling a deployed stage).
     pub allow_local_origins: bool,
+    /// The functions' log level (`stack::module::LOG_LEVELS`).
+    pub log_level: Option<String>,
     /// OAuth scopes the routes require (one of them; access tokens only);
     /// an empty list: none, id tokens accepted.
     pub route_scopes: Option<Vec<String>>,
@@ -246,6 +248,14 @@ impl ParamOptions {
                 ));
             }
         }
+        if let Some(l) = &self.log_level {
+            if !stack::module::LOG_LEVELS.contains(&l.as_str()) {
+                bad.push(format!(
+                    "--log-level `{l}` is not one of {}.",
+                    stack::module::LOG_LEVELS.join(", ")
+                ));
+            }
+        }
         if let Some(origins) = &self.cors_origins {
             bad.extend(cors_origin_problems(origins, self.allow_local_origins));
         }
@@ -316,6 +326,7 @@ impl ParamOptions {
             self.monthly_budget_usd.map(|n| n.to_string()),
         );
         set(ids::P_TLS_TRUST_STORE, self.tls_trust_store.clone());
+        set(ids::P_LOG_LEVEL, self.log_level.clone());
         set(
             ids::P_ROUTE_SCOPES,
             self.route_scopes.as_ref().map(|s| {

@@ -199,6 +199,12 @@ impl App {
             .lambda_context_ref()
             .map(|c| c.request_id.clone())
             .unwrap_or_default();
+        // X-Ray's trace id (Lambda passes one on every invocation; with
+        // active tracing the trace is recorded), to find the request's trace.
+        let trace_id = req
+            .lambda_context_ref()
+            .and_then(|c| c.xray_trace_id.clone())
+            .unwrap_or_default();
         let mut action = "unknown";
         let mut on_behalf = None;
         let dispatched = self.dispatch(&req, &mut action, &mut on_behalf);
@@ -211,6 +217,7 @@ impl App {
                     // client's retry (same turnId) finishes the job.
                     tracing::warn!(
                         event = "deadline",
+                        trace_id = %trace_id,
                         margin_ms = DEADLINE_MARGIN.as_millis() as u64,
                         "stopped before the function timeout"
                     );
@@ -231,15 +238,15 @@ impl App {
                 if let Value::Object(m) = &mut body {
                     m.insert("action".into(), Value::from(action));
                 }
-                tracing::info!(request_id = %request_id, lambda_request_id = %lambda_request_id, function, action, outcome = "ok", status = status.as_u16(), on_behalf, actor, on_behalf_of, latency_ms, "request");
+                tracing::info!(request_id = %request_id, lambda_request_id = %lambda_request_id, trace_id = %trace_id, function, action, outcome = "ok", status = status.as_u16(), on_behalf, actor, on_behalf_of, latency_ms, "request");
                 respond(status, &body)
             }
             Err(e) => {
                 let status = e.status();
                 if status.is_server_error() {
-                    tracing::error!(request_id = %request_id, lambda_request_id = %lambda_request_id, function, action, outcome = e.code(), status = status.as_u16(), on_behalf, actor, on_behalf_of, latency_ms, "request");
+                    tracing::error!(request_id = %request_id, lambda_request_id = %lambda_request_id, trace_id = %trace_id, function, action, outcome = e.code(), status = status.as_u16(), on_behalf, actor, on_behalf_of, latency_ms, "request");
                 } else {
-                    tracing::info!(request_id = %request_id, lambda_request_id = %lambda_request_id, function, action, outcome = e.code(), status = status.as_u16(), field = e.log_field(), on_behalf, actor, on_behalf_of, latency_ms, "request");
+                    tracing::info!(request_id = %request_id, lambda_request_id = %lambda_request_id, trace_id = %trace_id, function, action, outcome = e.code(), status = status.as_u16(), field = e.log_field(), on_behalf, actor, on_behalf_of, latency_ms, "request");
                 }
                 respond(status, &e.to_json(&request_id))
             }

@@ -50,6 +50,7 @@ pub mod ids {
     pub const C_HAS_ALARM_EMAIL: &str = "HasAlarmEmail";
     pub const C_HAS_CORS: &str = "HasCors";
     pub const P_ROUTE_SCOPES: &str = "RouteScopes";
+    pub const P_LOG_LEVEL: &str = "LogLevel";
     pub const C_HAS_ROUTE_SCOPES: &str = "HasRouteScopes";
     pub const C_HAS_RESERVED_CONCURRENCY: &str = "HasReservedConcurrency";
     /// Opt-in operations features (`crate::operations`).
@@ -112,6 +113,11 @@ pub const TLS_TRUST_STORE_ENV: &str = "TLS_TRUST_STORE";
 /// Scope characters are RFC 6749's (printable ASCII but space, `"`, `\\`),
 /// commas excluded.
 pub const ROUTE_SCOPES_PATTERN: &str = r#"^$|^[!#-+\--\[\]-~]+(,[!#-+\--\[\]-~]+)*$"#;
+/// The functions' log level variable (`tracing_subscriber`'s filter), from
+/// the `LogLevel` parameter.
+pub const LOG_LEVEL_ENV: &str = "RUST_LOG";
+/// `LogLevel`'s values, the default first.
+pub const LOG_LEVELS: [&str; 4] = ["info", "warn", "error", "debug"];
 /// The function environment variable holding the audit pseudonyms' key.
 pub const AUDIT_ID_KEY_ENV: &str = "AUDIT_ID_KEY";
 /// Its values, the default first (`functions::tls::Trust::NAMES`; a test
@@ -213,7 +219,10 @@ fn build(n: &Names) -> Template {
             profiles_actions: perms::SESSION_PERSISTENCE_PROFILES_TABLE,
             kms_actions: perms::SESSION_PERSISTENCE_KMS,
             route: "POST /sessions",
-            env_params: &[(TLS_TRUST_STORE_ENV, P_TLS_TRUST_STORE)],
+            env_params: &[
+                (TLS_TRUST_STORE_ENV, P_TLS_TRUST_STORE),
+                (LOG_LEVEL_ENV, P_LOG_LEVEL),
+            ],
         },
         FunctionSpec {
             prefix: "ContextManager",
@@ -229,6 +238,7 @@ fn build(n: &Names) -> Template {
             env_params: &[
                 (ASSISTANT_WRITER_GROUP_ENV, P_ASSISTANT_WRITER_GROUP),
                 (TLS_TRUST_STORE_ENV, P_TLS_TRUST_STORE),
+                (LOG_LEVEL_ENV, P_LOG_LEVEL),
                 // The key of the audit pseudonyms (`functions::identity::audit_id`):
                 // unique to the stack, the same in every container.
                 (AUDIT_ID_KEY_ENV, "AWS::StackId"),
@@ -386,6 +396,14 @@ fn parameters(t: &mut Template) {
         )
         .default(TLS_TRUST_STORES[0])
         .allowed_values(&TLS_TRUST_STORES),
+    );
+    t.parameter(
+        P_LOG_LEVEL,
+        Parameter::string(
+            "The functions' log level: info (one line per request, the default), warn (warnings and 5xx answers only), error, or debug (while investigating; more lines cost more)",
+        )
+        .default(LOG_LEVELS[0])
+        .allowed_values(&LOG_LEVELS),
     );
     t.parameter(
         P_CORS_ALLOWED_ORIGINS,

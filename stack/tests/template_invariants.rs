@@ -101,7 +101,9 @@ fn public_names_match_the_design() {
             "SESSIONS_TABLE",
             "USER_PROFILES_TABLE",
             "TLS_TRUST_STORE",
+            "RUST_LOG",
         ]);
+        assert_eq!(env["RUST_LOG"], serde_json::json!({"Ref": "LogLevel"}));
         // Only the context manager decides who may write assistant turns.
         if f.0 == stack::module::ids::CONTEXT_MANAGER_FUNCTION {
             expected.insert("ASSISTANT_WRITER_GROUP");

@@ -176,6 +176,9 @@ async fn binaries_sdk_at(
         .await
 }
 
+/// The X-Ray trace header Lambda passes with the invocation.
+const TRACE_ID: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+
 /// `body` as an invocation that Lambda ends at `deadline_ms`: the status,
 /// the `Retry-After` header and the JSON body.
 async fn invoke_until(
@@ -192,6 +195,7 @@ async fn invoke_until(
     );
     let mut context = lambda_http::Context::default();
     context.deadline = deadline_ms;
+    context.xray_trace_id = Some(TRACE_ID.into());
     let req = lambda_http::request::from_str(&ev)
         .expect("payload 2.0 event")
         .with_lambda_context(context);
@@ -276,10 +280,18 @@ async fn a_request_still_waiting_near_the_deadline_is_answered_503_before_it() {
         answered - deadline
     );
     let request_id = v["error"]["requestId"].as_str().unwrap().to_string();
+    let lines = log_lines();
     assert!(
-        log_lines()
-            .iter()
-            .any(|l| l["event"] == "deadline" && l["margin_ms"] == 1000),
-        "no deadline log line for {request_id}"
+        lines.iter().any(|l| l["event"] == "deadline"
+            && l["margin_ms"] == 1000
+            && l["trace_id"] == TRACE_ID),
+        "no deadline log line with the trace id for {request_id}"
+    );
+    // The request line carries the invocation's trace id too.
+    assert!(
+        lines.iter().any(|l| l["message"] == "request"
+            && l["request_id"] == request_id.as_str()
+            && l["trace_id"] == TRACE_ID),
+        "no request line with the trace id for {request_id}"
     );
 }
