@@ -14,6 +14,7 @@
 //!   (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html>).
 //! - KMS: <https://aws.amazon.com/kms/pricing/>
 //! - CloudWatch (logs, alarms, dashboards): <https://aws.amazon.com/cloudwatch/pricing/>
+//! - X-Ray (active tracing, the `Tracing` parameter): <https://aws.amazon.com/xray/pricing/>
 
 use crate::error::{failed, Result};
 use serde::Serialize;
@@ -37,6 +38,8 @@ pub mod price {
     pub const LOGS_STORAGE_PER_GB_MONTH: f64 = 0.03;
     pub const ALARM_PER_MONTH: f64 = 0.10;
     pub const DASHBOARD_PER_MONTH: f64 = 3.00;
+    /// X-Ray traces recorded (<https://aws.amazon.com/xray/pricing/>).
+    pub const XRAY_PER_MILLION_TRACES: f64 = 5.00;
 }
 
 /// This module's figures, measured (README "Measurements") or fixed by its design.
@@ -312,6 +315,18 @@ pub fn estimate(u: &Usage) -> Result<Estimate> {
             0.0,
         ),
     ];
+    // X-Ray's default sampling rule records the first request each second
+    // and 5% of the rest (https://docs.aws.amazon.com/xray/latest/devguide/xray-console-sampling.html):
+    // below one request a second on average, nearly every request.
+    let seconds = 30.0 * 86_400.0;
+    let traces = requests.min(seconds) + 0.05 * (requests - seconds).max(0.0);
+    let mut lines = lines;
+    lines.push(line(
+        "X-Ray traces (Tracing=Active; PassThrough turns it off)",
+        traces,
+        "traces",
+        traces / 1e6 * p::XRAY_PER_MILLION_TRACES,
+    ));
     let total_usd = round(lines.iter().map(|l| l.usd).sum(), 10_000.0);
     let notes = vec![
         format!(
@@ -327,7 +342,7 @@ pub fn estimate(u: &Usage) -> Result<Estimate> {
             m::TOUCH_WRU
         ),
         format!(
-            "Assumed: a turn every {} s (so {touches} session refreshes per session), one cold start per {} requests, DynamoDB asking KMS for each table key every 5 minutes per role.",
+            "Assumed: a turn every {} s (so {touches} session refreshes per session), one cold start per {} requests, DynamoDB asking KMS for each table key every 5 minutes per role, X-Ray's default sampling (the first request each second and 5% of the rest).",
             assumed::SECONDS_PER_TURN,
             assumed::REQUESTS_PER_COLD_START
         ),

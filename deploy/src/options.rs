@@ -41,6 +41,8 @@ pub struct ParamOptions {
     /// Let a `localhost`/loopback origin into a stage's CORS origins (a
     /// frontend's dev server calling a deployed stage).
     pub allow_local_origins: bool,
+    /// Lambda active tracing (`stack::module::TRACING_MODES`).
+    pub tracing: Option<String>,
     /// The functions' log level (`stack::module::LOG_LEVELS`).
     pub log_level: Option<String>,
     /// OAuth scopes the routes require (one of them; access tokens only);
@@ -248,6 +250,14 @@ impl ParamOptions {
                 ));
             }
         }
+        if let Some(t) = &self.tracing {
+            if !stack::module::TRACING_MODES.contains(&t.as_str()) {
+                bad.push(format!(
+                    "--tracing `{t}` is not one of {}.",
+                    stack::module::TRACING_MODES.join(", ")
+                ));
+            }
+        }
         if let Some(l) = &self.log_level {
             if !stack::module::LOG_LEVELS.contains(&l.as_str()) {
                 bad.push(format!(
@@ -327,6 +337,7 @@ impl ParamOptions {
         );
         set(ids::P_TLS_TRUST_STORE, self.tls_trust_store.clone());
         set(ids::P_LOG_LEVEL, self.log_level.clone());
+        set(ids::P_TRACING, self.tracing.clone());
         set(
             ids::P_ROUTE_SCOPES,
             self.route_scopes.as_ref().map(|s| {

@@ -51,6 +51,7 @@ pub mod ids {
     pub const C_HAS_CORS: &str = "HasCors";
     pub const P_ROUTE_SCOPES: &str = "RouteScopes";
     pub const P_LOG_LEVEL: &str = "LogLevel";
+    pub const P_TRACING: &str = "Tracing";
     pub const C_HAS_ROUTE_SCOPES: &str = "HasRouteScopes";
     pub const C_HAS_RESERVED_CONCURRENCY: &str = "HasReservedConcurrency";
     /// Opt-in operations features (`crate::operations`).
@@ -116,6 +117,8 @@ pub const ROUTE_SCOPES_PATTERN: &str = r#"^$|^[!#-+\--\[\]-~]+(,[!#-+\--\[\]-~]+
 /// The functions' log level variable (`tracing_subscriber`'s filter), from
 /// the `LogLevel` parameter.
 pub const LOG_LEVEL_ENV: &str = "RUST_LOG";
+/// `Tracing`'s values (Lambda's `TracingConfig` modes), the default first.
+pub const TRACING_MODES: [&str; 2] = ["Active", "PassThrough"];
 /// `LogLevel`'s values, the default first.
 pub const LOG_LEVELS: [&str; 4] = ["info", "warn", "error", "debug"];
 /// The function environment variable holding the audit pseudonyms' key.
@@ -396,6 +399,14 @@ fn parameters(t: &mut Template) {
         )
         .default(TLS_TRUST_STORES[0])
         .allowed_values(&TLS_TRUST_STORES),
+    );
+    t.parameter(
+        P_TRACING,
+        Parameter::string(
+            "Lambda active tracing: Active (X-Ray records sampled requests, about one a second plus 5%; see cost) or PassThrough (off)",
+        )
+        .default(TRACING_MODES[0])
+        .allowed_values(&TRACING_MODES),
     );
     t.parameter(
         P_LOG_LEVEL,
@@ -841,6 +852,15 @@ fn function(t: &mut Template, n: &Names, f: &FunctionSpec) {
         ))],
     ));
 
+    // Active tracing: the function's X-Ray segments, sent by Lambda with the
+    // execution role; X-Ray's write actions take no resource
+    // (https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html).
+    statements.push(Statement::allow(
+        "Tracing",
+        &["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+        vec![s("*")],
+    ));
+
     t.resource(
         &role_id,
         Resource::new(Role {
@@ -900,6 +920,9 @@ fn function(t: &mut Template, n: &Names, f: &FunctionSpec) {
                 log_format: "JSON".into(),
                 log_group: r#ref(&log_group_id),
             },
+            tracing_config: Box::new(TracingConfig {
+                mode: r#ref(P_TRACING),
+            }),
             tags: None,
         })
         .skip_check(

@@ -255,6 +255,12 @@ pub struct LoggingConfig {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+pub struct TracingConfig {
+    pub mode: Expr,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct Function {
     pub function_name: String,
     pub description: String,
@@ -269,6 +275,8 @@ pub struct Function {
     pub kms_key_arn: Expr,
     pub reserved_concurrent_executions: Expr,
     pub logging_config: LoggingConfig,
+    // Boxed: the enum of every resource type stays small.
+    pub tracing_config: Box<TracingConfig>,
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "tag_list")]
     pub tags: Option<ConditionalTags>,
 }

@@ -227,6 +227,10 @@ pub struct Params {
     /// start) or system (the OS store: a private CA, a TLS-inspecting proxy).
     #[arg(long, value_name = "STORE", value_parser = stack::module::TLS_TRUST_STORES)]
     pub tls_trust_store: Option<String>,
+    /// Lambda active tracing: Active (X-Ray records sampled requests; costs,
+    /// see `cost`) or PassThrough (off). Kept from the deployed stack when not given.
+    #[arg(long, value_name = "MODE", value_parser = stack::module::TRACING_MODES)]
+    pub tracing: Option<String>,
     /// The functions' log level: info (one line per request), warn, error or
     /// debug. Kept from the deployed stack when not given.
     #[arg(long, value_name = "LEVEL", value_parser = stack::module::LOG_LEVELS)]

@@ -41,6 +41,7 @@ impl From<flags::Params> for ParamOptions {
             monthly_budget_usd: p.monthly_budget_usd,
             tls_trust_store: p.tls_trust_store,
             log_level: p.log_level,
+            tracing: p.tracing,
             cors_origins: (!p.cors_origins.is_empty()).then_some(p.cors_origins),
             allow_local_origins: p.allow_local_origins,
             route_scopes: (!p.route_scopes.is_empty()).then_some(p.route_scopes),
