@@ -895,6 +895,34 @@ fn deploy_call_change_verify_and_destroy_on_ministack() {
         now_same.stdout
     );
 
+    // `deploy --hotswap` back to v1's context manager: code only, in place,
+    // the drift said; the next plain deploy of v2 puts the stack's code back
+    // rather than saying nothing changed.
+    let swapped = e2e
+        .run(&["deploy", "--hotswap", "--artifacts-dir", v1_dir, "--json"])
+        .ok();
+    eprintln!("hotswap deploy took {:?}", swapped.elapsed);
+    let j = swapped.json();
+    assert_eq!(j["result"], "hotswapped", "{j}");
+    assert_eq!(j["functions"], json!([CONTEXT_FN]), "{j}");
+    assert_eq!(
+        e2e.code_sha256(CONTEXT_FN),
+        lambda_sha256(&v1.join(format!("{CONTEXT_FN}.zip")))
+    );
+    let back = e2e
+        .run(&["deploy", "--artifacts-dir", v2_dir, "--yes"])
+        .ok();
+    eprintln!("deploy after the hotswap took {:?}", back.elapsed);
+    let said = format!("{}{}", back.stdout, back.stderr);
+    assert!(
+        said.contains("restored the code the stack names in") && said.contains("no changes"),
+        "{said}"
+    );
+    assert_eq!(
+        e2e.code_sha256(CONTEXT_FN),
+        lambda_sha256(&v2.join(format!("{CONTEXT_FN}.zip")))
+    );
+
     // verify: everything MiniStack deploys as designed passes; exactly the
     // emulator gaps fail.
     let verify = e2e.run(&["verify", "--json"]);
