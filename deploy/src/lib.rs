@@ -40,6 +40,7 @@ pub mod audit;
 pub mod aws;
 pub mod backup;
 pub mod change_set;
+pub mod ci_role;
 pub mod concurrency;
 pub mod cost;
 pub mod cost_actual;

@@ -40,6 +40,8 @@ pub enum Caller {
     Role { arn: String, account: String },
     /// An AWS service principal, e.g. `logs.us-east-1.amazonaws.com`.
     Service(String),
+    /// A web identity from an OIDC provider (its ARN), e.g. GitHub Actions'.
+    Federated(String),
 }
 
 /// One request: caller, action, resource and the condition keys it carries.
@@ -79,6 +81,24 @@ impl Request {
             resource: resource.to_string(),
             context: BTreeMap::new(),
         }
+    }
+
+    /// `sts:AssumeRoleWithWebIdentity` of `role_arn` with a token of the
+    /// OIDC provider `provider_arn`, whose `aud` and `sub` claims are the
+    /// condition keys `<provider host>:aud` and `:sub`
+    /// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#condition-keys-wif>).
+    pub fn by_web_identity(provider_arn: &str, role_arn: &str, aud: &str, sub: &str) -> Self {
+        let host = provider_arn
+            .rsplit_once("oidc-provider/")
+            .map_or("", |(_, h)| h);
+        Request {
+            caller: Caller::Federated(provider_arn.to_string()),
+            action: "sts:AssumeRoleWithWebIdentity".into(),
+            resource: role_arn.to_string(),
+            context: BTreeMap::new(),
+        }
+        .with(&format!("{host}:aud"), aud)
+        .with(&format!("{host}:sub"), sub)
     }
 
     /// Sets a single-valued condition key.
@@ -161,6 +181,35 @@ pub fn evaluate_kms(
     Ok(if identity_deny {
         Decision::ExplicitDeny
     } else if direct || (delegated && identity_allow) {
+        Decision::Allow
+    } else {
+        Decision::ImplicitDeny
+    })
+}
+
+/// Whether a role's trust policy lets `req`'s caller assume it (the
+/// request's resource is the role): an explicit deny wins, else a matching
+/// allow. Trust policy statements have no `Resource`; they apply to the role.
+pub fn evaluate_trust(req: &Request, trust_policy: &Value) -> Result<Decision, EvalError> {
+    let mut allow = false;
+    for st in statements(trust_policy)? {
+        if principal_match(st, &req.caller)?.is_none() {
+            continue;
+        }
+        let mut st = st.clone();
+        if let Value::Object(m) = &mut st {
+            m.entry("Resource")
+                .or_insert_with(|| Value::String(req.resource.clone()));
+        }
+        if !applies(&st, req)? {
+            continue;
+        }
+        match effect(&st)? {
+            Effect::Deny => return Ok(Decision::ExplicitDeny),
+            Effect::Allow => allow = true,
+        }
+    }
+    Ok(if allow {
         Decision::Allow
     } else {
         Decision::ImplicitDeny
@@ -291,7 +340,10 @@ fn principal_match(st: &Value, caller: &Caller) -> Result<Option<By>, EvalError>
                     return Ok(Some(By::Account))
                 }
                 ("Service", Caller::Service(s)) if &name == s => return Ok(Some(By::Principal)),
-                ("AWS" | "Service", _) => {}
+                ("Federated", Caller::Federated(p)) if &name == p => {
+                    return Ok(Some(By::Principal))
+                }
+                ("AWS" | "Service" | "Federated", _) => {}
                 (other, _) => return Err(EvalError::Unsupported(format!("Principal {other}"))),
             }
         }

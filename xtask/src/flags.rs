@@ -48,6 +48,9 @@ pub enum Command {
     Deploy(Deploy),
     /// Print the IAM policy a deployer needs for this stack (JSON), scoped to its names.
     DeployerPolicy(DeployerPolicy),
+    /// A CloudFormation template (JSON) of GitHub's OIDC provider and a role
+    /// only one repository's branch may assume, with the deployer policy.
+    CiRole(CiRole),
     /// Delete the stack (tables and key are retained).
     Destroy(Destroy),
     /// Check the deployed resources match the design (names, PITR, TTL, SSE, rotation, routes, authorizer).
@@ -365,6 +368,31 @@ pub struct DeployerPolicy {
     /// `iam:PassRole` on this role.
     #[arg(long, value_name = "ARN")]
     pub role_arn: Option<String>,
+    /// Print a JSON array of policy documents, each small enough for one
+    /// managed policy (6,144 characters), instead of one document.
+    #[arg(long)]
+    pub parts: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CiRole {
+    #[command(flatten)]
+    pub aws: Aws,
+    #[command(flatten)]
+    pub stage: Stage,
+    /// The repository whose workflows may deploy: OWNER/REPO.
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub github: String,
+    /// The branch whose workflow runs may deploy.
+    #[arg(long, default_value = "main")]
+    pub branch: String,
+    /// The account id to scope the policy to [default: the credentials' account].
+    #[arg(long)]
+    pub account: Option<String>,
+    /// The account's GitHub OIDC provider, when it has one already (an
+    /// account has at most one per URL).
+    #[arg(long, value_name = "ARN")]
+    pub existing_provider: Option<String>,
 }
 
 /// Whose IAM policy `deployer-policy` prints.

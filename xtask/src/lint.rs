@@ -23,7 +23,20 @@ pub fn run(args: flags::Lint) -> Result<ExitCode> {
     std::fs::write(&path, render(args.stage.as_deref(), Format::Yaml)?)
         .context("writing the template")?;
 
-    let cfn = cfn_lint_every_region(&venv, &dir, args.stage.as_deref())?;
+    let mut cfn = cfn_lint_every_region(&venv, &dir, args.stage.as_deref())?;
+    // `ci-role`'s template too (one region: it holds only IAM).
+    let ci = dir.join("ci-role.json");
+    let source = deploy::ci_role::Source::new("my-org/voice-learning", "main")?;
+    let t = deploy::ci_role::template(
+        args.stage.as_deref(),
+        "123456789012",
+        "us-east-1",
+        &source,
+        None,
+    )?;
+    std::fs::write(&ci, serde_json::to_string_pretty(&t)?)
+        .context("writing the ci-role template")?;
+    cfn += cfn_lint(&venv, &ci, &["us-east-1".to_string()])?;
     let chk = checkov(&venv, &path)?;
     let iam = iam_lint(&dir.join("iam"), args.stage.as_deref())?;
     outln!("cfn-lint: {cfn} finding(s)");
@@ -261,6 +274,14 @@ pub fn write_policies(
     }
     use deploy::deployer_policy::{policy_for, Audience};
     let service_role = format!("arn:aws:iam::{ACCOUNT}:role/voice-learning-cfn");
+    // The deployer policy as `ci-role` attaches it, in parts.
+    let parts = deploy::deployer_policy::split(
+        &deploy::deployer_policy::policy(stage, ACCOUNT, REGION)?,
+        deploy::deployer_policy::MANAGED_POLICY_MAX_CHARS,
+    )?;
+    for (i, doc) in parts.iter().enumerate() {
+        write(format!("deployer-policy-part-{}.json", i + 1), doc)?;
+    }
     for (name, audience) in [
         ("deployer-policy.json", Audience::Caller),
         (

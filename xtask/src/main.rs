@@ -138,7 +138,34 @@ fn deployer_policy(args: flags::DeployerPolicy) -> Result<ExitCode> {
     };
     let (account, region) = block_on(account_and_region(&aws, args.account.as_deref()))?;
     let doc = policy_for(audience, args.stage.stage.as_deref(), &account, &region)?;
+    if args.parts {
+        let parts = deploy::deployer_policy::split(
+            &doc,
+            deploy::deployer_policy::MANAGED_POLICY_MAX_CHARS,
+        )?;
+        outln!("{}", serde_json::to_string_pretty(&parts)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     outln!("{}", serde_json::to_string_pretty(&doc)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ci_role(args: flags::CiRole) -> Result<ExitCode> {
+    use deploy::ci_role::{template, Source};
+    let source = Source::new(&args.github, &args.branch)?;
+    let aws = args.aws.into();
+    let (account, region) = block_on(deploy::deployer_policy::account_and_region(
+        &aws,
+        args.account.as_deref(),
+    ))?;
+    let t = template(
+        args.stage.stage.as_deref(),
+        &account,
+        &region,
+        &source,
+        args.existing_provider.as_deref(),
+    )?;
+    outln!("{}", serde_json::to_string_pretty(&t)?);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -198,6 +225,7 @@ fn main() -> ExitCode {
         Command::Deploy(a) => deploy(a),
         Command::Destroy(a) => destroy(a),
         Command::DeployerPolicy(a) => deployer_policy(a),
+        Command::CiRole(a) => ci_role(a),
         Command::Dev(a) => dev::run(a),
         Command::Verify(a) => verify(a),
         Command::Outputs(a) => inspect::outputs(a),

@@ -152,6 +152,38 @@ pub fn policy_for(
     Ok(doc)
 }
 
+/// The most characters (whitespace not counted) a managed policy may have
+/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html>).
+pub const MANAGED_POLICY_MAX_CHARS: usize = 6_144;
+
+/// `doc` as few policy documents as fit IAM's managed-policy size, its
+/// statements kept whole and in order (one policy document is larger than
+/// one managed policy may be). A statement too large on its own is an error.
+pub fn split(doc: &Value, max_chars: usize) -> Result<Vec<Value>> {
+    let size = |v: &Value| serde_json::to_string(v).map_or(usize::MAX, |s| s.len());
+    let wrap = |statements: Vec<Value>| json!({"Version": "2012-10-17", "Statement": statements});
+    let mut parts: Vec<Vec<Value>> = vec![vec![]];
+    for st in doc["Statement"].as_array().into_iter().flatten() {
+        let last = parts.last_mut().expect("one part");
+        last.push(st.clone());
+        if size(&wrap(last.clone())) > max_chars {
+            last.pop();
+            if size(&wrap(vec![st.clone()])) > max_chars {
+                return Err(failed!(
+                    "the statement {} alone is larger than a managed policy may be ({max_chars} characters)",
+                    st["Sid"]
+                ));
+            }
+            parts.push(vec![st.clone()]);
+        }
+    }
+    Ok(parts
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .map(wrap)
+        .collect())
+}
+
 /// A CloudFormation service role's ARN, checked before AWS is asked:
 /// `arn:<partition>:iam::<account>:role/<path/name>`.
 pub fn check_role_arn(arn: &str) -> Result<()> {

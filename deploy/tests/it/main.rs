@@ -8,6 +8,7 @@ mod assets;
 mod audit;
 mod aws;
 mod backup;
+mod ci_role;
 mod concurrency;
 mod cost;
 mod events;
