@@ -499,11 +499,24 @@ async fn before_create(
     if state.create() {
         let taken = existing_tables(&cx.aws, &cx.template).await?;
         if !taken.is_empty() {
+            let at = cx.aws.cli_target();
+            let commands: Vec<String> = taken
+                .iter()
+                .flat_map(|t| {
+                    [
+                        format!("aws dynamodb create-backup --table-name {t} --backup-name {t}-kept{at}"),
+                        format!("aws dynamodb update-table --table-name {t} --no-deletion-protection-enabled{at}"),
+                        format!("aws dynamodb delete-table --table-name {t}{at}"),
+                    ]
+                })
+                .collect();
             return Err(failed!(
                 "cannot create {}: the DynamoDB table(s) {} already exist outside the stack (kept by an earlier `cargo xtask destroy` or a rolled-back create?), \
-                 and CloudFormation cannot create a table whose name is taken. Back the data up and delete the table(s), or deploy another --stage; nothing was changed.",
+                 and CloudFormation cannot create a table whose name is taken. Nothing was changed. Either deploy another --stage, or start this one fresh: back each table up and delete it,\n  {}\n\
+                 then `cargo xtask deploy`, and bring the data back with `cargo xtask restore --backup-arn ARN --target-table NAME` (the ARNs: `cargo xtask backups`) and the switch steps it prints.",
                 cx.stack_name,
-                taken.join(", ")
+                taken.join(", "),
+                commands.join("\n  ")
             ));
         }
     }

@@ -38,6 +38,12 @@ pub struct Target {
 }
 
 impl Aws {
+    /// ` --region R` (and ` --endpoint-url U`) for the AWS CLI commands
+    /// the messages print.
+    pub fn cli_target(&self) -> String {
+        crate::retained::cli_suffix(&self.target())
+    }
+
     /// Clients for `conf`, without the credentials check (tests on an emulator).
     pub fn from_conf(conf: aws_config::SdkConfig, account: &str) -> Aws {
         let region = conf.region().map(|r| r.to_string()).unwrap_or_default();

@@ -146,17 +146,39 @@ pub async fn run(
     ));
     if !retained.is_empty() {
         report.heading("Retained (delete them yourself once their data is no longer needed):");
+        let at = aws.cli_target();
         for i in &retained {
-            let what = match i.resource_type.as_str() {
-                Table::TYPE => format!("DynamoDB table {}", i.physical_id),
-                KmsKey::TYPE => format!(
-                    "KMS key {} (was {}; deleting it needs a 7-30 day waiting period and makes data encrypted with it unreadable)",
-                    i.physical_id, names.key_alias
+            let (what, commands) = match i.resource_type.as_str() {
+                Table::TYPE => (
+                    format!("DynamoDB table {} (deletion protection on)", i.physical_id),
+                    vec![
+                        format!("aws dynamodb create-backup --table-name {0} --backup-name {0}-final{at}", i.physical_id),
+                        format!("aws dynamodb update-table --table-name {} --no-deletion-protection-enabled{at}", i.physical_id),
+                        format!("aws dynamodb delete-table --table-name {}{at}", i.physical_id),
+                    ],
                 ),
-                other => format!("{other} {}", i.physical_id),
+                KmsKey::TYPE => (
+                    format!(
+                        "KMS key {} (was {}; deleting it needs a 7-30 day waiting period and makes data encrypted with it unreadable, backups included)",
+                        i.physical_id, names.key_alias
+                    ),
+                    vec![format!(
+                        "aws kms schedule-key-deletion --key-id {} --pending-window-in-days 30{at}",
+                        i.physical_id
+                    )],
+                ),
+                other => (format!("{other} {}", i.physical_id), vec![]),
             };
             report.say(&format!("  {what}"));
+            for c in commands {
+                report.say(&format!("      {c}"));
+            }
         }
+        report.say(&format!(
+            "The deploy assets stay in s3://{} (code zips, expire after 30 days); \
+             to start this stage again with the kept tables, `cargo xtask deploy` says how.",
+            crate::assets::bucket_name(&aws.account, &aws.region)
+        ));
     }
     let item = |i: &&Item| json!({"logicalId": i.logical_id, "type": i.resource_type, "physicalId": i.physical_id});
     report.result(json!({

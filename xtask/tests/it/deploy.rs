@@ -293,6 +293,15 @@ fn deploy_noop_code_change_diff_and_destroy() {
         destroy.stdout
     );
     assert!(destroy.stdout.contains("KMS key"), "{}", destroy.stdout);
+    // With the exact commands to back up and delete what it kept.
+    for command in [
+        "aws dynamodb create-backup --table-name voice-learning-sessions --backup-name voice-learning-sessions-final --region",
+        "aws dynamodb update-table --table-name voice-learning-sessions --no-deletion-protection-enabled --region",
+        "aws dynamodb delete-table --table-name voice-learning-user-profiles --region",
+        "aws kms schedule-key-deletion --key-id",
+    ] {
+        assert!(destroy.stdout.contains(command), "{command}\n{}", destroy.stdout);
+    }
     assert_eq!(h.account.stack_status(STACK), None);
     let tables = h.account.table_names();
     assert!(
@@ -327,6 +336,13 @@ fn deploy_noop_code_change_diff_and_destroy() {
         "{}",
         again.stderr
     );
+    // It says how to start fresh and bring the data back.
+    for said in [
+        "aws dynamodb delete-table --table-name voice-learning-user-profiles --region",
+        "cargo xtask restore --backup-arn ARN --target-table NAME",
+    ] {
+        assert!(again.stderr.contains(said), "{said}\n{}", again.stderr);
+    }
     assert_eq!(h.account.snapshot(), before);
 
     // destroy again: a clear message, exit 0.
