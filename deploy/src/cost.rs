@@ -28,6 +28,7 @@ pub mod price {
     pub const HTTP_API_PER_MILLION: f64 = 1.00;
     pub const LAMBDA_REQUESTS_PER_MILLION: f64 = 0.20;
     pub const LAMBDA_ARM64_PER_GB_SECOND: f64 = 0.000_013_333_4;
+    pub const LAMBDA_X86_PER_GB_SECOND: f64 = 0.000_016_666_7;
     pub const DYNAMODB_PER_MILLION_WRU: f64 = 0.625;
     pub const DYNAMODB_PER_MILLION_RRU: f64 = 0.125;
     pub const DYNAMODB_STORAGE_PER_GB_MONTH: f64 = 0.25;

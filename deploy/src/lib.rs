@@ -63,6 +63,7 @@ pub mod stack_state;
 pub mod stages;
 pub mod tags;
 pub mod text;
+pub mod tune;
 pub mod verify;
 pub mod watch;
 

@@ -67,6 +67,9 @@ pub enum Command {
     Backups(Backups),
     /// Restore a table into a new one (from a point in time or a backup) and print how to switch the stack to it.
     Restore(Restore),
+    /// Measure a function at several memory sizes (duration, memory used,
+    /// cost per million requests), recommend one, put the original back.
+    Tune(Tune),
     /// CloudTrail's events on the stack's key, tables, functions and roles,
     /// per principal and action, with what should not happen flagged.
     Audit(Audit),
@@ -440,6 +443,33 @@ pub struct Backup {
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Tune {
+    #[command(flatten)]
+    pub aws: Aws,
+    #[command(flatten)]
+    pub stage: Stage,
+    /// The function to measure.
+    #[arg(long, value_enum, default_value = "context-manager")]
+    pub function: TuneFunction,
+    /// Memory sizes in MB, separated by commas.
+    #[arg(long, value_delimiter = ',', default_value = "128,256,512,1024")]
+    pub memory: Vec<i32>,
+    /// Invocations per size (the first of each is a cold start).
+    #[arg(long, default_value_t = 20)]
+    pub invocations: u32,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A function `tune` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TuneFunction {
+    SessionPersistence,
+    ContextManager,
 }
 
 #[derive(Debug, Args)]

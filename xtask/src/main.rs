@@ -183,6 +183,7 @@ fn wants_json(c: &Command) -> bool {
         Command::Restore(a) => a.json,
         Command::Cost(a) => a.json,
         Command::Audit(a) => a.json,
+        Command::Tune(a) => a.json,
         _ => false,
     }
 }
@@ -236,6 +237,7 @@ fn main() -> ExitCode {
         Command::Restore(a) => ops::restore(a),
         Command::Cost(a) => ops::cost(a),
         Command::Audit(a) => ops::audit(a),
+        Command::Tune(a) => ops::tune(a),
         Command::Bench(a) => bench::run(a),
         Command::Completions(a) => docs::completions(a),
         Command::Man(a) => docs::man(a),

@@ -337,6 +337,48 @@ pub fn audit(args: flags::Audit) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+pub fn tune(args: flags::Tune) -> Result<ExitCode> {
+    let json = args.json;
+    let t = crate::block_on(deploy::tune::run(&args.into()))?;
+    if json {
+        output::result(serde_json::to_value(&t)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    outln!(
+        "{} ({}), {} MB before (put back):",
+        t.function,
+        t.architecture,
+        t.original_mb
+    );
+    outln!(
+        "{:>8} {:>10} {:>12} {:>10} {:>10} {:>14}",
+        "memory",
+        "p50 ms",
+        "billed ms",
+        "used MB",
+        "init ms",
+        "USD/million"
+    );
+    for r in &t.results {
+        outln!(
+            "{:>5} MB {:>10.2} {:>12.2} {:>10.0} {:>10} {:>14.4}",
+            r.memory_mb,
+            r.p50_ms,
+            r.billed_mean_ms,
+            r.max_memory_used_mb,
+            r.init_ms.map_or("-".to_string(), |i| format!("{i:.2}")),
+            r.usd_per_million
+        );
+    }
+    if let Some(mb) = t.recommended_mb {
+        outln!(
+            "cheapest per million requests: {mb} MB (the template sets {} MB: FUNCTION_MEMORY_MB in stack/src/module.rs)",
+            stack::module::FUNCTION_MEMORY_MB
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

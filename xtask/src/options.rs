@@ -165,6 +165,21 @@ impl From<flags::Backup> for deploy::backup::BackupOptions {
     }
 }
 
+impl From<flags::Tune> for deploy::tune::TuneOptions {
+    fn from(t: flags::Tune) -> Self {
+        deploy::tune::TuneOptions {
+            aws: t.aws.into(),
+            stage: t.stage.stage,
+            function: match t.function {
+                flags::TuneFunction::SessionPersistence => "session-persistence".into(),
+                flags::TuneFunction::ContextManager => "context-manager".into(),
+            },
+            memory_mb: t.memory,
+            invocations: t.invocations,
+        }
+    }
+}
+
 impl From<flags::Audit> for deploy::audit::AuditOptions {
     fn from(a: flags::Audit) -> Self {
         deploy::audit::AuditOptions {
@@ -289,6 +304,7 @@ pub fn with_config(command: &mut flags::Command, config: &crate::config::Config)
         C::Backup(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
         C::Backups(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
         C::Audit(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
+        C::Tune(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
         C::Restore(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
         _ => {}
     }

@@ -87,6 +87,8 @@ pub const TOOL_ACTIONS: &[&str] = &[
     "lambda:InvokeFunction",
     "lambda:ListFunctions",
     "lambda:UpdateFunctionCode",
+    // `tune` sets each memory size, then the original again.
+    "lambda:UpdateFunctionConfiguration",
     "logs:FilterLogEvents",
 ];
 

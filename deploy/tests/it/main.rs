@@ -23,4 +23,5 @@ mod retained;
 mod safety;
 mod support;
 mod tags;
+mod tune;
 mod verify;
