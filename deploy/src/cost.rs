@@ -348,6 +348,12 @@ pub fn estimate(u: &Usage) -> Result<Estimate> {
             assumed::REQUESTS_PER_COLD_START
         ),
         format!(
+            "Idle floor, with no traffic at all: {:.2} USD a month (the KMS key {:.2} and {alarms} alarms at {:.2}).",
+            p::KMS_KEY_PER_MONTH + alarms * p::ALARM_PER_MONTH,
+            p::KMS_KEY_PER_MONTH,
+            p::ALARM_PER_MONTH
+        ),
+        format!(
             "Not included: the opt-in backup plan and budget, a dashboard beyond the account's first 3 (${:.2}), data transfer out (responses of a few KB; 100 GB a month are free).",
             p::DASHBOARD_PER_MONTH
         ),
