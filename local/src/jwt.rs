@@ -119,25 +119,19 @@ impl SigningKey {
         ttl_secs: u64,
         groups: &[String],
     ) -> Result<String> {
-        let now = now_secs();
-        let mut claims = json!({
-            "sub": sub,
-            "aud": client_id,
-            "iss": issuer,
-            "token_use": "id",
-            "cognito:username": sub,
-            "email": format!("{sub}@example.com"),
-            "email_verified": true,
-            "auth_time": now,
-            "iat": now,
-            "exp": now + ttl_secs,
-            "jti": crate::ids::uuid(),
-            "event_id": crate::ids::uuid(),
-        });
-        if !groups.is_empty() {
-            claims["cognito:groups"] = json!(groups);
-        }
-        self.sign(&claims)
+        self.cognito_token(
+            issuer,
+            sub,
+            ttl_secs,
+            groups,
+            json!({
+                "aud": client_id,
+                "token_use": "id",
+                "cognito:username": sub,
+                "email": format!("{sub}@example.com"),
+                "email_verified": true,
+            }),
+        )
     }
 
     /// A Cognito-style access token for `sub`: `client_id` instead of
@@ -152,20 +146,42 @@ impl SigningKey {
         groups: &[String],
         scopes: &[String],
     ) -> Result<String> {
+        self.cognito_token(
+            issuer,
+            sub,
+            ttl_secs,
+            groups,
+            json!({
+                "client_id": client_id,
+                "token_use": "access",
+                "scope": scopes.join(" "),
+                "username": sub,
+            }),
+        )
+    }
+
+    /// The claims both kinds of token carry, with `specific` added.
+    fn cognito_token(
+        &self,
+        issuer: &str,
+        sub: &str,
+        ttl_secs: u64,
+        groups: &[String],
+        specific: Value,
+    ) -> Result<String> {
         let now = now_secs();
         let mut claims = json!({
             "sub": sub,
-            "client_id": client_id,
             "iss": issuer,
-            "token_use": "access",
-            "scope": scopes.join(" "),
-            "username": sub,
             "auth_time": now,
             "iat": now,
             "exp": now + ttl_secs,
             "jti": crate::ids::uuid(),
             "event_id": crate::ids::uuid(),
         });
+        if let (Value::Object(c), Value::Object(add)) = (&mut claims, specific) {
+            c.extend(add);
+        }
         if !groups.is_empty() {
             claims["cognito:groups"] = json!(groups);
         }
