@@ -11,6 +11,17 @@ pub mod http;
 pub mod replay;
 pub mod templates;
 
+/// Every action an IAM policy document's statements list, in order.
+pub fn policy_actions(doc: &serde_json::Value) -> Vec<String> {
+    doc["Statement"]
+        .as_array()
+        .expect("a Statement list")
+        .iter()
+        .flat_map(|s| s["Action"].as_array().expect("an Action list").iter())
+        .map(|a| a.as_str().expect("an action name").to_string())
+        .collect()
+}
+
 /// A fresh, empty scratch directory for `name`, unique to this process and call.
 pub fn scratch_dir(name: &str) -> std::path::PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};

@@ -4,13 +4,7 @@ use deploy::deployer_policy::policy;
 use serde_json::Value;
 
 fn actions(doc: &Value) -> Vec<String> {
-    doc["Statement"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| s["Action"].as_array().unwrap().iter())
-        .map(|a| a.as_str().unwrap().to_string())
-        .collect()
+    testkit::policy_actions(doc)
 }
 
 #[test]

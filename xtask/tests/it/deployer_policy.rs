@@ -44,13 +44,7 @@ fn recorded_actions(record: &std::path::Path) -> BTreeSet<String> {
 /// Every action a `deployer-policy` document allows.
 fn allowed_actions(stdout: &str) -> BTreeSet<String> {
     let doc: serde_json::Value = serde_json::from_str(stdout).expect(stdout);
-    doc["Statement"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| s["Action"].as_array().unwrap().iter())
-        .map(|a| a.as_str().unwrap().to_string())
-        .collect()
+    testkit::policy_actions(&doc).into_iter().collect()
 }
 
 const SERVICE_ROLE: &str = "arn:aws:iam::123456789012:role/voice-learning-cfn";
