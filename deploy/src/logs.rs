@@ -21,15 +21,6 @@ use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::time::Duration;
 
-/// Which function's logs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FunctionChoice {
-    SessionPersistence,
-    ContextManager,
-    #[default]
-    All,
-}
-
 /// Which log groups: the functions', the HTTP API's access log, or both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogSource {
@@ -48,7 +39,8 @@ pub const API_SOURCE: &str = "api";
 pub struct LogsOptions {
     pub aws: AwsOptions,
     pub stage: Option<String>,
-    pub function: FunctionChoice,
+    /// Whose logs; `None`: both functions.
+    pub function: Option<stack::Function>,
     pub source: LogSource,
     /// Only answers with this status: `401`, or a class such as `4xx`.
     pub status: Option<String>,
@@ -157,7 +149,7 @@ pub fn check_status(wanted: &str) -> Result<()> {
 pub fn groups(
     names: &stack::Names,
     source: LogSource,
-    choice: FunctionChoice,
+    choice: Option<stack::Function>,
 ) -> Vec<(String, String)> {
     let mut out = match source {
         LogSource::Api => vec![],
@@ -222,22 +214,11 @@ pub fn parse_access_event(timestamp_ms: i64, event_id: &str, message: &str) -> L
 }
 
 /// The functions' log groups for the stage and choice: (short name, group).
-pub fn log_groups(names: &stack::Names, choice: FunctionChoice) -> Vec<(String, String)> {
-    let both = [
-        (
-            "session-persistence",
-            &names.session_persistence_function,
-            FunctionChoice::SessionPersistence,
-        ),
-        (
-            "context-manager",
-            &names.context_manager_function,
-            FunctionChoice::ContextManager,
-        ),
-    ];
-    both.into_iter()
-        .filter(|(_, _, c)| choice == FunctionChoice::All || choice == *c)
-        .map(|(short, name, _)| (short.to_string(), stack::Names::log_group(name)))
+pub fn log_groups(names: &stack::Names, choice: Option<stack::Function>) -> Vec<(String, String)> {
+    stack::Function::ALL
+        .iter()
+        .filter(|f| choice.is_none_or(|c| c == **f))
+        .map(|f| (f.binary().to_string(), f.log_group(names)))
         .collect()
 }
 

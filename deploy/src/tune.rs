@@ -49,8 +49,7 @@ pub fn parse_report(tail: &str) -> Option<ReportLine> {
 pub struct TuneOptions {
     pub aws: AwsOptions,
     pub stage: Option<String>,
-    /// `session-persistence` or `context-manager`.
-    pub function: String,
+    pub function: stack::Function,
     pub memory_mb: Vec<i32>,
     pub invocations: u32,
 }
@@ -127,16 +126,19 @@ pub fn recommend(results: &[SizeResult]) -> Option<i32> {
 /// The request each invocation sends: a read that finds nothing, so tuning
 /// writes no data (`list` for a fresh user; `get_context` of a session that
 /// does not exist, a 404 after its reads).
-fn request(function: &str, i: u32) -> serde_json::Value {
+fn request(function: stack::Function, i: u32) -> serde_json::Value {
     let user = crate::verify::smoke::new_user();
-    let (path, body) = if function.ends_with("context-manager") {
-        (
-            "/context",
-            serde_json::json!({"action": "get_context", "sessionId": "00000000-0000-4000-8000-000000000000"}),
-        )
-    } else {
-        ("/sessions", serde_json::json!({"action": "list"}))
+    use functions::wire::{ContextRequest, SessionId, SessionsRequest};
+    let body = match function {
+        stack::Function::ContextManager => {
+            let nowhere = SessionId::try_from("00000000-0000-4000-8000-000000000000")
+                .expect("a well-formed session id");
+            serde_json::to_value(ContextRequest::get_context(&nowhere))
+        }
+        stack::Function::SessionPersistence => serde_json::to_value(SessionsRequest::list()),
     };
+    let path = function.path();
+    let body = body.expect("a request serializes");
     crate::verify::smoke::event(
         path,
         &user,
@@ -208,15 +210,7 @@ pub async fn tune_with(aws: &Aws, opts: &TuneOptions) -> Result<Tuning> {
         ));
     }
     let names = crate::options::names(opts.stage.as_deref())?;
-    let function = match opts.function.as_str() {
-        "session-persistence" => names.session_persistence_function.clone(),
-        "context-manager" => names.context_manager_function.clone(),
-        other => {
-            return Err(failed!(
-                "--function `{other}` is not session-persistence or context-manager."
-            ))
-        }
-    };
+    let function = opts.function.function_name(&names).to_string();
     let lambda = crate::record::recorded_client!(aws_sdk_lambda, &aws.conf);
     let c = lambda
         .get_function_configuration()
@@ -268,7 +262,7 @@ async fn measure_all(
                 .invoke()
                 .function_name(function)
                 .log_type(LogType::Tail)
-                .payload(Blob::new(request(function, i).to_string()))
+                .payload(Blob::new(request(opts.function, i).to_string()))
                 .send()
                 .await
                 .map_err(|e| explain(e, &format!("invoking {function}"), &aws.target()))?;

@@ -7,44 +7,23 @@ use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::config::{ConfigError, Settings};
 use crate::crypto::{aad, content_aad, DataKey, KeyManager};
 use crate::error::ApiError;
 use crate::identity;
-use crate::model::{self, Action, NewTurn, Role, WindowSpec};
+use crate::model::{self, WindowSpec};
 use crate::store::{
     expires_at, live_owned, PutTurn, SessionRecord, SessionStore, SessionSummary, TurnRecord,
     SESSION_SK,
 };
 use crate::time::{iso8601, parse_iso8601, system_clock, Clock};
+use crate::wire::{self, ContextRequest, NewTurn, Request as Wire, Role, SessionsRequest};
 
-/// Which of the two functions an [`App`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Function {
-    /// `POST /sessions`: create, get, update, delete, list, restore.
-    SessionPersistence,
-    /// `POST /context`: add_turn, get_context, set_summary, clear.
-    ContextManager,
-}
-
-impl Function {
-    pub fn actions(self) -> &'static [&'static str] {
-        match self {
-            Function::SessionPersistence => model::SESSION_ACTIONS,
-            Function::ContextManager => model::CONTEXT_ACTIONS,
-        }
-    }
-
-    /// The Cargo binary name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Function::SessionPersistence => "session-persistence",
-            Function::ContextManager => "context-manager",
-        }
-    }
-}
+/// Which of the module's functions an [`App`] is (the stack's table of
+/// them: binary, route, names).
+pub use stack::Function;
 
 /// Turns read before `add_turn` writes: the idempotency horizon for a
 /// retried `turnId` (at least this many, or the window's `maxTurns`, within
@@ -231,15 +210,11 @@ impl App {
         let (actor, on_behalf_of) = on_behalf.unzip();
         let on_behalf = actor.is_some().then_some(true);
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let function = self.inner.function.name();
+        let function = self.inner.function.binary();
         match result {
-            Ok((status, mut body)) => {
-                // Every answer names its action, so clients narrow by it.
-                if let Value::Object(m) = &mut body {
-                    m.insert("action".into(), Value::from(action));
-                }
+            Ok((status, body)) => {
                 tracing::info!(request_id = %request_id, lambda_request_id = %lambda_request_id, trace_id = %trace_id, function, action, outcome = "ok", status = status.as_u16(), on_behalf, actor, on_behalf_of, latency_ms, "request");
-                respond(status, &body)
+                respond(status, body)
             }
             Err(e) => {
                 let status = e.status();
@@ -248,7 +223,7 @@ impl App {
                 } else {
                     tracing::info!(request_id = %request_id, lambda_request_id = %lambda_request_id, trace_id = %trace_id, function, action, outcome = e.code(), status = status.as_u16(), field = e.log_field(), on_behalf, actor, on_behalf_of, latency_ms, "request");
                 }
-                respond(status, &e.to_json(&request_id))
+                respond(status, e.to_json(&request_id).to_string())
             }
         }
     }
@@ -258,11 +233,10 @@ impl App {
         req: &Request,
         action_name: &mut &'static str,
         on_behalf: &mut Option<(String, String)>,
-    ) -> Result<(StatusCode, Value), ApiError> {
+    ) -> Result<Answer, ApiError> {
         let caller = identity::caller(req, &self.inner.settings.assistant_writer_group)?;
         let body = body_text(req)?;
-        let action = model::parse_action_named(body, self.inner.function.actions(), action_name)?;
-        *action_name = action.name();
+        let action = wire::parse(body, self.inner.function, action_name)?;
         // The session owner: the caller, or the user a writer names.
         let (user, delegated) = caller.acting_for(action.owner())?;
         if delegated {
@@ -276,141 +250,169 @@ impl App {
         let user = user.as_str();
         let store = &self.inner.store;
         let now = self.now();
+        use wire::answer::{
+            ClearAction, ClearResponse, ContextResponse, DeleteAction, DeleteResponse,
+            GetContextAction, ListAction, ListResponse, RestoreAction, RestoreResponse,
+            SessionAnswerAction as SessionAction,
+        };
         match action {
-            Action::Create(new) => self.create(user, new, now).await,
-            Action::Get { session_id } => {
-                let (rec, last) = store.session_and_last_seq(&session_id, true).await?;
-                let rec = live_owned(rec, user, now)?;
-                let count = rec.count_since_clear(last);
-                Ok((
-                    StatusCode::OK,
-                    json!({ "session": session_view(&rec, Some(count)) }),
-                ))
-            }
-            Action::Update {
-                session_id,
-                version,
-                changes,
-            } => {
-                // The count is read alongside and returned only if the
-                // conditional update (the ownership check) succeeded.
-                let (rec, last) = tokio::try_join!(
-                    store.update_session(&session_id, user, version, &changes, now),
-                    store.last_seq(&session_id)
-                )?;
-                Ok((
-                    StatusCode::OK,
-                    json!({ "session": session_view(&rec, Some(rec.count_since_clear(last))) }),
-                ))
-            }
-            Action::Delete { session_id } => {
-                let turns = store.delete_session(&session_id, user, now).await?;
-                self.inner.keys.forget(&session_id);
-                Ok((
-                    StatusCode::OK,
-                    json!({ "sessionId": session_id, "deleted": true, "turnsDeleted": turns }),
-                ))
-            }
-            Action::List { limit, cursor } => {
-                let (sessions, next) = store
-                    .list_sessions(user, limit, cursor.as_deref(), now)
-                    .await?;
-                let list: Vec<Value> = sessions.iter().map(summary_view).collect();
-                Ok((StatusCode::OK, json!({ "sessions": list, "cursor": next })))
-            }
-            Action::Restore { session_id, window } => {
-                let id = match session_id {
-                    Some(id) => id,
-                    None => store
-                        .latest_active(user, now)
-                        .await?
-                        .ok_or(ApiError::NotFound)?,
-                };
-                let (rec, turns) = store
-                    .session_and_turns(&id, window.max_turns, false)
-                    .await?;
-                let rec = live_owned(rec, user, now)?;
-                let key = self.key(&rec).await?;
-                let turns = rec.visible(turns);
-                let ctx = context_view(&rec, &key, &turns, window)?;
-                let count = turns.first().map_or(0, |t| rec.count_since_clear(t.seq));
-                Ok((
-                    StatusCode::OK,
-                    json!({ "session": session_view(&rec, Some(count)), "context": ctx }),
-                ))
-            }
-            Action::AddTurn {
-                session_id,
-                turn,
-                window,
-                ..
-            } => {
-                if turn.role != Role::User {
-                    caller.require_writer()?;
-                } else if delegated {
-                    // A student's own words come with the student's token.
-                    return Err(ApiError::ForbiddenRole);
+            Wire::Sessions(request) => match request {
+                SessionsRequest::Create(c) => self.create(user, c.session, now).await,
+                SessionsRequest::Get(r) => {
+                    let (rec, last) = store.session_and_last_seq(&r.session_id, true).await?;
+                    let rec = live_owned(rec, user, now)?;
+                    let count = rec.count_since_clear(last);
+                    answer(
+                        StatusCode::OK,
+                        &session_answer(SessionAction::Get, &rec, count),
+                    )
                 }
-                self.add_turn(user, &session_id, turn, window, now).await
-            }
-            Action::GetContext {
-                session_id, window, ..
-            } => {
-                let (rec, turns) = store
-                    .session_and_turns(&session_id, window.max_turns, false)
-                    .await?;
-                let rec = live_owned(rec, user, now)?;
-                let key = self.key(&rec).await?;
-                let turns = rec.visible(turns);
-                Ok((
-                    StatusCode::OK,
-                    json!({ "context": context_view(&rec, &key, &turns, window)? }),
-                ))
-            }
-            Action::SetSummary {
-                session_id,
-                summary,
-                ..
-            } => {
-                caller.require_writer()?;
-                let (rec, last) = store.session_and_last_seq(&session_id, false).await?;
-                let rec = live_owned(rec, user, now)?;
-                let key = self.key(&rec).await?;
-                let sealed = key.seal_str(
-                    &aad(&session_id, SESSION_SK, "summary", rec.generation),
-                    &summary,
-                )?;
-                let rec = store
-                    .set_summary(&session_id, user, &sealed, rec.generation, now)
-                    .await?;
-                Ok((
-                    StatusCode::OK,
-                    json!({ "session": session_view(&rec, Some(rec.count_since_clear(last))) }),
-                ))
-            }
-            Action::Clear { session_id } => {
-                let (rec, last) = store.session_and_last_seq(&session_id, true).await?;
-                let rec = live_owned(rec, user, now)?;
-                // A new data key for the new generation: the old one is
-                // dropped with this write, so turns it sealed that are left
-                // behind (a racing add_turn, a restored backup) cannot be
-                // opened by anyone, KMS access or not.
-                let (_, wrapped) = self.inner.keys.new_session_key(&session_id, user).await?;
-                // From this write on the old turns are invisible (and never
-                // open again: the generation is in their AAD and their key
-                // is gone); deleting them is cleanup that a retried clear
-                // finishes.
-                let rec = store
-                    .start_generation(&rec, last.max(rec.turn_base), &wrapped, now)
-                    .await?;
-                let cleared = store
-                    .delete_turns(&session_id, Some(rec.generation))
-                    .await?;
-                Ok((
-                    StatusCode::OK,
-                    json!({ "session": session_view(&rec, Some(0)), "turnsDeleted": cleared }),
-                ))
-            }
+                SessionsRequest::Update(u) => {
+                    // The count is read alongside and returned only if the
+                    // conditional update (the ownership check) succeeded.
+                    let (rec, last) = tokio::try_join!(
+                        store.update_session(
+                            &u.session_id,
+                            user,
+                            u.version.get().into(),
+                            &u.session,
+                            now
+                        ),
+                        store.last_seq(&u.session_id)
+                    )?;
+                    let count = rec.count_since_clear(last);
+                    answer(
+                        StatusCode::OK,
+                        &session_answer(SessionAction::Update, &rec, count),
+                    )
+                }
+                SessionsRequest::Delete(r) => {
+                    let turns = store.delete_session(&r.session_id, user, now).await?;
+                    self.inner.keys.forget(&r.session_id);
+                    answer(
+                        StatusCode::OK,
+                        &DeleteResponse {
+                            action: DeleteAction::Delete,
+                            session_id: r.session_id.into_string(),
+                            deleted: true,
+                            turns_deleted: turns as u64,
+                        },
+                    )
+                }
+                SessionsRequest::List(l) => {
+                    let (sessions, next) = store
+                        .list_sessions(user, l.limit(), l.cursor.as_deref(), now)
+                        .await?;
+                    answer(
+                        StatusCode::OK,
+                        &ListResponse {
+                            action: ListAction::List,
+                            sessions: sessions.iter().map(summary_view).collect(),
+                            cursor: next,
+                        },
+                    )
+                }
+                SessionsRequest::Restore(r) => {
+                    let window = wire::window_spec(&r.window);
+                    let id = match r.session_id {
+                        Some(id) => id.into_string(),
+                        None => store
+                            .latest_active(user, now)
+                            .await?
+                            .ok_or(ApiError::NotFound)?,
+                    };
+                    let (rec, turns) = store
+                        .session_and_turns(&id, window.max_turns, false)
+                        .await?;
+                    let rec = live_owned(rec, user, now)?;
+                    let key = self.key(&rec).await?;
+                    let turns = rec.visible(turns);
+                    let context = context_view(&rec, &key, &turns, window)?;
+                    let count = turns.first().map_or(0, |t| rec.count_since_clear(t.seq));
+                    answer(
+                        StatusCode::OK,
+                        &RestoreResponse {
+                            action: RestoreAction::Restore,
+                            session: session_view(&rec, count),
+                            context,
+                        },
+                    )
+                }
+            },
+            Wire::Context(request) => match request {
+                ContextRequest::AddTurn(a) => {
+                    if a.turn.role != Role::User {
+                        caller.require_writer()?;
+                    } else if delegated {
+                        // A student's own words come with the student's token.
+                        return Err(ApiError::ForbiddenRole);
+                    }
+                    let window = wire::window_spec(&a.window);
+                    self.add_turn(user, &a.session_id, a.turn, window, now)
+                        .await
+                }
+                ContextRequest::GetContext(g) => {
+                    let window = wire::window_spec(&g.window);
+                    let (rec, turns) = store
+                        .session_and_turns(&g.session_id, window.max_turns, false)
+                        .await?;
+                    let rec = live_owned(rec, user, now)?;
+                    let key = self.key(&rec).await?;
+                    let turns = rec.visible(turns);
+                    answer(
+                        StatusCode::OK,
+                        &ContextResponse {
+                            action: GetContextAction::GetContext,
+                            context: context_view(&rec, &key, &turns, window)?,
+                        },
+                    )
+                }
+                ContextRequest::SetSummary(s) => {
+                    caller.require_writer()?;
+                    let session_id = s.session_id.as_str();
+                    let (rec, last) = store.session_and_last_seq(session_id, false).await?;
+                    let rec = live_owned(rec, user, now)?;
+                    let key = self.key(&rec).await?;
+                    let sealed = key.seal_str(
+                        &aad(session_id, SESSION_SK, "summary", rec.generation),
+                        &s.summary,
+                    )?;
+                    let rec = store
+                        .set_summary(session_id, user, &sealed, rec.generation, now)
+                        .await?;
+                    let count = rec.count_since_clear(last);
+                    answer(
+                        StatusCode::OK,
+                        &session_answer(SessionAction::SetSummary, &rec, count),
+                    )
+                }
+                ContextRequest::Clear(c) => {
+                    let session_id = c.session_id.as_str();
+                    let (rec, last) = store.session_and_last_seq(session_id, true).await?;
+                    let rec = live_owned(rec, user, now)?;
+                    // A new data key for the new generation: the old one is
+                    // dropped with this write, so turns it sealed that are
+                    // left behind (a racing add_turn, a restored backup)
+                    // cannot be opened by anyone, KMS access or not.
+                    let (_, wrapped) = self.inner.keys.new_session_key(session_id, user).await?;
+                    // From this write on the old turns are invisible (and
+                    // never open again: the generation is in their AAD and
+                    // their key is gone); deleting them is cleanup that a
+                    // retried clear finishes.
+                    let rec = store
+                        .start_generation(&rec, last.max(rec.turn_base), &wrapped, now)
+                        .await?;
+                    let cleared = store.delete_turns(session_id, Some(rec.generation)).await?;
+                    answer(
+                        StatusCode::OK,
+                        &ClearResponse {
+                            action: ClearAction::Clear,
+                            session: session_view(&rec, 0),
+                            turns_deleted: cleared as u64,
+                        },
+                    )
+                }
+            },
         }
     }
 
@@ -424,9 +426,9 @@ impl App {
     async fn create(
         &self,
         user: &str,
-        new: model::NewSession,
+        new: wire::NewSession,
         now: u64,
-    ) -> Result<(StatusCode, Value), ApiError> {
+    ) -> Result<Answer, ApiError> {
         let store = &self.inner.store;
         let session_id = new_uuid()?;
         // The profile (only when a default is needed) and the key wrap are
@@ -444,10 +446,15 @@ impl App {
         let rec = SessionRecord {
             session_id,
             user_id: user.to_string(),
-            current_topic: new.current_topic,
-            mode: new.mode.or(profile.mode).unwrap_or_else(|| "tutor".into()),
+            current_topic: new.current_topic.into_string(),
+            mode: new
+                .mode
+                .map(|m| m.as_str().to_string())
+                .or(profile.mode)
+                .unwrap_or_else(|| wire::Mode::Tutor.as_str().into()),
             language: new
                 .language
+                .map(wire::LanguageTag::into_string)
                 .or(profile.language)
                 .unwrap_or_else(|| "en".into()),
             status: "active".into(),
@@ -462,10 +469,10 @@ impl App {
             turn_base: 0,
         };
         store.put_session(&rec).await?;
-        Ok((
+        answer(
             StatusCode::CREATED,
-            json!({ "session": session_view(&rec, Some(0)) }),
-        ))
+            &session_answer(wire::SessionAnswerAction::Create, &rec, 0),
+        )
     }
 
     async fn add_turn(
@@ -475,7 +482,7 @@ impl App {
         turn: NewTurn,
         window: WindowSpec,
         now: u64,
-    ) -> Result<(StatusCode, Value), ApiError> {
+    ) -> Result<Answer, ApiError> {
         let store = &self.inner.store;
         let lookback = lookback_turns(window);
         // One round trip: the session (ownership, key, generation) and the
@@ -492,7 +499,7 @@ impl App {
         let highest = turns.first().map_or(0, |t| t.seq).max(rec.turn_base);
         let mut recent = rec.visible(turns);
         let turn_id = match &turn.turn_id {
-            Some(id) => id.clone(),
+            Some(id) => id.to_string(),
             None => new_uuid()?,
         };
         let role = turn.role.as_str();
@@ -501,10 +508,7 @@ impl App {
         if let Some(existing) = recent.iter().find(|t| t.turn_id == turn_id) {
             same_turn(&key, existing, role, &turn.content)?;
             let stored = turn_view(&key, existing)?;
-            return Ok((
-                StatusCode::OK,
-                json!({ "turn": stored, "context": context_view(&rec, &key, &recent, window)? }),
-            ));
+            return turn_answer(stored, context_view(&rec, &key, &recent, window)?);
         }
         let touch_interval = self.inner.settings.touch_interval_ms;
         let last_touch = parse_iso8601(&rec.updated_at).unwrap_or(0);
@@ -529,7 +533,7 @@ impl App {
                 turn_id: turn_id.clone(),
                 role: role.to_string(),
                 content: key.seal_str(&sealing_aad, &turn.content)?,
-                language: turn.language.clone(),
+                language: turn.language.to_string(),
                 created_at: iso8601(now),
                 tokens: model::estimate_tokens(&turn.content),
                 expires_at: expires_at(now),
@@ -603,19 +607,16 @@ impl App {
         } else {
             recent.insert(0, stored.clone());
         }
-        let view = json!({
-            "seq": stored.seq,
-            "turnId": stored.turn_id,
-            "role": stored.role,
-            "content": turn.content,
-            "language": stored.language,
-            "createdAt": stored.created_at,
-            "tokens": stored.tokens,
-        });
-        Ok((
-            StatusCode::OK,
-            json!({ "turn": view, "context": context_view(&rec, &key, &recent, window)? }),
-        ))
+        let view = wire::Turn {
+            seq: stored.seq,
+            turn_id: stored.turn_id,
+            role: stored.role,
+            content: turn.content.into_string(),
+            language: stored.language,
+            created_at: stored.created_at,
+            tokens: stored.tokens,
+        };
+        turn_answer(view, context_view(&rec, &key, &recent, window)?)
     }
 }
 
@@ -631,7 +632,7 @@ impl App {
         role: &str,
         content: &str,
         window: WindowSpec,
-    ) -> Result<(StatusCode, Value), ApiError> {
+    ) -> Result<Answer, ApiError> {
         same_turn(key, stored, role, content)?;
         let recent = rec.visible(
             self.inner
@@ -639,10 +640,10 @@ impl App {
                 .recent_turns(&rec.session_id, window.max_turns, true)
                 .await?,
         );
-        Ok((
-            StatusCode::OK,
-            json!({ "turn": turn_view(key, stored)?, "context": context_view(rec, key, &recent, window)? }),
-        ))
+        turn_answer(
+            turn_view(key, stored)?,
+            context_view(rec, key, &recent, window)?,
+        )
     }
 }
 
@@ -697,7 +698,37 @@ fn body_text(req: &Request) -> Result<&str, ApiError> {
         .map_err(|_| ApiError::bad("invalid_encoding", "body", "must be UTF-8"))
 }
 
-fn respond(status: StatusCode, body: &Value) -> Response<Body> {
+/// An answer: its status and its JSON text.
+type Answer = (StatusCode, String);
+
+fn answer<T: Serialize>(status: StatusCode, body: &T) -> Result<Answer, ApiError> {
+    let text = serde_json::to_string(body).map_err(|_| ApiError::Internal)?;
+    Ok((status, text))
+}
+
+fn session_answer(
+    action: wire::SessionAnswerAction,
+    rec: &SessionRecord,
+    turn_count: u64,
+) -> wire::SessionResponse {
+    wire::SessionResponse {
+        action,
+        session: session_view(rec, turn_count),
+    }
+}
+
+fn turn_answer(turn: wire::Turn, context: wire::Context) -> Result<Answer, ApiError> {
+    answer(
+        StatusCode::OK,
+        &wire::AddTurnResponse {
+            action: wire::AddTurnAction::AddTurn,
+            turn,
+            context,
+        },
+    )
+}
+
+fn respond(status: StatusCode, body: String) -> Response<Body> {
     let mut response = Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/json")
@@ -706,7 +737,7 @@ fn respond(status: StatusCode, body: &Value) -> Response<Body> {
         response = response.header(header::RETRY_AFTER, RETRY_AFTER_SECONDS);
     }
     response
-        .body(Body::Text(body.to_string()))
+        .body(Body::Text(body))
         .unwrap_or_else(|_| Response::new(Body::Empty))
 }
 
@@ -762,50 +793,50 @@ pub fn new_uuid() -> Result<String, ApiError> {
         .to_string())
 }
 
-fn session_view(rec: &SessionRecord, turn_count: Option<u64>) -> Value {
-    json!({
-        "sessionId": rec.session_id,
-        "currentTopic": rec.current_topic,
-        "mode": rec.mode,
-        "language": rec.language,
-        "status": rec.status,
-        "createdAt": rec.created_at,
-        "updatedAt": rec.updated_at,
-        "expiresAt": rec.expires_at,
-        "turnCount": turn_count.unwrap_or(rec.turn_count),
-        "hasSummary": rec.summary.is_some(),
-        "version": rec.version,
-    })
+fn session_view(rec: &SessionRecord, turn_count: u64) -> wire::Session {
+    wire::Session {
+        session_id: rec.session_id.clone(),
+        current_topic: rec.current_topic.clone(),
+        mode: rec.mode.clone(),
+        language: rec.language.clone(),
+        status: rec.status.clone(),
+        created_at: rec.created_at.clone(),
+        updated_at: rec.updated_at.clone(),
+        expires_at: rec.expires_at,
+        turn_count,
+        has_summary: rec.summary.is_some(),
+        version: rec.version,
+    }
 }
 
-fn summary_view(s: &SessionSummary) -> Value {
-    json!({
-        "sessionId": s.session_id,
-        "currentTopic": s.current_topic,
-        "mode": s.mode,
-        "language": s.language,
-        "status": s.status,
-        "createdAt": s.created_at,
-        "updatedAt": s.updated_at,
-        "expiresAt": s.expires_at,
-        "turnCount": s.turn_count,
-    })
+fn summary_view(s: &SessionSummary) -> wire::SessionSummary {
+    wire::SessionSummary {
+        session_id: s.session_id.clone(),
+        current_topic: s.current_topic.clone(),
+        mode: s.mode.clone(),
+        language: s.language.clone(),
+        status: s.status.clone(),
+        created_at: s.created_at.clone(),
+        updated_at: s.updated_at.clone(),
+        expires_at: s.expires_at,
+        turn_count: s.turn_count,
+    }
 }
 
-fn turn_view(key: &DataKey, t: &TurnRecord) -> Result<Value, ApiError> {
+fn turn_view(key: &DataKey, t: &TurnRecord) -> Result<wire::Turn, ApiError> {
     let content = key.open_str(
         &content_aad(&t.session_id, &t.sk(), &t.role, t.generation),
         &t.content,
     )?;
-    Ok(json!({
-        "seq": t.seq,
-        "turnId": t.turn_id,
-        "role": t.role,
-        "content": content,
-        "language": t.language,
-        "createdAt": t.created_at,
-        "tokens": t.tokens,
-    }))
+    Ok(wire::Turn {
+        seq: t.seq,
+        turn_id: t.turn_id.clone(),
+        role: t.role.clone(),
+        content,
+        language: t.language.clone(),
+        created_at: t.created_at.clone(),
+        tokens: t.tokens,
+    })
 }
 
 /// The context window from the current generation's turns read newest
@@ -816,7 +847,7 @@ fn context_view(
     key: &DataKey,
     newest_first: &[TurnRecord],
     window: WindowSpec,
-) -> Result<Value, ApiError> {
+) -> Result<wire::Context, ApiError> {
     let mut picked = Vec::new();
     let mut tokens = 0u32;
     for t in newest_first.iter().take(window.max_turns as usize) {
@@ -843,14 +874,16 @@ fn context_view(
             )
         })
         .transpose()?;
-    Ok(json!({
-        "sessionId": rec.session_id,
-        "summary": summary,
-        "turns": turns,
-        "turnCount": newest_first.first().map_or(0, |t| rec.count_since_clear(t.seq)),
-        "tokens": tokens,
-        "hasOlderTurns": has_older,
-    }))
+    Ok(wire::Context {
+        session_id: rec.session_id.clone(),
+        summary,
+        turns,
+        turn_count: newest_first
+            .first()
+            .map_or(0, |t| rec.count_since_clear(t.seq)),
+        tokens,
+        has_older_turns: has_older,
+    })
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! The library both Lambda functions share: domain types and validation
-//! ([`model`]), the DynamoDB store ([`store`]), envelope encryption
+//! The library both Lambda functions share: the API's JSON types
+//! ([`wire`]) and limits ([`model`]), the DynamoDB store ([`store`]), envelope encryption
 //! ([`crypto`]), identity from the JWT authorizer ([`identity`]), the error
 //! model ([`error`]), the JSON API and its router ([`api`]), DynamoDB's
 //! item-size formula ([`capacity`]) and JSON logging ([`telemetry`]).
@@ -106,6 +106,7 @@ pub mod store;
 pub mod telemetry;
 pub mod time;
 pub mod tls;
+pub mod wire;
 
 pub use api::{App, Function};
 pub use config::Settings;

@@ -1,19 +1,15 @@
-//! The API contract: the OpenAPI 3.1 document of both routes, generated
-//! from schema types that carry the validator's own limits ([`crate::model`]
-//! constants) and the error codes of [`ApiError`]. Only built with the
-//! `openapi` feature (`cargo xtask openapi`, the synth check, the contract
-//! tests), so the function binaries never carry it.
+//! The API contract: the OpenAPI 3.1 document of both routes, derived from
+//! the request and answer types the functions use ([`crate::wire`]). This
+//! module adds only what a type cannot say: each value's schema (patterns
+//! and bounds matching its checks, with the [`crate::model`] limits), the
+//! error answers (the codes of [`ApiError`]), examples and the document
+//! around them. Only built with the `openapi` feature (`cargo xtask
+//! openapi`, the synth check, the contract tests), so the function binaries
+//! never carry it. The tests at the end check that the schemas and
+//! [`crate::wire::parse`] accept and reject the same bodies.
 //!
-//! Long: one schema type per request and answer of ten actions, and the
-//! agreement tests beside them; split by route it would only scatter the
-//! `oneOf` each route's document is built from.
-//!
-//! The request types here are schema-only: [`crate::model::parse_action`]
-//! stays the one validator, and the functions' suite checks that both accept
-//! and reject the same bodies (the tests at the end of this file).
-//!
-//! Long: the schema types, the document and the tests that tie them to the
-//! validator are one contract, read together.
+//! Long: each value's schema, the error answers, the examples and the
+//! tests that tie them to the parser are one contract, read together.
 
 use std::borrow::Cow;
 
@@ -24,6 +20,24 @@ use serde_json::{json, Map, Value};
 use crate::api::{Function, LOOKBACK_MAX_TURNS, MAX_TURNS_PER_SESSION};
 use crate::error::{ApiError, BAD_REQUEST_CODES};
 use crate::model::*;
+use crate::wire::{
+    AddTurnResponse, ClearResponse, ContextRequest, ContextResponse, DeleteResponse, ListResponse,
+    RestoreResponse, SessionResponse, SessionsRequest,
+};
+use crate::wire::{
+    Content, Cursor, LanguageTag, ListLimit, MaxTokens, MaxTurns, Mode, Role, SessionId, Status,
+    SummaryText, Topic, TurnId, UserId, Version,
+};
+
+/// A value with a schema and no type of its own (answers carry stored
+/// values as plain strings and numbers).
+macro_rules! schema_only {
+    ($(#[$doc:meta])* $name:ident => $schema:expr) => {
+        $(#[$doc])*
+        pub struct $name;
+        scalar!($name => $schema);
+    };
+}
 
 /// Where the document is committed, relative to the workspace root.
 pub const COMMITTED_PATH: &str = "templates/openapi.yaml";
@@ -36,12 +50,12 @@ const CC: &str = r"\u0000-\u001f\u007f-\u009f";
 /// `model::HIDDEN_CHARS` as a regex class body (a test keeps them equal).
 const HIDDEN: &str = r"\u061c\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff";
 
-/// A scalar whose schema is written out (inlined where it is used, so an
-/// optional one is simply nullable).
+/// The schema of a [`crate::wire`] value, written out: what its type
+/// checks, as a pattern or bounds (inlined where it is used, so an optional
+/// one is simply nullable).
 macro_rules! scalar {
     ($(#[$doc:meta])* $name:ident => $schema:expr) => {
         $(#[$doc])*
-        pub struct $name;
         impl JsonSchema for $name {
             fn inline_schema() -> bool {
                 true
@@ -78,16 +92,16 @@ scalar!(
         ),
     })
 );
-scalar!(Mode => json_schema!({ "type": "string", "enum": MODES }));
-scalar!(Status => json_schema!({ "type": "string", "enum": STATUSES }));
-scalar!(RoleName => json_schema!({
+scalar!(Mode => json_schema!({ "type": "string", "enum": Mode::NAMES }));
+scalar!(Status => json_schema!({ "type": "string", "enum": Status::NAMES }));
+scalar!(Role => json_schema!({
     "type": "string",
-    "enum": [Role::User.as_str(), Role::Assistant.as_str(), Role::System.as_str()],
+    "enum": Role::NAMES,
     "description": "assistant and system need a writer token (403 forbidden_role otherwise).",
 }));
 scalar!(
     /// `is_bcp47`'s syntax: all ASCII, so the length is in bytes too.
-    Language => json_schema!({
+    LanguageTag => json_schema!({
         "type": "string",
         "description": "A BCP 47 language tag, e.g. en or pt-BR.",
         "maxLength": 35,
@@ -155,279 +169,23 @@ scalar!(MaxTokens => json_schema!({
     "maximum": MAX_WINDOW_TOKENS,
     "default": DEFAULT_WINDOW_TOKENS,
 }));
-scalar!(Timestamp => json_schema!({
+schema_only!(Timestamp => json_schema!({
     "type": "string",
     "description": "UTC, YYYY-MM-DDTHH:MM:SS.mmmZ.",
     "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$",
 }));
-scalar!(
+schema_only!(
     /// Always present, null when there is none.
     NullableString => json_schema!({ "type": ["string", "null"] })
 );
-scalar!(Count => json_schema!({ "type": "integer", "minimum": 0 }));
+schema_only!(Count => json_schema!({ "type": "integer", "minimum": 0 }));
 
-/// How much context to return (`null` or absent: the defaults).
-#[derive(JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Window {
-    pub max_turns: Option<MaxTurns>,
-    pub max_tokens: Option<MaxTokens>,
-}
-
-/// `create`'s session; unset mode and language come from the user's profile.
-#[derive(JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct NewSession {
-    pub current_topic: Topic,
-    pub mode: Option<Mode>,
-    pub language: Option<Language>,
-}
-
-/// `update`'s changes: at least one field that is not null.
-#[derive(JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schemars(extend("anyOf" = at_least_one(&["currentTopic", "mode", "language", "status"])))]
-pub struct SessionChanges {
-    pub current_topic: Option<Topic>,
-    pub mode: Option<Mode>,
-    pub language: Option<Language>,
-    pub status: Option<Status>,
-}
-
-fn at_least_one(fields: &[&str]) -> Value {
+/// `update`'s `session`: at least one of `fields` not null.
+pub(crate) fn at_least_one(fields: &[&str]) -> Value {
     fields
         .iter()
         .map(|f| json!({ "required": [f], "properties": { *f: { "not": { "type": "null" } } } }))
         .collect()
-}
-
-/// A turn to add.
-#[derive(JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct NewTurn {
-    pub role: RoleName,
-    pub content: Content,
-    pub language: Language,
-    pub turn_id: Option<TurnId>,
-}
-
-/// The body of `POST /sessions`, by `action`.
-#[derive(JsonSchema)]
-#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
-pub enum SessionsRequest {
-    Create {
-        session: NewSession,
-    },
-    Get {
-        #[serde(rename = "sessionId")]
-        session_id: SessionId,
-    },
-    Update {
-        #[serde(rename = "sessionId")]
-        session_id: SessionId,
-        version: Version,
-        session: SessionChanges,
-    },
-    Delete {
-        #[serde(rename = "sessionId")]
-        session_id: SessionId,
-    },
-    /// Newest first; `cursor` from the previous page.
-    List {
-        limit: Option<ListLimit>,
-        cursor: Option<Cursor>,
-    },
-    /// A given session, or without `sessionId` the latest active one, with
-    /// its context window.
-    Restore {
-        #[serde(rename = "sessionId")]
-        session_id: Option<SessionId>,
-        window: Option<Window>,
-    },
-}
-
-/// The body of `POST /context`, by `action`.
-#[derive(JsonSchema)]
-#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
-pub enum ContextRequest {
-    /// Answers with the stored turn and the context window (`add_turn`
-    /// serves at most `LOOKBACK_MAX_TURNS` turns of it).
-    AddTurn {
-        #[serde(rename = "sessionId")]
-        session_id: SessionId,
-        turn: NewTurn,
-        window: Option<Window>,
-        #[serde(rename = "userId")]
-        user_id: Option<UserId>,
-    },
-    GetContext {
-        #[serde(rename = "sessionId")]
-        session_id: SessionId,
-        window: Option<Window>,
-        #[serde(rename = "userId")]
-        user_id: Option<UserId>,
-    },
-    /// Needs a writer token.
-    SetSummary {
-        #[serde(rename = "sessionId")]
-        session_id: SessionId,
-        summary: SummaryText,
-        #[serde(rename = "userId")]
-        user_id: Option<UserId>,
-    },
-    /// Starts a new generation: the turns and the summary are gone.
-    Clear {
-        #[serde(rename = "sessionId")]
-        session_id: SessionId,
-    },
-}
-
-/// A session as `get`, `update`, `create`, `restore`, `set_summary` and
-/// `clear` answer it.
-#[derive(JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Session {
-    pub session_id: SessionId,
-    pub current_topic: String,
-    pub mode: Mode,
-    pub language: Language,
-    pub status: Status,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    /// Epoch seconds; activity moves it ahead.
-    pub expires_at: Count,
-    pub turn_count: Count,
-    pub has_summary: bool,
-    pub version: Version,
-}
-
-/// A session in a `list` page (its `turnCount` may lag a few minutes).
-#[derive(JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SessionSummary {
-    pub session_id: SessionId,
-    pub current_topic: String,
-    pub mode: Mode,
-    pub language: Language,
-    pub status: Status,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    pub expires_at: Count,
-    pub turn_count: Count,
-}
-
-/// A stored turn.
-#[derive(JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Turn {
-    /// Sequence number; it goes on counting across a `clear`.
-    pub seq: Count,
-    pub turn_id: TurnId,
-    pub role: RoleName,
-    pub content: String,
-    pub language: Language,
-    pub created_at: Timestamp,
-    /// Estimated tokens (about four characters each).
-    pub tokens: Count,
-}
-
-/// The context window: the most recent turns within the window's budgets,
-/// oldest first, and the rolling summary.
-#[derive(JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Context {
-    pub session_id: SessionId,
-    pub summary: NullableString,
-    pub turns: Vec<Turn>,
-    pub turn_count: Count,
-    pub tokens: Count,
-    pub has_older_turns: bool,
-}
-
-/// Every answer names its `action` (the request's), so a client narrows a
-/// route's answers by it (the documents' `discriminator`).
-macro_rules! answer_actions {
-    ($($(#[$doc:meta])* $name:ident { $($variant:ident),+ })+) => {$(
-        $(#[$doc])*
-        #[derive(JsonSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-    )+};
-}
-
-answer_actions! {
-    /// The actions answered with the session alone.
-    SessionAnswerAction { Create, Get, Update, SetSummary }
-    DeleteAction { Delete }
-    ListAction { List }
-    RestoreAction { Restore }
-    AddTurnAction { AddTurn }
-    GetContextAction { GetContext }
-    ClearAction { Clear }
-}
-
-/// `create` (201), `get`, `update`, `set_summary`.
-#[derive(JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SessionResponse {
-    pub action: SessionAnswerAction,
-    pub session: Session,
-}
-
-/// `delete`.
-#[derive(JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DeleteResponse {
-    pub action: DeleteAction,
-    pub session_id: SessionId,
-    #[schemars(extend("const" = true))]
-    pub deleted: bool,
-    pub turns_deleted: Count,
-}
-
-/// `list`: `cursor` is null on the last page.
-#[derive(JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ListResponse {
-    pub action: ListAction,
-    pub sessions: Vec<SessionSummary>,
-    pub cursor: NullableString,
-}
-
-/// `restore`.
-#[derive(JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RestoreResponse {
-    pub action: RestoreAction,
-    pub session: Session,
-    pub context: Context,
-}
-
-/// `add_turn`: the stored turn (the earlier one for a retried `turnId`) and
-/// the context window.
-#[derive(JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AddTurnResponse {
-    pub action: AddTurnAction,
-    pub turn: Turn,
-    pub context: Context,
-}
-
-/// `get_context`.
-#[derive(JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ContextResponse {
-    pub action: GetContextAction,
-    pub context: Context,
-}
-
-/// `clear`.
-#[derive(JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ClearResponse {
-    pub action: ClearAction,
-    pub session: Session,
-    pub turns_deleted: Count,
 }
 
 /// One error of each kind the functions answer with. The match makes a new
@@ -761,40 +519,39 @@ pub fn yaml() -> String {
     serde_norway::to_string(&document()).expect("a JSON value serializes to YAML")
 }
 
-/// The document's request schemas and [`crate::model::parse_action`] accept
+/// The document's request schemas and [`crate::wire::parse`] accept
 /// and reject the same bodies: the validator's fixtures of each kind, and
 /// sweeps over each field's edge values.
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{parse_action, CONTEXT_ACTIONS, SESSION_ACTIONS};
 
     const SID: &str = "0b5a3f9e-1c2d-4e5f-8a9b-0c1d2e3f4a5b";
 
     struct Route {
-        actions: &'static [&'static str],
+        function: Function,
         schema: jsonschema::Validator,
     }
 
     fn route(function: Function) -> Route {
         let doc = document();
-        let (name, actions) = match function {
-            Function::SessionPersistence => ("SessionsRequest", SESSION_ACTIONS),
-            Function::ContextManager => ("ContextRequest", CONTEXT_ACTIONS),
+        let name = match function {
+            Function::SessionPersistence => "SessionsRequest",
+            Function::ContextManager => "ContextRequest",
         };
         let schema = json!({
             "$ref": format!("#/components/schemas/{name}"),
             "components": doc["components"],
         });
         Route {
-            actions,
+            function,
             schema: jsonschema::validator_for(&schema).expect("a valid JSON Schema"),
         }
     }
 
     /// Whether the validator and the schema agree on `body`; the verdict.
     fn agree(r: &Route, body: &Value) -> bool {
-        let validator = parse_action(&body.to_string(), r.actions).is_ok();
+        let validator = crate::wire::parse(&body.to_string(), r.function, &mut "unknown").is_ok();
         let schema = r.schema.is_valid(body);
         assert_eq!(
             validator, schema,
@@ -873,6 +630,10 @@ mod tests {
             json!({"action":"restore","window":{"maxTurns":MAX_WINDOW_TURNS + 1}}),
             json!({"action":"restore","window":{"turns":5}}),
             json!({"action":"restore","window":[]}),
+            // A list in an object's place, with as many items as its fields.
+            json!({"action":"restore","window":[null, null]}),
+            json!({"action":"create","session":["x", null, null]}),
+            json!({"action":"update","sessionId":SID,"version":1,"session":[null, "quiz", null, null]}),
         ];
         for b in &bad_sessions {
             assert!(!agree(&s, b), "{b}");
@@ -1026,7 +787,11 @@ mod tests {
         for f in [Function::SessionPersistence, Function::ContextManager] {
             let r = route(f);
             let names: Vec<&str> = examples(f).iter().map(|(n, _)| *n).collect();
-            assert_eq!(names, f.actions(), "one example per action, in order");
+            assert_eq!(
+                names,
+                crate::wire::actions(f),
+                "one example per action, in order"
+            );
             for (_, body) in examples(f) {
                 assert!(agree(&r, &body), "{body}");
             }

@@ -16,8 +16,8 @@ use aws_sdk_dynamodb::types::{
 use base64::Engine;
 
 use crate::error::{classify, ApiError};
-use crate::model::SessionChanges;
 use crate::time::{iso8601, parse_iso8601, TTL_SECONDS};
+use crate::wire::SessionChanges;
 
 pub type Item = HashMap<String, AttributeValue>;
 

@@ -6,31 +6,14 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// The cargo bins of the `functions` package and the logical ids of the
-/// Lambda functions they become (the function names come from the stack).
-pub const FUNCTION_BINS: [(&str, &str); 2] = [
-    (
-        "session-persistence",
-        stack::module::ids::SESSION_PERSISTENCE_FUNCTION,
-    ),
-    (
-        "context-manager",
-        stack::module::ids::CONTEXT_MANAGER_FUNCTION,
-    ),
-];
-
-/// The function name of each cargo bin, from the (unstaged) stack.
+/// The function name (unstaged) of each cargo bin, from the stack's table
+/// of functions.
 pub fn function_names() -> Result<Vec<(&'static str, String)>, PackageError> {
-    let t = stack::synth(&stack::StackOptions::default())?;
-    FUNCTION_BINS
+    let names = stack::Names::new(None)?;
+    Ok(stack::Function::ALL
         .iter()
-        .map(|(bin, id)| match t.get(id).map(|r| &r.properties) {
-            Some(stack::resources::Properties::Function(f)) => Ok((*bin, f.function_name.clone())),
-            _ => Err(PackageError::Message(format!(
-                "the stack has no function {id}"
-            ))),
-        })
-        .collect()
+        .map(|f| (f.binary(), f.function_name(&names).to_string()))
+        .collect())
 }
 
 fn cargo() -> Command {
@@ -61,8 +44,8 @@ pub fn cargo_build_command(release: bool, target: Option<&str>, zig: bool) -> Co
         "--message-format",
         "json-render-diagnostics",
     ]);
-    for (bin, _) in FUNCTION_BINS {
-        cmd.args(["--bin", bin]);
+    for f in stack::Function::ALL {
+        cmd.args(["--bin", f.binary()]);
     }
     if let Some(t) = target {
         cmd.args(["--target", t]);

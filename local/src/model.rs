@@ -239,10 +239,10 @@ impl LocalModel {
             let Properties::Function(f) = &res.properties else {
                 unreachable!("resources_of_type")
             };
-            let bin = lambda_package::cargo::FUNCTION_BINS
+            let bin = stack::Function::ALL
                 .iter()
-                .find(|(_, fid)| *fid == id)
-                .map(|(bin, _)| *bin)
+                .find(|f| f.logical_id() == id)
+                .map(|f| f.binary())
                 .with_context(|| format!("no cargo bin implements the function {id}"))?;
             functions.push(FunctionSpec {
                 logical_id: id.to_string(),

@@ -17,6 +17,7 @@
 pub mod access;
 pub mod availability;
 pub mod expr;
+pub mod function;
 pub mod iam;
 pub mod model;
 pub mod module;
@@ -28,6 +29,7 @@ pub mod resolve;
 pub mod resources;
 pub mod validate;
 
+pub use function::Function;
 pub use model::{Resource, Template};
 pub use module::{synth, StackOptions};
 pub use names::Names;

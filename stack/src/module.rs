@@ -27,10 +27,11 @@ pub mod ids {
     pub const KEY_ALIAS: &str = "DataKeyAlias";
     pub const SESSIONS_TABLE: &str = "SessionsTable";
     pub const USER_PROFILES_TABLE: &str = "UserProfilesTable";
-    pub const SESSION_PERSISTENCE_ROLE: &str = "SessionPersistenceRole";
-    pub const CONTEXT_MANAGER_ROLE: &str = "ContextManagerRole";
-    pub const SESSION_PERSISTENCE_FUNCTION: &str = "SessionPersistenceFunction";
-    pub const CONTEXT_MANAGER_FUNCTION: &str = "ContextManagerFunction";
+    use crate::function::Function;
+    pub const SESSION_PERSISTENCE_ROLE: &str = Function::SessionPersistence.role_id();
+    pub const CONTEXT_MANAGER_ROLE: &str = Function::ContextManager.role_id();
+    pub const SESSION_PERSISTENCE_FUNCTION: &str = Function::SessionPersistence.logical_id();
+    pub const CONTEXT_MANAGER_FUNCTION: &str = Function::ContextManager.logical_id();
     pub const HTTP_API: &str = "HttpApi";
     pub const AUTHORIZER: &str = "CognitoAuthorizer";
     pub const API_STAGE: &str = "HttpApiDefaultStage";
@@ -40,8 +41,9 @@ pub mod ids {
     pub const P_USER_POOL_CLIENT_ID: &str = "UserPoolClientId";
     pub const P_ARCHITECTURE: &str = "Architecture";
     pub const P_CODE_BUCKET: &str = "CodeBucket";
-    pub const P_SESSION_PERSISTENCE_CODE_KEY: &str = "SessionPersistenceCodeKey";
-    pub const P_CONTEXT_MANAGER_CODE_KEY: &str = "ContextManagerCodeKey";
+    pub const P_SESSION_PERSISTENCE_CODE_KEY: &str =
+        Function::SessionPersistence.code_key_parameter();
+    pub const P_CONTEXT_MANAGER_CODE_KEY: &str = Function::ContextManager.code_key_parameter();
     pub const P_RESERVED_CONCURRENCY: &str = "ReservedConcurrency";
     pub const P_ALARM_EMAIL: &str = "AlarmEmail";
     pub const P_ASSISTANT_WRITER_GROUP: &str = "AssistantWriterGroup";
@@ -88,16 +90,14 @@ pub const USER_SESSION_INDEX_PROJECTION: &[&str] = &[
 
 /// One Lambda function of the module.
 struct FunctionSpec<'a> {
-    /// Logical id prefix: `SessionPersistence` / `ContextManager`.
-    prefix: &'static str,
+    function: crate::Function,
+    /// Its function name in this stage.
     name: &'a str,
     description: &'static str,
-    code_key_param: &'static str,
     sessions_actions: &'static [&'static str],
     index_actions: &'static [&'static str],
     profiles_actions: &'static [&'static str],
     kms_actions: &'static [&'static str],
-    route: &'static str,
     /// Environment variables beyond the tables and key: `(variable, the
     /// parameter or pseudo parameter it is a Ref to)`.
     env_params: &'static [(&'static str, &'static str)],
@@ -213,31 +213,27 @@ fn build(n: &Names) -> Template {
 
     let functions = [
         FunctionSpec {
-            prefix: "SessionPersistence",
-            name: &n.session_persistence_function,
+            function: crate::Function::SessionPersistence,
+            name: crate::Function::SessionPersistence.function_name(n),
             description: "Voice learning sessions: create, get, update, delete, list, restore",
-            code_key_param: P_SESSION_PERSISTENCE_CODE_KEY,
             sessions_actions: perms::SESSION_PERSISTENCE_SESSIONS_TABLE,
             index_actions: perms::SESSION_PERSISTENCE_INDEX,
             profiles_actions: perms::SESSION_PERSISTENCE_PROFILES_TABLE,
             kms_actions: perms::SESSION_PERSISTENCE_KMS,
-            route: "POST /sessions",
             env_params: &[
                 (TLS_TRUST_STORE_ENV, P_TLS_TRUST_STORE),
                 (LOG_LEVEL_ENV, P_LOG_LEVEL),
             ],
         },
         FunctionSpec {
-            prefix: "ContextManager",
-            name: &n.context_manager_function,
+            function: crate::Function::ContextManager,
+            name: crate::Function::ContextManager.function_name(n),
             description:
                 "Voice learning conversation context: add_turn, get_context, set_summary, clear",
-            code_key_param: P_CONTEXT_MANAGER_CODE_KEY,
             sessions_actions: perms::CONTEXT_MANAGER_SESSIONS_TABLE,
             index_actions: perms::CONTEXT_MANAGER_INDEX,
             profiles_actions: perms::CONTEXT_MANAGER_PROFILES_TABLE,
             kms_actions: perms::CONTEXT_MANAGER_KMS,
-            route: "POST /context",
             env_params: &[
                 (ASSISTANT_WRITER_GROUP_ENV, P_ASSISTANT_WRITER_GROUP),
                 (TLS_TRUST_STORE_ENV, P_TLS_TRUST_STORE),
@@ -354,10 +350,8 @@ fn parameters(t: &mut Template) {
         Parameter::string("S3 bucket holding the function zips (managed by `cargo xtask deploy`)")
             .pattern(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", "an S3 bucket name"),
     );
-    for (p, what) in [
-        (P_SESSION_PERSISTENCE_CODE_KEY, "session persistence"),
-        (P_CONTEXT_MANAGER_CODE_KEY, "context manager"),
-    ] {
+    for f in crate::Function::ALL {
+        let (p, what) = (f.code_key_parameter(), f.binary().replace('-', " "));
         t.parameter(
             p,
             Parameter::string(&format!("S3 key of the {what} zip (content-addressed)"))
@@ -547,7 +541,7 @@ fn key(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
     // per-session encryption context.
     let roles = functions.iter().map(|f| {
         Statement::allow(
-            &format!("{}FieldEncryption", f.prefix),
+            &format!("{}FieldEncryption", f.function.id_prefix()),
             f.kms_actions,
             vec![s("*")],
         )
@@ -793,9 +787,9 @@ fn tables(t: &mut Template, n: &Names) {
 }
 
 fn function(t: &mut Template, n: &Names, f: &FunctionSpec) {
-    let log_group_id = format!("{}LogGroup", f.prefix);
-    let role_id = format!("{}Role", f.prefix);
-    let fn_id = format!("{}Function", f.prefix);
+    let log_group_id = format!("{}LogGroup", f.function.id_prefix());
+    let role_id = format!("{}Role", f.function.id_prefix());
+    let fn_id = format!("{}Function", f.function.id_prefix());
     let log_group_name = Names::log_group(f.name);
 
     t.resource(
@@ -903,7 +897,7 @@ fn function(t: &mut Template, n: &Names, f: &FunctionSpec) {
             handler: "bootstrap".into(),
             code: Code {
                 s3_bucket: r#ref(P_CODE_BUCKET),
-                s3_key: r#ref(f.code_key_param),
+                s3_key: r#ref(f.function.code_key_parameter()),
             },
             role: get_att(&role_id, "Arn"),
             architectures: vec![r#ref(P_ARCHITECTURE)],
@@ -990,8 +984,8 @@ fn http_api(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
         }),
     );
     for f in functions {
-        let fn_id = format!("{}Function", f.prefix);
-        let integration_id = format!("{}Integration", f.prefix);
+        let fn_id = format!("{}Function", f.function.id_prefix());
+        let integration_id = format!("{}Integration", f.function.id_prefix());
         t.resource(
             &integration_id,
             Resource::new(Integration {
@@ -1003,10 +997,10 @@ fn http_api(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
             }),
         );
         t.resource(
-            &format!("{}Route", f.prefix),
+            &format!("{}Route", f.function.id_prefix()),
             Resource::new(Route {
                 api_id: r#ref(HTTP_API),
-                route_key: f.route.into(),
+                route_key: f.function.route_key().into(),
                 authorization_type: "JWT".into(),
                 authorizer_id: r#ref(AUTHORIZER),
                 // With scopes, the token's `scope` claim must hold one of
@@ -1020,9 +1014,9 @@ fn http_api(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
                 target: join("/", vec![s("integrations"), r#ref(&integration_id)]),
             }),
         );
-        let path = f.route.split_whitespace().nth(1).unwrap_or("/");
+        let path = f.function.path();
         t.resource(
-            &format!("{}InvokePermission", f.prefix),
+            &format!("{}InvokePermission", f.function.id_prefix()),
             Resource::new(Permission {
                 action: "lambda:InvokeFunction".into(),
                 function_name: r#ref(&fn_id),
@@ -1179,7 +1173,7 @@ fn monitoring(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
     ];
     for f in functions {
         t.resource(
-            &format!("{}UntrustedCertificateAlarm", f.prefix),
+            &format!("{}UntrustedCertificateAlarm", f.function.id_prefix()),
             Resource::new(alarm(
                 format!("{}-untrusted-certificate", f.name),
                 format!(
@@ -1198,7 +1192,7 @@ fn monitoring(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
             &per_function
         {
             t.resource(
-                &format!("{}{id_suffix}", f.prefix),
+                &format!("{}{id_suffix}", f.function.id_prefix()),
                 Resource::new(alarm(
                     format!("{}-{name_suffix}", f.name),
                     format!("{} {meaning}", f.name),

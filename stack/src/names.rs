@@ -46,6 +46,7 @@ pub fn validate_stage(stage: &str) -> Result<(), StackError> {
 impl Names {
     /// The names for `stage`; `None` gives exactly the deployment guide's names.
     pub fn new(stage: Option<&str>) -> Result<Self, StackError> {
+        use crate::Function::{ContextManager, SessionPersistence};
         if let Some(s) = stage {
             validate_stage(s)?;
         }
@@ -60,10 +61,10 @@ impl Names {
         Ok(Names {
             stage: stage.map(str::to_string),
             stack: camel("VoiceLearningAssistantStack"),
-            session_persistence_function: dash("voice-learning-session-persistence"),
-            context_manager_function: dash("voice-learning-context-manager"),
-            session_persistence_role: dash("voice-learning-session-persistence-role"),
-            context_manager_role: dash("voice-learning-context-manager-role"),
+            session_persistence_function: dash(&SessionPersistence.base_name()),
+            context_manager_function: dash(&ContextManager.base_name()),
+            session_persistence_role: dash(&format!("{}-role", SessionPersistence.base_name())),
+            context_manager_role: dash(&format!("{}-role", ContextManager.base_name())),
             sessions_table: dash("voice-learning-sessions"),
             user_profiles_table: dash("voice-learning-user-profiles"),
             user_session_index: "UserSessionIndex".to_string(),

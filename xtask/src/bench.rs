@@ -19,6 +19,7 @@ mod load;
 use crate::flags::{self, BenchTarget, Format};
 use crate::output::outln;
 use anyhow::{bail, Context, Result};
+use functions::wire::{ContextRequest, Mode, Role, SessionId, SessionsRequest};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
@@ -262,6 +263,11 @@ async fn bench(runs: usize) -> Result<ExitCode> {
 }
 
 /// A request body for the n-th call of an action.
+/// A request body, built from the functions' own request types.
+fn body(request: impl serde::Serialize) -> Value {
+    serde_json::to_value(request).expect("a request serializes")
+}
+
 type BodyOf<'a> = Box<dyn Fn(usize) -> Value + 'a>;
 
 /// The fixed delay the proxy adds to every AWS call in the per-action phase.
@@ -281,38 +287,47 @@ async fn with_aws_delay(running: &Running, c: &mut Client, token: &str) -> Resul
         .post(
             "/sessions",
             token,
-            &json!({"action": "create", "session": {"currentTopic": "Closures", "mode": "tutor"}}),
+            &body(SessionsRequest::create("Closures", Some(Mode::Tutor))?),
         )
         .await?;
     let Some(sid) = find_session_id(&created).filter(|_| status < 300) else {
         bail!("create answered {status}: {created}");
     };
+    let sid = SessionId::try_from(sid.as_str())?;
     let actions: Vec<(&str, &str, BodyOf)> = vec![
         (
             "create",
             "/sessions",
-            Box::new(
-                |_| json!({"action": "create", "session": {"currentTopic": "Closures", "mode": "tutor"}}),
-            ),
+            Box::new(|_| {
+                body(SessionsRequest::create("Closures", Some(Mode::Tutor)).expect("a valid topic"))
+            }),
         ),
         (
             "get",
             "/sessions",
-            Box::new(|_| json!({"action": "get", "sessionId": sid})),
+            Box::new(|_| body(SessionsRequest::get(&sid))),
         ),
         (
             "add_turn",
             "/context",
-            Box::new(
-                |i| json!({"action": "add_turn", "sessionId": sid, "turn": {"role": "user", "content": format!("Question {i}: what is a closure?"), "language": "en"}}),
-            ),
+            Box::new(|i| {
+                let content = format!("Question {i}: what is a closure?");
+                body(
+                    ContextRequest::add_turn(&sid, Role::User, &content, "en")
+                        .expect("a valid turn"),
+                )
+            }),
         ),
         (
             "get_context",
             "/context",
-            Box::new(|_| json!({"action": "get_context", "sessionId": sid})),
+            Box::new(|_| body(ContextRequest::get_context(&sid))),
         ),
-        ("list", "/sessions", Box::new(|_| json!({"action": "list"}))),
+        (
+            "list",
+            "/sessions",
+            Box::new(|_| body(SessionsRequest::list())),
+        ),
     ];
     let mut out = serde_json::Map::new();
     for (name, route, body) in &actions {
@@ -349,7 +364,10 @@ async fn measure(running: &Running, runs: usize) -> Result<Value> {
         .post(
             "/sessions",
             &token,
-            &json!({"action": "create", "session": {"currentTopic": "JavaScript Basics", "mode": "tutor"}}),
+            &body(SessionsRequest::create(
+                "JavaScript Basics",
+                Some(Mode::Tutor),
+            )?),
         )
         .await?;
     if !(200..300).contains(&status) {
@@ -358,11 +376,17 @@ async fn measure(running: &Running, runs: usize) -> Result<Value> {
     let Some(session_id) = find_session_id(&created) else {
         bail!("no sessionId in {created}");
     };
+    let session_id = SessionId::try_from(session_id.as_str())?;
 
     let mut add_turn = Vec::with_capacity(REQUESTS);
     for i in 0..REQUESTS {
-        let body = json!({"action": "add_turn", "sessionId": session_id,
-            "turn": {"role": if i % 2 == 0 { "user" } else { "assistant" }, "content": format!("Turn {i}: what is a closure? A function with its environment."), "language": "en"}});
+        let role = if i % 2 == 0 {
+            Role::User
+        } else {
+            Role::Assistant
+        };
+        let content = format!("Turn {i}: what is a closure? A function with its environment.");
+        let body = body(ContextRequest::add_turn(&session_id, role, &content, "en")?);
         let t = Instant::now();
         let (status, v) = c.post("/context", &token, &body).await?;
         add_turn.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -372,11 +396,11 @@ async fn measure(running: &Running, runs: usize) -> Result<Value> {
     }
     let mut sessions = Vec::with_capacity(REQUESTS);
     for i in 0..REQUESTS {
-        let body = if i % 10 == 9 {
-            json!({"action": "list"})
+        let body = body(if i % 10 == 9 {
+            SessionsRequest::list()
         } else {
-            json!({"action": "get", "sessionId": session_id})
-        };
+            SessionsRequest::get(&session_id)
+        });
         let t = Instant::now();
         let (status, v) = c.post("/sessions", &token, &body).await?;
         sessions.push(t.elapsed().as_secs_f64() * 1000.0);

@@ -4,6 +4,7 @@
 //! Long: the whole command line is one file on purpose (a flag is found
 //! and reviewed beside its siblings); it is declarations only.
 
+use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -452,8 +453,8 @@ pub struct Tune {
     #[command(flatten)]
     pub stage: Stage,
     /// The function to measure.
-    #[arg(long, value_enum, default_value = "context-manager")]
-    pub function: TuneFunction,
+    #[arg(long, value_parser = function(), default_value = "context-manager")]
+    pub function: stack::Function,
     /// Memory sizes in MB, separated by commas.
     #[arg(long, value_delimiter = ',', default_value = "128,256,512,1024")]
     pub memory: Vec<i32>,
@@ -465,11 +466,20 @@ pub struct Tune {
     pub json: bool,
 }
 
-/// A function `tune` measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TuneFunction {
-    SessionPersistence,
-    ContextManager,
+/// A function by its binary name (the stack's table of functions).
+fn function() -> impl clap::builder::TypedValueParser<Value = stack::Function> {
+    clap::builder::PossibleValuesParser::new(stack::Function::ALL.iter().map(|f| f.binary()))
+        .map(|name| stack::Function::from_binary(&name).expect("one of the listed names"))
+}
+
+/// A function by its binary name, or `all` (`None`). An alias, so that
+/// clap takes the `Option` as the value, not as an optional flag.
+pub type FunctionOrAll = Option<stack::Function>;
+
+fn function_or_all() -> impl clap::builder::TypedValueParser<Value = FunctionOrAll> {
+    let names = stack::Function::ALL.iter().map(|f| f.binary());
+    clap::builder::PossibleValuesParser::new(names.chain(["all"]))
+        .map(|name| stack::Function::from_binary(&name))
 }
 
 #[derive(Debug, Args)]
@@ -551,15 +561,6 @@ pub struct Cost {
     pub stage: Stage,
 }
 
-/// Whose logs `logs` reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum LogFunction {
-    SessionPersistence,
-    ContextManager,
-    #[default]
-    All,
-}
-
 #[derive(Debug, Args)]
 pub struct Logs {
     #[command(flatten)]
@@ -567,8 +568,8 @@ pub struct Logs {
     #[command(flatten)]
     pub stage: Stage,
     /// Which function's log group.
-    #[arg(long, value_enum, default_value = "all")]
-    pub function: LogFunction,
+    #[arg(long, value_parser = function_or_all(), default_value = "all")]
+    pub function: FunctionOrAll,
     /// The functions' logs, the HTTP API's access log (every answer, the
     /// gateway's own 401/403/413/429 included), or both.
     #[arg(long, value_enum, default_value = "functions")]

@@ -120,15 +120,10 @@ impl From<flags::Verify> for VerifyOptions {
 
 impl From<flags::Logs> for deploy::logs::LogsOptions {
     fn from(l: flags::Logs) -> Self {
-        use deploy::logs::FunctionChoice;
         deploy::logs::LogsOptions {
             aws: l.aws.into(),
             stage: l.stage.stage,
-            function: match l.function {
-                flags::LogFunction::SessionPersistence => FunctionChoice::SessionPersistence,
-                flags::LogFunction::ContextManager => FunctionChoice::ContextManager,
-                flags::LogFunction::All => FunctionChoice::All,
-            },
+            function: l.function,
             source: match l.source {
                 flags::LogSourceChoice::Functions => deploy::logs::LogSource::Functions,
                 flags::LogSourceChoice::Api => deploy::logs::LogSource::Api,
@@ -170,10 +165,7 @@ impl From<flags::Tune> for deploy::tune::TuneOptions {
         deploy::tune::TuneOptions {
             aws: t.aws.into(),
             stage: t.stage.stage,
-            function: match t.function {
-                flags::TuneFunction::SessionPersistence => "session-persistence".into(),
-                flags::TuneFunction::ContextManager => "context-manager".into(),
-            },
+            function: t.function,
             memory_mb: t.memory,
             invocations: t.invocations,
         }

@@ -28,6 +28,7 @@ use aws_config::SdkConfig;
 use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
+use functions::wire::{self, ContextRequest, SessionsRequest};
 use serde_json::{json, Value};
 use std::future::Future;
 use std::time::Duration;
@@ -175,8 +176,8 @@ impl Step {
     /// The route the step belongs to.
     pub fn path(self) -> &'static str {
         match self {
-            Step::Create | Step::Delete => "/sessions",
-            Step::AddTurn | Step::GetContext => "/context",
+            Step::Create | Step::Delete => stack::Function::SessionPersistence.path(),
+            Step::AddTurn | Step::GetContext => stack::Function::ContextManager.path(),
         }
     }
 
@@ -187,6 +188,12 @@ impl Step {
             _ => 200,
         }
     }
+}
+
+/// A request as the function reads it (built from the functions' own
+/// request types, so the smoke test cannot send what they would refuse).
+fn body(request: impl serde::Serialize) -> Value {
+    serde_json::to_value(request).expect("a request serializes")
 }
 
 /// A fresh verification user: `xtask-verify-` and 16 random hex digits.
@@ -399,7 +406,10 @@ pub async fn run_retrying<I: Invoker>(
         Step::Create,
         sp,
         user,
-        json!({"action": "create", "session": {"currentTopic": "xtask verify smoke test", "mode": "tutor"}}),
+        body(
+            SessionsRequest::create("xtask verify smoke test", Some(wire::Mode::Tutor))
+                .expect("a valid topic"),
+        ),
         delays,
     )
     .await
@@ -409,7 +419,10 @@ pub async fn run_retrying<I: Invoker>(
             .map(str::to_string)
             .ok_or_else(|| format!("create answered 201 without session.sessionId: {b}"))
     });
-    let session_id = match created {
+    let session_id = match created.and_then(|id| {
+        wire::SessionId::try_from(id.as_str())
+            .map_err(|e| format!("create answered 201 with session.sessionId {id:?}, which {e}"))
+    }) {
         Ok(id) => {
             out.push(Check::ok(
                 step_name(Step::Create, sp),
@@ -427,12 +440,16 @@ pub async fn run_retrying<I: Invoker>(
     };
 
     let content = format!("verification turn of {user}");
+
     let added = call(
         invoker,
         Step::AddTurn,
         cm,
         user,
-        json!({"action": "add_turn", "sessionId": session_id, "turn": {"role": "user", "content": content, "language": "en"}}),
+        body(
+            ContextRequest::add_turn(&session_id, wire::Role::User, &content, "en")
+                .expect("a valid turn"),
+        ),
         delays,
     )
     .await;
@@ -448,7 +465,7 @@ pub async fn run_retrying<I: Invoker>(
             Step::GetContext,
             cm,
             user,
-            json!({"action": "get_context", "sessionId": session_id}),
+            body(ContextRequest::get_context(&session_id)),
             delays,
         )
         .await
@@ -480,7 +497,7 @@ pub async fn run_retrying<I: Invoker>(
         Step::Delete,
         sp,
         user,
-        json!({"action": "delete", "sessionId": session_id}),
+        body(SessionsRequest::delete(&session_id)),
         delays,
     )
     .await

@@ -3,7 +3,7 @@
 //! back over several pages, parsed, filtered and followed; the error for an
 //! account without the stack.
 
-use deploy::logs::{parse_event, FunctionChoice, LogLine, LogsOptions};
+use deploy::logs::{parse_event, LogLine, LogsOptions};
 use deploy::options::AwsOptions;
 use std::ops::ControlFlow;
 use std::time::Duration;
@@ -268,7 +268,7 @@ fn reads_every_page_filters_and_follows_on_moto() {
 
     // One function.
     let one = collect(&LogsOptions {
-        function: FunctionChoice::SessionPersistence,
+        function: Some(stack::Function::SessionPersistence),
         ..opts.clone()
     });
     assert_eq!(one.len(), 1);
@@ -304,7 +304,7 @@ fn reads_every_page_filters_and_follows_on_moto() {
     // with a timestamp before the newest one already shown.
     let follow = LogsOptions {
         follow: true,
-        function: FunctionChoice::ContextManager,
+        function: Some(stack::Function::ContextManager),
         ..opts.clone()
     };
     let mut got: Vec<LogLine> = vec![];

@@ -47,7 +47,7 @@ fn run(
     let opts = TuneOptions {
         aws: Default::default(),
         stage: None,
-        function: "session-persistence".into(),
+        function: stack::Function::SessionPersistence,
         memory_mb: memory,
         invocations: 3,
     };

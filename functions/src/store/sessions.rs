@@ -2,6 +2,7 @@
 //! touch, summary, clear (a new generation), `list` and the latest session.
 
 use super::*;
+use crate::wire::{Mode, Status};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
 
@@ -41,7 +42,7 @@ impl SessionStore {
             .map_err(|e| ApiError::from(classify("dynamodb:GetItem", &e)))?;
         Ok(out.item.map(|item| Profile {
             language: get_s(&item, "language").filter(|l| crate::model::is_bcp47(l)),
-            mode: get_s(&item, "mode").filter(|m| crate::model::MODES.contains(&m.as_str())),
+            mode: get_s(&item, "mode").filter(|m| Mode::parse(m).is_some()),
         }))
     }
 
@@ -146,11 +147,11 @@ impl SessionStore {
         ]);
         let mut names = HashMap::new();
         live_condition(&mut names, &mut values, now_ms);
-        let fields: [(&str, &str, &Option<String>); 4] = [
-            ("currentTopic", ":topic", &changes.current_topic),
-            ("mode", ":mode", &changes.mode),
-            ("language", ":lang", &changes.language),
-            ("status", ":status", &changes.status),
+        let fields: [(&str, &str, Option<&str>); 4] = [
+            ("currentTopic", ":topic", changes.current_topic.as_deref()),
+            ("mode", ":mode", changes.mode.map(Mode::as_str)),
+            ("language", ":lang", changes.language.as_deref()),
+            ("status", ":status", changes.status.map(Status::as_str)),
         ];
         for (attr, placeholder, value) in fields {
             if let Some(v) = value {
@@ -180,10 +181,13 @@ impl SessionStore {
                 && changes
                     .current_topic
                     .as_ref()
-                    .is_none_or(|t| *t == cur.current_topic)
-                && changes.mode.as_ref().is_none_or(|m| *m == cur.mode)
-                && changes.language.as_ref().is_none_or(|l| *l == cur.language)
-                && changes.status.as_ref().is_none_or(|st| *st == cur.status);
+                    .is_none_or(|t| t.as_str() == cur.current_topic)
+                && changes.mode.is_none_or(|m| m.as_str() == cur.mode)
+                && changes
+                    .language
+                    .as_ref()
+                    .is_none_or(|l| l.as_str() == cur.language)
+                && changes.status.is_none_or(|st| st.as_str() == cur.status);
             if mine {
                 return Ok(cur.clone());
             }

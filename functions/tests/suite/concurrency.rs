@@ -264,8 +264,8 @@ async fn an_update_or_clear_whose_answer_was_lost_succeeds_when_the_sdk_retries_
     let sid = create_session(&sp, USER_A).await;
     let store = sp.store();
     let now = functions::time::now_ms();
-    let changes = functions::model::SessionChanges {
-        status: Some("paused".into()),
+    let changes = functions::wire::SessionChanges {
+        status: Some(functions::wire::Status::Paused),
         ..Default::default()
     };
     let first = store

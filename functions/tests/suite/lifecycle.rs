@@ -406,8 +406,8 @@ async fn expiry_is_checked_at_now_and_every_write_is_conditional_on_it() {
                 &sid,
                 USER_A,
                 read.version,
-                &functions::model::SessionChanges {
-                    mode: Some("quiz".into()),
+                &functions::wire::SessionChanges {
+                    mode: Some(functions::wire::Mode::Quiz),
                     ..Default::default()
                 },
                 expired_now,
