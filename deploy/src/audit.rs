@@ -64,8 +64,8 @@ const CHANGES: &[&str] = &[
 pub struct AuditOptions {
     pub aws: AwsOptions,
     pub stage: Option<String>,
-    /// How far back, e.g. `24h`, `7d` (at most 90 days).
-    pub since: String,
+    /// How far back (at most 90 days).
+    pub since: std::time::Duration,
 }
 
 /// What a finding is.
@@ -317,12 +317,16 @@ pub async fn lookup(aws: &Aws, names: &[String], start: i64, end: i64) -> Result
 }
 
 /// `audit` against `aws`, ending at `now` (epoch seconds).
-pub async fn audit_at(aws: &Aws, stage: Option<&str>, since: &str, now: i64) -> Result<Audit> {
+pub async fn audit_at(
+    aws: &Aws,
+    stage: Option<&str>,
+    span: std::time::Duration,
+    now: i64,
+) -> Result<Audit> {
     let names = crate::options::names(stage)?;
-    let span = crate::logs::parse_since(since)?;
     if span.as_secs() > MAX_DAYS * 86_400 {
         return Err(failed!(
-            "--since {since} reaches further back than CloudTrail's event history ({MAX_DAYS} days): give at most {MAX_DAYS}d, or read older events from a trail's S3 bucket."
+            "--since reaches further back than CloudTrail's event history ({MAX_DAYS} days): give at most {MAX_DAYS}d, or read older events from a trail's S3 bucket."
         ));
     }
     let cfn = crate::record::recorded_client!(aws_sdk_cloudformation, &aws.conf);
@@ -352,7 +356,7 @@ pub async fn run(opts: &AuditOptions) -> Result<Audit> {
     audit_at(
         &aws,
         opts.stage.as_deref(),
-        &opts.since,
+        opts.since,
         crate::events::now_epoch() as i64,
     )
     .await

@@ -34,9 +34,12 @@ use std::time::{Duration, Instant};
 
 /// One of the stack's tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum TableChoice {
+    /// voice-learning-sessions (sessions and turns).
     Sessions,
+    /// voice-learning-user-profiles.
     Profiles,
 }
 

@@ -23,12 +23,15 @@ use std::time::Duration;
 
 /// Which log groups: the functions', the HTTP API's access log, or both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum LogSource {
+    /// The functions' log groups.
     #[default]
     Functions,
     /// The access log: every request the API answered, the gateway's own
     /// 401, 403, 413 and 429 included (they never reach a function).
     Api,
+    /// Both.
     All,
 }
 
@@ -46,8 +49,8 @@ pub struct LogsOptions {
     pub status: Option<String>,
     /// Only requests of this route (`POST /sessions`; access-log lines).
     pub route: Option<String>,
-    /// How far back to start, e.g. `15m`, `2h`, `1d`.
-    pub since: String,
+    /// How far back to start (at most 366 days).
+    pub since: Duration,
     /// Keep polling for new events until Ctrl-C (or the sink stops).
     pub follow: bool,
     /// Only events containing this text.
@@ -100,27 +103,9 @@ impl LogLine {
     }
 }
 
-/// `15m`, `90s`, `2h`, `1d` (a bare number is minutes).
-pub fn parse_since(s: &str) -> Result<Duration> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num.parse().map_err(|_| bad_since(s))?;
-    let secs = match unit {
-        "s" => n,
-        "" | "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => return Err(bad_since(s)),
-    };
-    if secs == 0 || secs > 366 * 86_400 {
-        return Err(bad_since(s));
-    }
-    Ok(Duration::from_secs(secs))
-}
-
-fn bad_since(s: &str) -> crate::Error {
-    failed!("--since `{s}` is not a duration: give a number with s, m, h or d, e.g. --since 15m or --since 2h (at most 366d).")
-}
+/// The farthest back `logs` reads: a year, the longest log retention
+/// that is not "never expire" beyond this module's 30 days.
+pub const MAX_SINCE: Duration = Duration::from_secs(366 * 86_400);
 
 /// Whether `status` (an answer's) is what `--status` asks for: a code
 /// (`401`) or a class (`4xx`).
@@ -506,7 +491,12 @@ pub async fn run(
     opts: &LogsOptions,
     sink: &mut impl FnMut(&LogLine) -> ControlFlow<()>,
 ) -> Result<usize> {
-    let since = parse_since(&opts.since)?;
+    let since = opts.since;
+    if since.is_zero() || since > MAX_SINCE {
+        return Err(failed!(
+            "--since reaches back at most 366 days (1d to 366d, or less in h, m, s)."
+        ));
+    }
     let names = crate::options::names(opts.stage.as_deref())?;
     if let Some(st) = opts.status.as_deref() {
         check_status(st)?;

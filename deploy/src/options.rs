@@ -52,11 +52,14 @@ pub struct ParamOptions {
 
 /// When to ask before executing the change set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum RequireApproval {
+    /// Never ask.
     Never,
-    /// When IAM permissions widen (like CDK).
+    /// Ask when IAM permissions widen (the default, like CDK).
     #[default]
     Broadening,
+    /// Ask before any change.
     AnyChange,
 }
 

@@ -2,9 +2,11 @@
 
 /// A Lambda architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Arch {
     #[default]
     Arm64,
+    #[cfg_attr(feature = "clap", value(name = "x86_64"))]
     X86_64,
 }
 

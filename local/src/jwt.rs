@@ -320,29 +320,13 @@ impl Authorizer {
     }
 }
 
-/// Parses `1h`, `30m`, `90s`, `2d` or a number of seconds.
-pub fn parse_ttl(s: &str) -> Result<u64> {
-    let s = s.trim();
-    let (num, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((i, _)) => (&s[..i], &s[i..]),
-        None => (s, "s"),
-    };
-    let n: u64 = num
-        .parse()
-        .with_context(|| format!("bad duration `{s}` (use e.g. 1h, 30m, 90s)"))?;
-    let mult = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86400,
-        _ => bail!("bad duration `{s}` (use e.g. 1h, 30m, 90s)"),
-    };
-    /// Dev tokens live at most a year (Cognito's own cap is a day).
+/// A token lifetime in whole seconds: positive, at most a year (Cognito's
+/// own cap is a day).
+pub fn check_ttl(ttl: std::time::Duration) -> Result<u64> {
     const MAX_SECS: u64 = 366 * 86400;
-    let secs = n.checked_mul(mult).filter(|s| *s <= MAX_SECS);
-    match secs {
-        Some(0) => bail!("the token lifetime must be positive"),
-        Some(s) => Ok(s),
-        None => bail!("the token lifetime `{s}` is too long: at most 366d"),
+    match ttl.as_secs() {
+        0 => bail!("the token lifetime must be at least 1s"),
+        s if s > MAX_SECS => bail!("the token lifetime is too long: at most 366d"),
+        s => Ok(s),
     }
 }

@@ -19,6 +19,7 @@ pub mod availability;
 pub mod expr;
 pub mod function;
 pub mod iam;
+pub mod ids;
 pub mod model;
 pub mod module;
 pub mod names;

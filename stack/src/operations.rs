@@ -5,8 +5,8 @@
 
 use crate::expr::{get_att, r#ref, s, sub, Expr};
 use crate::iam::{PolicyDocument, Principal, Statement};
+use crate::ids::*;
 use crate::model::{Parameter, Resource, Template};
-use crate::module::ids::*;
 use crate::names::Names;
 use crate::permissions as perms;
 use crate::resources::*;

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 pub fn run(args: flags::Bench) -> Result<ExitCode> {
     match args.target {
         BenchTarget::Synth => bench_synth(args.runs.max(5)),
-        BenchTarget::Functions => bench_functions(args.runs.max(1)),
+        BenchTarget::Functions => bench_functions(args.runs.max(1), args.binaries),
         BenchTarget::Load => {
             let rt = crate::runtime()?;
             let result = rt.block_on(load::bench_load(&args));
@@ -92,7 +92,8 @@ fn bench_synth(runs: usize) -> Result<ExitCode> {
     if !status.success() {
         bail!("cargo build --profile xtask -p xtask failed");
     }
-    let optimized = std::process::Command::new(root.join("target/xtask/xtask"))
+    let optimized = lambda_package::cargo::target_dir()?.join("xtask/xtask");
+    let optimized = std::process::Command::new(optimized)
         .args(["bench", "synth", "--runs"])
         .arg(runs.to_string())
         .status()
@@ -224,19 +225,23 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
         .ok()
 }
 
-fn bench_functions(runs: usize) -> Result<ExitCode> {
+fn bench_functions(runs: usize, binaries: Option<std::path::PathBuf>) -> Result<ExitCode> {
     let rt = crate::runtime()?;
-    let result = rt.block_on(bench(runs.max(1)));
+    let functions = match binaries {
+        Some(dir) => Functions::Prebuilt(dir),
+        None => Functions::Build { release: true },
+    };
+    let result = rt.block_on(bench(runs.max(1), functions));
     rt.shutdown_timeout(Duration::from_secs(2));
     result
 }
 
-async fn bench(runs: usize) -> Result<ExitCode> {
+async fn bench(runs: usize, functions: Functions) -> Result<ExitCode> {
     let root = emulator::workspace_root();
     let out_dir = root.join(".bench");
     let opts = StartOptions {
         stage: None,
-        functions: Functions::Build { release: true },
+        functions,
         fresh: true,
         function_timeout_ms: None,
         data_dir: out_dir.join("dev-data"),
@@ -410,7 +415,12 @@ async fn measure(running: &Running, runs: usize) -> Result<Value> {
     }
     let per_action = with_aws_delay(running, &mut c, &token).await?;
     let mut rss = serde_json::Map::new();
+    let mut sizes = serde_json::Map::new();
     for rt in &running.runtimes {
+        let bytes = std::fs::metadata(&rt.command().program)
+            .with_context(|| format!("reading {}", rt.command().program.display()))?
+            .len();
+        sizes.insert(rt.name().into(), json!(bytes));
         let pid = *rt.pids().first().context("the function is not running")?;
         let kib = vm_hwm_kib(pid).context("reading the function's VmHWM")?;
         rss.insert(rt.name().into(), json!(kib));
@@ -468,16 +478,18 @@ async fn measure(running: &Running, runs: usize) -> Result<Value> {
         percentile(&sessions, 0.99)
     );
     outln!(
-        "{:<40} {:>16} {:>22}",
+        "{:<40} {:>12} {:>16} {:>22}",
         "function",
+        "binary",
         "peak RSS (KiB)",
         "start to first next"
     );
     for rt in &running.runtimes {
         let s = &starts[rt.name()];
         outln!(
-            "{:<40} {:>16} {:>12.2} ms (median of {}, min {:.2}, max {:.2})",
+            "{:<40} {:>12} {:>16} {:>12.2} ms (median of {}, min {:.2}, max {:.2})",
             rt.name(),
+            lambda_package::format_size(sizes[rt.name()].as_u64().unwrap_or(0)),
             rss[rt.name()].as_u64().unwrap_or(0),
             s["median_ms"].as_f64().unwrap_or(f64::NAN),
             s["runs"],
@@ -511,6 +523,7 @@ async fn measure(running: &Running, runs: usize) -> Result<Value> {
         "add_turn_ms": {"median": percentile(&add_turn, 0.5), "p99": percentile(&add_turn, 0.99), "max": add_turn[add_turn.len() - 1]},
         "sessions_ms": {"median": percentile(&sessions, 0.5), "p99": percentile(&sessions, 0.99)},
         "peak_rss_kib_after_requests": rss,
+        "binary_bytes": sizes,
         "start_to_first_next": starts,
         "init_phases_median_us": phases,
     }))

@@ -20,7 +20,7 @@ pub fn run(args: flags::Dev) -> Result<ExitCode> {
                 &dir,
                 args.stage.as_deref(),
                 &t.sub,
-                &t.ttl,
+                t.ttl,
                 &t.groups,
                 t.client_id.as_deref(),
                 &t.scopes,

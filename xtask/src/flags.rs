@@ -6,6 +6,10 @@
 
 use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+pub use deploy::backup::TableChoice as Table;
+pub use deploy::logs::LogSource;
+pub use deploy::options::RequireApproval;
+pub use lambda_package::Arch;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -187,15 +191,6 @@ pub struct Test {
     pub no_lint: bool,
 }
 
-/// A Lambda architecture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum Arch {
-    #[default]
-    Arm64,
-    #[value(name = "x86_64")]
-    X86_64,
-}
-
 #[derive(Debug, Args)]
 pub struct Build {
     #[arg(long, value_enum, default_value = "arm64")]
@@ -255,17 +250,6 @@ pub struct Params {
     /// carry scopes, so id tokens are then refused (403); '' for none.
     #[arg(long = "route-scope", value_name = "SCOPE")]
     pub route_scopes: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum RequireApproval {
-    /// Never ask.
-    Never,
-    /// Ask when IAM permissions widen (the default, like CDK).
-    #[default]
-    Broadening,
-    /// Ask before any change.
-    AnyChange,
 }
 
 #[derive(Debug, Args)]
@@ -423,15 +407,6 @@ pub struct Verify {
     pub no_smoke: bool,
 }
 
-/// One of the stack's tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Table {
-    /// voice-learning-sessions (sessions and turns).
-    Sessions,
-    /// voice-learning-user-profiles.
-    Profiles,
-}
-
 #[derive(Debug, Args)]
 pub struct Backup {
     #[command(flatten)]
@@ -466,6 +441,50 @@ pub struct Tune {
     pub json: bool,
 }
 
+/// A duration flag (`--since`, `--ttl`): a whole number and its unit, `s`,
+/// `m`, `h` or `d` (`90s`, `15m`, `2h`, `1d`). A bare number is refused: it
+/// would be seconds to one reader and minutes to another.
+pub fn duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let per_unit: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "" if !number.is_empty() => {
+            return Err(format!("`{s}` has no unit: write {s}s, {s}m, {s}h or {s}d"))
+        }
+        _ => {
+            return Err(format!(
+                "`{s}` is not a duration: write e.g. 90s, 15m, 2h or 1d"
+            ))
+        }
+    };
+    let secs = number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(per_unit))
+        .ok_or_else(|| format!("`{s}` is not a duration: write e.g. 90s, 15m, 2h or 1d"))?;
+    if secs == 0 {
+        return Err("a duration must be longer than 0".into());
+    }
+    Ok(std::time::Duration::from_secs(secs))
+}
+
+/// A duration as [`duration`] reads it, in its largest whole unit (`15m`).
+pub fn duration_text(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    match [(86_400, "d"), (3600, "h"), (60, "m")]
+        .into_iter()
+        .find(|(per, _)| secs > 0 && secs.is_multiple_of(*per))
+    {
+        Some((per, unit)) => format!("{}{unit}", secs / per),
+        None => format!("{secs}s"),
+    }
+}
+
 /// A function by its binary name (the stack's table of functions).
 fn function() -> impl clap::builder::TypedValueParser<Value = stack::Function> {
     clap::builder::PossibleValuesParser::new(stack::Function::ALL.iter().map(|f| f.binary()))
@@ -489,8 +508,8 @@ pub struct Audit {
     #[command(flatten)]
     pub stage: Stage,
     /// How far back, e.g. 24h, 7d (CloudTrail keeps 90 days of events).
-    #[arg(long, default_value = "24h")]
-    pub since: String,
+    #[arg(long, default_value = "24h", value_parser = duration, value_name = "DURATION")]
+    pub since: std::time::Duration,
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -573,7 +592,7 @@ pub struct Logs {
     /// The functions' logs, the HTTP API's access log (every answer, the
     /// gateway's own 401/403/413/429 included), or both.
     #[arg(long, value_enum, default_value = "functions")]
-    pub source: LogSourceChoice,
+    pub source: LogSource,
     /// Only answers with this status: a code (401) or a class (4xx, 5xx).
     #[arg(long, value_name = "STATUS")]
     pub status: Option<String>,
@@ -581,8 +600,8 @@ pub struct Logs {
     #[arg(long, value_name = "ROUTE")]
     pub route: Option<String>,
     /// How far back to start: 90s, 15m, 2h, 1d.
-    #[arg(long, default_value = "15m", value_name = "DURATION")]
-    pub since: String,
+    #[arg(long, default_value = "15m", value_parser = duration, value_name = "DURATION")]
+    pub since: std::time::Duration,
     /// Keep reading new events (every 2 s) until Ctrl-C.
     #[arg(long)]
     pub follow: bool,
@@ -595,14 +614,6 @@ pub struct Logs {
     /// One JSON object per event on stdout.
     #[arg(long)]
     pub json: bool,
-}
-
-/// Which logs `logs` reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogSourceChoice {
-    Functions,
-    Api,
-    All,
 }
 
 #[derive(Debug, Args)]
@@ -685,8 +696,8 @@ pub struct Token {
     #[arg(long, default_value = "dev-user")]
     pub sub: String,
     /// Lifetime, e.g. 1h, 30m, 90s, 2d.
-    #[arg(long, default_value = "1h")]
-    pub ttl: String,
+    #[arg(long, default_value = "1h", value_parser = duration, value_name = "DURATION")]
+    pub ttl: std::time::Duration,
     /// A Cognito group the token's user is in (repeatable); the stack's
     /// `AssistantWriterGroup` (default `assistant-writers`) may add
     /// assistant/system turns and set summaries.
@@ -721,6 +732,11 @@ pub struct Bench {
     /// Runs per measurement.
     #[arg(long, default_value_t = 50)]
     pub runs: usize,
+    /// `functions`: measure the binaries `DIR/session-persistence` and
+    /// `DIR/context-manager` (e.g. another commit's release build) instead
+    /// of building the workspace's.
+    #[arg(long, value_name = "DIR")]
+    pub binaries: Option<PathBuf>,
     /// `load`: sessions written at once.
     #[arg(long, default_value_t = 10)]
     pub sessions: usize,
@@ -742,4 +758,33 @@ pub struct Bench {
     /// atomic, as `moto_server` serves): shows the check catches lost writes.
     #[arg(long)]
     pub unlocked_emulator: bool,
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::{duration, duration_text};
+    use std::time::Duration;
+
+    #[test]
+    fn every_duration_flag_takes_a_number_and_a_unit() {
+        assert_eq!(duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(duration("2d"), Ok(Duration::from_secs(172_800)));
+        let bare = duration("15").unwrap_err();
+        assert!(bare.contains("15s, 15m, 15h or 15d"), "{bare}");
+        for bad in [
+            "",
+            "m",
+            "0m",
+            "15 minutes",
+            "1w",
+            "-1h",
+            "99999999999999999999d",
+        ] {
+            assert!(duration(bad).is_err(), "{bad:?} accepted");
+        }
+        for text in ["15m", "90s", "2h", "7d"] {
+            assert_eq!(duration_text(duration(text).unwrap()), text);
+        }
+    }
 }

@@ -59,7 +59,7 @@ fn exit(ok: bool) -> ExitCode {
 }
 
 fn build(args: flags::Build) -> Result<ExitCode> {
-    let artifacts = lambda_package::build_all(args.arch.into(), &mut |l| eprintln!("{l}"))?;
+    let artifacts = lambda_package::build_all(args.arch, &mut |l| eprintln!("{l}"))?;
     for line in lambda_package::artifact::summary_lines(&artifacts) {
         outln!("{line}");
     }

@@ -96,7 +96,7 @@ pub fn logs(args: flags::Logs) -> Result<ExitCode> {
     if n == 0 && !opts.follow {
         eprintln!(
             "no log events in the last {}{}: the functions log one line per request; call the API (or widen --since).",
-            opts.since,
+            crate::flags::duration_text(opts.since),
             if opts.filter.is_some() || opts.request_id.is_some() {
                 " that match"
             } else {

@@ -3,19 +3,9 @@
 
 use crate::flags;
 use deploy::options::{
-    Artifacts, AwsOptions, DeployOptions, DestroyOptions, DiffOptions, ParamOptions,
-    RequireApproval, VerifyOptions,
+    Artifacts, AwsOptions, DeployOptions, DestroyOptions, DiffOptions, ParamOptions, VerifyOptions,
 };
 use std::path::PathBuf;
-
-impl From<flags::Arch> for lambda_package::Arch {
-    fn from(a: flags::Arch) -> Self {
-        match a {
-            flags::Arch::Arm64 => lambda_package::Arch::Arm64,
-            flags::Arch::X86_64 => lambda_package::Arch::X86_64,
-        }
-    }
-}
 
 impl From<flags::Aws> for AwsOptions {
     fn from(a: flags::Aws) -> Self {
@@ -31,7 +21,7 @@ impl From<flags::Aws> for AwsOptions {
 impl From<flags::Params> for ParamOptions {
     fn from(p: flags::Params) -> Self {
         ParamOptions {
-            arch: p.arch.map(Into::into),
+            arch: p.arch,
             user_pool_id: p.user_pool_id,
             user_pool_client_id: (!p.user_pool_client_ids.is_empty())
                 .then(|| p.user_pool_client_ids.join(",")),
@@ -49,23 +39,13 @@ impl From<flags::Params> for ParamOptions {
     }
 }
 
-impl From<flags::RequireApproval> for RequireApproval {
-    fn from(r: flags::RequireApproval) -> Self {
-        match r {
-            flags::RequireApproval::Never => RequireApproval::Never,
-            flags::RequireApproval::Broadening => RequireApproval::Broadening,
-            flags::RequireApproval::AnyChange => RequireApproval::AnyChange,
-        }
-    }
-}
-
 impl From<flags::Deploy> for DeployOptions {
     fn from(d: flags::Deploy) -> Self {
         DeployOptions {
             aws: d.aws.into(),
             stage: d.stage.stage,
             params: d.params.into(),
-            require_approval: d.require_approval.into(),
+            require_approval: d.require_approval,
             yes: d.yes,
             allow_replacement: d.allow_replacement,
             outputs_file: d.outputs_file,
@@ -124,11 +104,7 @@ impl From<flags::Logs> for deploy::logs::LogsOptions {
             aws: l.aws.into(),
             stage: l.stage.stage,
             function: l.function,
-            source: match l.source {
-                flags::LogSourceChoice::Functions => deploy::logs::LogSource::Functions,
-                flags::LogSourceChoice::Api => deploy::logs::LogSource::Api,
-                flags::LogSourceChoice::All => deploy::logs::LogSource::All,
-            },
+            source: l.source,
             status: l.status,
             route: l.route,
             since: l.since,
@@ -141,21 +117,12 @@ impl From<flags::Logs> for deploy::logs::LogsOptions {
     }
 }
 
-impl From<flags::Table> for deploy::backup::TableChoice {
-    fn from(t: flags::Table) -> Self {
-        match t {
-            flags::Table::Sessions => deploy::backup::TableChoice::Sessions,
-            flags::Table::Profiles => deploy::backup::TableChoice::Profiles,
-        }
-    }
-}
-
 impl From<flags::Backup> for deploy::backup::BackupOptions {
     fn from(b: flags::Backup) -> Self {
         deploy::backup::BackupOptions {
             aws: b.aws.into(),
             stage: b.stage.stage,
-            table: b.table.map(Into::into),
+            table: b.table,
         }
     }
 }
@@ -198,7 +165,7 @@ impl From<flags::Restore> for deploy::backup::RestoreOptions {
         // clap's group makes exactly one of the two present.
         let source = match (r.to_time, r.backup_arn) {
             (Some(time), _) => RestoreSource::PointInTime {
-                table: r.table.map_or(TableChoice::Sessions, Into::into),
+                table: r.table.unwrap_or(TableChoice::Sessions),
                 time,
             },
             (None, arn) => RestoreSource::Backup {

@@ -5,6 +5,7 @@
 
 use deploy::audit::{audit_at, FindingKind};
 use serde_json::{json, Value};
+use std::time::Duration;
 
 const ACCOUNT: &str = "123456789012";
 const NOW: i64 = 1_796_000_000;
@@ -100,7 +101,7 @@ fn run(responses: Vec<Value>) -> (deploy::audit::Audit, testkit::replay::Replay)
         .unwrap();
     let aws = deploy::aws::Aws::from_conf(rt.block_on(replay.sdk_config()), ACCOUNT);
     let a = rt
-        .block_on(audit_at(&aws, None, "24h", NOW))
+        .block_on(audit_at(&aws, None, Duration::from_secs(86_400), NOW))
         .expect("audit");
     (a, replay)
 }
@@ -276,7 +277,7 @@ fn more_than_ninety_days_is_refused_before_aws_is_asked() {
         .unwrap();
     let aws = deploy::aws::Aws::from_conf(rt.block_on(replay.sdk_config()), ACCOUNT);
     let e = rt
-        .block_on(audit_at(&aws, None, "91d", NOW))
+        .block_on(audit_at(&aws, None, Duration::from_secs(91 * 86_400), NOW))
         .unwrap_err()
         .to_string();
     assert!(e.contains("90 days"), "{e}");

@@ -245,7 +245,7 @@ fn every_listed_app_client_gets_in_and_dev_token_names_one() {
         &dev.data_dir,
         None,
         "backend",
-        "1h",
+        std::time::Duration::from_secs(3600),
         &[],
         Some(local::model::SECOND_CLIENT_ID),
         &[],
@@ -263,7 +263,7 @@ fn every_listed_app_client_gets_in_and_dev_token_names_one() {
         &dev.data_dir,
         None,
         "x",
-        "1h",
+        std::time::Duration::from_secs(3600),
         &[],
         Some("otherclient"),
         &[],
@@ -292,7 +292,16 @@ fn route_scopes_refuse_id_tokens_and_pass_access_tokens_with_a_scope() {
     assert_eq!(r.status, 403, "{}", r.body);
     assert!(r.body.contains("Forbidden"), "{}", r.body);
     let token = |scopes: &[String]| {
-        local::start::dev_token(&dev.data_dir, None, "alice", "1h", &[], None, scopes).unwrap()
+        local::start::dev_token(
+            &dev.data_dir,
+            None,
+            "alice",
+            std::time::Duration::from_secs(3600),
+            &[],
+            None,
+            scopes,
+        )
+        .unwrap()
     };
     let other = token(&["voice-learning/read".into()]);
     assert_eq!(claims_of(&other)["token_use"], "access");

@@ -70,7 +70,16 @@ impl Dev {
 
     /// A dev token for this data directory, as `dev token` prints it.
     pub fn token(&self, sub: &str) -> String {
-        local::start::dev_token(&self.data_dir, None, sub, "1h", &[], None, &[]).unwrap()
+        local::start::dev_token(
+            &self.data_dir,
+            None,
+            sub,
+            std::time::Duration::from_secs(3600),
+            &[],
+            None,
+            &[],
+        )
+        .unwrap()
     }
 
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Resp {
