@@ -5,7 +5,7 @@
 //! and must succeed. Commands that need AWS or a running `dev` are parsed
 //! only.
 //!
-//! Shown commands are those in shell code blocks, and inline code spans
+//! `json` code blocks must be JSON. Shown commands are those in shell code blocks, and inline code spans
 //! that are whole commands; a span with a placeholder (`[--flag]`, `a|b`,
 //! `...`, `<x>`) is a synopsis, not a command, and is skipped.
 
@@ -33,7 +33,7 @@ const SHELL: &[&str] = &["", "bash", "sh", "shell", "console"];
 pub fn check(pages: &[Page], problems: &mut Vec<Problem>) -> Stats {
     let mut shown = Vec::new();
     for page in pages {
-        find(page, &mut shown);
+        find(page, &mut shown, problems);
     }
     let mut runs = BTreeSet::new();
     for s in &shown {
@@ -142,8 +142,11 @@ fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn find(page: &Page, out: &mut Vec<Shown>) {
+/// The page's shown commands into `out`; a `json` block that is not JSON
+/// into `problems`.
+fn find(page: &Page, out: &mut Vec<Shown>, problems: &mut Vec<Problem>) {
     let mut block: Option<(usize, String)> = None;
+    let mut json: Option<(usize, String)> = None;
     for (event, range) in Parser::new_ext(&page.text, super::links::options()).into_offset_iter() {
         match event {
             Event::Start(Tag::CodeBlock(kind)) => {
@@ -151,12 +154,15 @@ fn find(page: &Page, out: &mut Vec<Shown>) {
                     CodeBlockKind::Fenced(info) => info.split_whitespace().next().unwrap_or(""),
                     CodeBlockKind::Indented => "",
                 };
+                let first = line_of(&page.text, range.start) + 1;
                 if SHELL.contains(&lang) {
-                    block = Some((line_of(&page.text, range.start) + 1, String::new()));
+                    block = Some((first, String::new()));
+                } else if lang == "json" {
+                    json = Some((first, String::new()));
                 }
             }
             Event::Text(t) => {
-                if let Some((_, text)) = &mut block {
+                if let Some((_, text)) = block.as_mut().or(json.as_mut()) {
                     text.push_str(&t);
                 }
             }
@@ -164,8 +170,17 @@ fn find(page: &Page, out: &mut Vec<Shown>) {
                 if let Some((first, text)) = block.take() {
                     in_block(page, first, &text, out);
                 }
+                if let Some((first, text)) = json.take() {
+                    if let Err(e) = serde_json::from_str::<serde_json::Value>(&text) {
+                        problems.push(Problem {
+                            page: page.rel.clone(),
+                            line: first,
+                            message: format!("a `json` block that is not JSON: {e}"),
+                        });
+                    }
+                }
             }
-            Event::Code(code) if block.is_none() => {
+            Event::Code(code) => {
                 if let Some(rest) = code.strip_prefix("cargo xtask ") {
                     let synopsis = ["[", "]", "|", "...", "…", "<", ">"];
                     if !synopsis.iter().any(|p| rest.contains(p)) {
@@ -185,14 +200,12 @@ fn find(page: &Page, out: &mut Vec<Shown>) {
 /// The commands of one shell block: continuation lines joined, comment
 /// lines skipped, each `cargo xtask` up to the end of its shell command.
 fn in_block(page: &Page, first: usize, text: &str, out: &mut Vec<Shown>) {
-    let mut line = first;
     let mut joined = String::new();
-    let mut start = line;
-    for l in text.lines() {
+    let mut start = first;
+    for (line, l) in (first..).zip(text.lines()) {
         if joined.is_empty() {
             start = line;
         }
-        line += 1;
         if let Some(head) = l.strip_suffix('\\') {
             joined.push_str(head);
             joined.push(' ');
@@ -279,7 +292,9 @@ mod tests {
             text: "# X\n\n```bash\ncargo xtask synth --format yaml\ncargo xtask synth --fromat yaml\n```\n\nOr `cargo xtask deploy --no-such-flag`.\n".into(),
         };
         let mut shown = Vec::new();
-        find(&page, &mut shown);
+        let mut problems = Vec::new();
+        find(&page, &mut shown, &mut problems);
+        assert!(problems.is_empty());
         let lines: Vec<_> = shown.iter().map(|s| s.line).collect();
         assert_eq!(lines, [4, 5, 8]);
         let bad: Vec<_> = shown

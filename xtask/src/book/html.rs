@@ -38,7 +38,11 @@ fn side_bar(pages: &[Page], from: &str) -> String {
                 }
                 Event::Text(t) | Event::Code(t) if href.is_some() => title.push_str(&t),
                 Event::End(pulldown_cmark::TagEnd::Link) => {
-                    if let Some(h) = href.take().filter(|h| h.ends_with(".md")) {
+                    // The pages of docs/ only: Home is the README.
+                    if let Some(h) = href
+                        .take()
+                        .filter(|h| h.ends_with(".md") && !h.starts_with("../"))
+                    {
                         let target = html_rel(&format!("docs/{h}"));
                         nav.push_str(&format!(
                             "<li><a href=\"{}{target}\">{}</a></li>\n",

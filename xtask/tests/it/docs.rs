@@ -14,7 +14,10 @@ fn scratch(name: &str) -> std::path::PathBuf {
 /// The crates' picture runs `cargo metadata`: the cargo running the tests,
 /// as `cargo xtask` passes its own.
 fn cargo() -> Vec<(&'static str, String)> {
-    vec![("CARGO", std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))]
+    vec![(
+        "CARGO",
+        std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+    )]
 }
 
 #[test]
@@ -58,7 +61,7 @@ fn a_broken_link_or_example_fails_the_check() {
         root.join("docs/guide.md"),
         "# Guide\n\n## Run it\n\nBack to [home](../README.md#home), on to [nowhere](#walk-it).\n\n\
          ```bash\ncargo xtask synth --format json\ncargo xtask synth --fromat json\n```\n\n\
-         Or `cargo xtask cost --students many`.\n",
+         Or `cargo xtask cost --students many`.\n\n```json\n{\"a\": 1,}\n```\n",
     )
     .unwrap();
     let run = run_cmd(xtask(
@@ -79,7 +82,8 @@ fn a_broken_link_or_example_fails_the_check() {
         "docs/guide.md:5: link `#walk-it`: docs/guide.md has no heading whose anchor is `#walk-it`",
         "docs/guide.md:9: `cargo xtask synth --fromat json` does not parse",
         "docs/guide.md:12: `cargo xtask cost --students many` does not parse",
-        "4 problem(s)",
+        "docs/guide.md:15: a `json` block that is not JSON",
+        "5 problem(s)",
     ] {
         assert!(run.stderr.contains(want), "no {want:?} in:\n{}", run.stderr);
     }
@@ -120,4 +124,63 @@ fn a_stale_generated_part_fails_the_check_and_docs_rewrites_it() {
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     assert!(readme.contains("DynamoDB --> KMS"), "{readme}");
     run_args(with_out(args(true))).ok();
+}
+
+/// Where each section of the README of before the book went: the page
+/// still has the heading, so a section cannot be dropped unnoticed.
+#[test]
+fn every_section_of_the_old_readme_has_a_home() {
+    let moved = [
+        ("Running it locally", "docs/getting-started.md"),
+        ("Commands", "docs/commands.md"),
+        ("JSON output", "docs/commands.md"),
+        ("The HTTP API", "docs/api.md"),
+        ("Calling it from a browser", "docs/browser.md"),
+        ("Reliability: what is atomic, what to retry", "docs/api.md"),
+        ("Deploy, diff, destroy", "docs/deploying.md"),
+        (
+            "Permissions: the deployer, the roles and the table key",
+            "docs/deploying.md",
+        ),
+        (
+            "Deploying from CI (GitHub Actions, no stored keys)",
+            "docs/ci.md",
+        ),
+        ("Security model", "docs/security.md"),
+        ("The stack", "docs/stack.md"),
+        ("Template checks", "docs/stack.md"),
+        ("Operating it: logs, backups, restores", "docs/operating.md"),
+        ("Auditing access", "docs/operating.md"),
+        ("Monitoring, backup and recovery", "docs/operating.md"),
+        ("Daily backups (opt-in)", "docs/operating.md"),
+        ("Monthly cost budget (opt-in)", "docs/operating.md"),
+        ("Costs", "docs/costs.md"),
+        ("Runbook: when an alarm fires", "docs/runbook.md"),
+        ("Troubleshooting", "docs/troubleshooting.md"),
+        ("Measurements", "docs/measurements.md"),
+        ("Dependencies", "docs/dependencies.md"),
+        ("Not done yet, and known limits", "docs/limits.md"),
+    ];
+    // Not a section: the browser section's user pool became one of getting started.
+    let moved = moved.into_iter().map(|(s, p)| (s, p, s)).chain([(
+        "Calling it from a browser: A user pool for it",
+        "docs/getting-started.md",
+        "A Cognito user pool",
+    )]);
+    let root = emulator::workspace_root();
+    for (section, page, heading) in moved {
+        let text = std::fs::read_to_string(root.join(page)).unwrap();
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start_matches('#').trim() == heading && l.starts_with('#')),
+            "the README's section {section:?} has no heading {heading:?} in {page}"
+        );
+    }
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let lines = readme.lines().count();
+    assert!(lines <= 200, "README.md is a landing page: {lines} lines");
+    assert!(
+        readme.contains("cargo xtask dev ") && readme.contains("cargo xtask test "),
+        "README.md starts with the two commands"
+    );
 }
