@@ -345,7 +345,7 @@ pub async fn audit_at(
         principals,
         findings,
         not_covered: vec![
-            "DynamoDB item reads and writes are CloudTrail data events, which LookupEvents does not return: reading the tables outside the functions shows only in a trail with data events for the two tables (0.10 USD per 100,000 events; see README \"Auditing access\")".into(),
+            "DynamoDB item reads and writes are CloudTrail data events, which LookupEvents does not return: reading the tables outside the functions shows only in a trail with data events for the two tables (0.10 USD per 100,000 events; see docs/operating.md, \"Auditing access\")".into(),
         ],
     })
 }

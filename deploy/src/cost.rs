@@ -43,7 +43,7 @@ pub mod price {
     pub const XRAY_PER_MILLION_TRACES: f64 = 5.00;
 }
 
-/// This module's figures, measured (README "Measurements") or fixed by its design.
+/// This module's figures, measured (docs/measurements.md) or fixed by its design.
 pub mod measured {
     /// Function memory (the template's MemorySize).
     pub const MEMORY_MB: f64 = 256.0;

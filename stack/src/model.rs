@@ -137,7 +137,7 @@ impl Resource {
         self.condition = Some(name.to_string());
         self
     }
-    /// Skips a checkov check for this resource, with the reason (listed in the README).
+    /// Skips a checkov check for this resource, with the reason (listed in docs/stack.md, "Template checks").
     pub fn skip_check(mut self, id: &str, reason: &str) -> Self {
         let meta = self
             .metadata

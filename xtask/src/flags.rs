@@ -43,7 +43,7 @@ pub enum Command {
     /// What is outdated: crates (Cargo.lock) and the Python pins, each with
     /// where to read its changes; --relock rewrites the hashed lock files.
     Deps(Deps),
-    /// The one test command: fmt, clippy, all tests, synth --check, deny, lint.
+    /// The one test command: fmt, clippy, all tests, synth --check, docs --check, deny, lint.
     Test(Test),
     /// Release-build both functions into target/lambda/<name>/bootstrap and reproducible zips.
     Build(Build),
@@ -88,6 +88,24 @@ pub enum Command {
     Completions(Completions),
     /// Print the man page, or write one per command into --out DIR.
     Man(Man),
+    /// Build the docs (README.md and docs/) into HTML, checking every link and every command they show.
+    Docs(Docs),
+}
+
+#[derive(Debug, Args)]
+pub struct Docs {
+    /// Open the built book in a browser.
+    #[arg(long)]
+    pub open: bool,
+    /// Fail when a generated part of a page is stale, instead of rewriting it (`cargo xtask test` runs this).
+    #[arg(long)]
+    pub check: bool,
+    /// Write the HTML here instead of target/book.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// The tree holding README.md and docs/ (default: this workspace); the tests point it at broken fixtures.
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub root: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

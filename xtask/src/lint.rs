@@ -5,7 +5,7 @@
 //! findings all count) in every region the deploy accepts, each linted with
 //! the template `deploy` sends there (a region without a resource type gets
 //! the template without it); checkov reports 0 failed checks. Skips live
-//! only in each resource's own Metadata, with a reason (see README).
+//! only in each resource's own Metadata, with a reason (see docs/stack.md, "Template checks").
 
 use crate::flags::{self, Format};
 use crate::output::outln;
@@ -42,7 +42,7 @@ pub fn run(args: flags::Lint) -> Result<ExitCode> {
     outln!("cfn-lint: {cfn} finding(s)");
     outln!("IAM linter: {iam} finding(s)");
     outln!(
-        "checkov: {} passed, {} failed, {} skipped (skips: see README \"Template checks\")",
+        "checkov: {} passed, {} failed, {} skipped (skips: see docs/stack.md, \"Template checks\")",
         chk.passed,
         chk.failed,
         chk.skipped
@@ -52,7 +52,7 @@ pub fn run(args: flags::Lint) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     if cfn > 0 || chk.failed > 0 || iam > 0 {
-        eprintln!("lint failed: fix the findings above (a check that does not fit may be skipped only in the resource's Metadata, with a reason, and listed in the README)");
+        eprintln!("lint failed: fix the findings above (a check that does not fit may be skipped only in the resource's Metadata, with a reason, and listed in docs/stack.md, \"Template checks\")");
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)

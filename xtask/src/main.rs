@@ -4,6 +4,7 @@
 //! (`ui`, `render`) and picks the exit code.
 
 mod bench;
+mod book;
 mod config;
 mod deps;
 mod dev;
@@ -241,6 +242,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => bench::run(a),
         Command::Completions(a) => docs::completions(a),
         Command::Man(a) => docs::man(a),
+        Command::Docs(a) => book::run(a),
     };
     output::finish(result)
 }

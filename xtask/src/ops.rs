@@ -251,7 +251,7 @@ pub fn actual_lines(a: &deploy::cost_actual::Actual) -> Vec<String> {
     out
 }
 
-/// The estimate as the terminal shows it (and the README quotes it).
+/// The estimate as the terminal shows it (and docs/costs.md quotes it).
 pub fn cost_lines(e: &deploy::cost::Estimate) -> Vec<String> {
     use deploy::cost::quantity;
     let u = &e.usage;
@@ -383,18 +383,18 @@ pub fn tune(args: flags::Tune) -> Result<ExitCode> {
 mod tests {
     use super::*;
 
-    /// README's "Costs" block is exactly this command's output for the guide's example.
+    /// The block of docs/costs.md is exactly this command's output for the guide's example.
     #[test]
-    fn the_readme_cost_table_is_the_commands_output() {
+    fn the_documented_cost_table_is_the_commands_output() {
         let readme = std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"),
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/costs.md"),
         )
         .unwrap();
         let est = deploy::cost::estimate(&deploy::cost::Usage::default()).unwrap();
         let block = cost_lines(&est).join("\n");
         assert!(
             readme.contains(&format!("```\n{block}\n```")),
-            "README's Costs block differs from `cargo xtask cost`:\n{block}"
+            "docs/costs.md's block differs from `cargo xtask cost`:\n{block}"
         );
     }
 

@@ -1,5 +1,6 @@
 //! `cargo xtask test`: the one test command. fmt check, clippy with
-//! `-D warnings`, every workspace test, `synth --check`, `deny`, `lint`.
+//! `-D warnings`, every workspace test, `synth --check`, `docs --check`
+//! (the book built, its links and shown commands checked), `deny`, `lint`.
 
 use crate::flags;
 use anyhow::{Context, Result};
@@ -53,6 +54,17 @@ pub fn run(args: flags::Test) -> Result<ExitCode> {
         "--check",
     ]);
     steps.push(("xtask synth --check", synth));
+    let mut docs = cargo();
+    docs.args([
+        "run",
+        "--quiet",
+        "--package",
+        "xtask",
+        "--",
+        "docs",
+        "--check",
+    ]);
+    steps.push(("xtask docs --check", docs));
     let mut deny = cargo();
     deny.args(["run", "--quiet", "--package", "xtask", "--", "deny"]);
     steps.push(("xtask deny", deny));

@@ -181,7 +181,7 @@ impl Step {
         }
     }
 
-    /// The status the API answers on success (README, "The HTTP API").
+    /// The status the API answers on success (docs/api.md).
     pub fn expected_status(self) -> u16 {
         match self {
             Step::Create => 201,

@@ -137,7 +137,7 @@ fn the_deployer_policy_is_attached_in_parts_that_fit_a_managed_policy() {
     );
 }
 
-/// With a CloudFormation service role the two policies fit where README
+/// With a CloudFormation service role the two policies fit where docs/deploying.md
 /// puts them: the role's as its inline policy (10,240 characters for all of
 /// a role's inline policies), the narrowed caller's as one managed policy.
 #[test]

@@ -1,5 +1,5 @@
 //! `--json`: stdout is exactly one JSON document, with the fields the
-//! README documents, also on errors (`{"error": {"message", "kind"}}`);
+//! docs (docs/commands.md, "JSON output") show, also on errors (`{"error": {"message", "kind"}}`);
 //! and a closed stdout (`| head -c0`) is not a panic.
 
 use crate::support::*;
@@ -43,12 +43,13 @@ fn has_fields(j: &Value, fields: &[&str]) {
     }
 }
 
-/// The examples of README's "JSON output" section, parsed.
-pub fn readme_examples() -> Vec<Value> {
-    let readme = std::fs::read_to_string(emulator::workspace_root().join("README.md")).unwrap();
+/// The examples of the "JSON output" section of docs/commands.md, parsed.
+pub fn documented_examples() -> Vec<Value> {
+    let page = emulator::workspace_root().join("docs/commands.md");
+    let readme = std::fs::read_to_string(page).unwrap();
     let start = readme
-        .find("### JSON output")
-        .expect("README has a JSON output section");
+        .find("## JSON output")
+        .expect("docs/commands.md has a JSON output section");
     let section = &readme[start..];
     let section = &section[..section[4..].find("\n## ").map_or(section.len(), |e| e + 4)];
     section
@@ -56,12 +57,13 @@ pub fn readme_examples() -> Vec<Value> {
         .skip(1)
         .map(|b| {
             let block = &b[..b.find("```").unwrap()];
-            serde_json::from_str(block).unwrap_or_else(|e| panic!("README example ({e}):\n{block}"))
+            serde_json::from_str(block)
+                .unwrap_or_else(|e| panic!("docs/commands.md example ({e}):\n{block}"))
         })
         .collect()
 }
 
-/// `doc` has exactly the top-level fields of one of README's examples.
+/// `doc` has exactly the top-level fields of one of the documented examples.
 pub fn documented(doc: &Value) {
     let keys = |v: &Value| {
         let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
@@ -70,8 +72,8 @@ pub fn documented(doc: &Value) {
     };
     let have = keys(doc);
     assert!(
-        readme_examples().iter().any(|e| keys(e) == have),
-        "no README example (JSON output) has the fields {have:?}:\n{doc:#}"
+        documented_examples().iter().any(|e| keys(e) == have),
+        "no example in docs/commands.md (JSON output) has the fields {have:?}:\n{doc:#}"
     );
 }
 

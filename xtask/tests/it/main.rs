@@ -10,6 +10,7 @@ mod deny;
 mod deploy;
 mod deployer_policy;
 mod dev;
+mod docs;
 mod hotswap;
 mod iam_lint;
 mod json_output;
