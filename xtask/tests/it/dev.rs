@@ -430,7 +430,20 @@ fn dev_token_prints_only_a_token_with_the_asked_lifetime() {
         .output()
         .unwrap();
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("bad duration"));
+    let why = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        why.contains("--ttl") && why.contains("not a duration"),
+        "{why}"
+    );
+    // One rule for every duration flag: a bare number names no unit.
+    let bare = xtask()
+        .args(["dev", "token", "--ttl", "90"])
+        .env("XTASK_DEV_DIR", &dir)
+        .output()
+        .unwrap();
+    assert!(!bare.status.success());
+    let why = String::from_utf8_lossy(&bare.stderr);
+    assert!(why.contains("90s, 90m, 90h or 90d"), "{why}");
 }
 
 #[test]
