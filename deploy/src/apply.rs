@@ -22,6 +22,7 @@ use crate::events::{explain_status, now_epoch, Operation, Outcome as Watched, Pr
 use crate::options::{self, Artifacts, DeployOptions, RequireApproval};
 use crate::outputs::{finish_outputs, outputs_json};
 use crate::report::{ask, Approval, Approver, Report, Style, Text};
+use crate::results::{self, DeployResult, FirstFailure};
 use crate::retained_cleanup;
 use crate::stack_state::{
     deployed_template, describe_stack, existing_tables, stack_action, Deployed, StackAction,
@@ -298,11 +299,15 @@ pub async fn run(
         cx.lap("smoke");
     }
     report.say(&format!("time: {}", cx.phases().line()));
-    report.result(json!({
-        "stack": cx.stack_name, "result": "deployed", "finalStatus": outcome.final_status.as_str(),
-        "changeSet": cs_name, "uploaded": uploaded, "plan": plan.to_json(),
-        "outputs": outputs_json(&outputs), "elapsedSeconds": crate::text::seconds(cx.started.elapsed()),
-        "phases": cx.phases().to_json(),
+    report.result(results::to_json(&DeployResult::Deployed {
+        stack: cx.stack_name.to_string(),
+        final_status: outcome.final_status.as_str().to_string(),
+        change_set: cs_name.to_string(),
+        uploaded: uploaded.to_vec(),
+        plan: plan.to_json(),
+        outputs: outputs_json(&outputs),
+        elapsed_seconds: crate::text::seconds(cx.started.elapsed()),
+        phases: cx.phases().to_json(),
     }));
     Ok(Outcome::Deployed)
 }
@@ -465,10 +470,12 @@ async fn no_changes(
         cx.started.elapsed().as_secs_f64(),
         cx.phases().line()
     ));
-    report.result(json!({
-        "stack": cx.stack_name, "result": "no-changes", "uploaded": [],
-        "outputs": outputs_json(&d.outputs), "elapsedSeconds": crate::text::seconds(cx.started.elapsed()),
-        "phases": cx.phases().to_json(),
+    report.result(results::to_json(&DeployResult::NoChanges {
+        stack: cx.stack_name.to_string(),
+        uploaded: vec![],
+        outputs: Some(outputs_json(&d.outputs)),
+        elapsed_seconds: Some(crate::text::seconds(cx.started.elapsed())),
+        phases: cx.phases().to_json(),
     }));
     Ok(Outcome::NoChanges)
 }
@@ -696,7 +703,10 @@ async fn plan_and_execute(
     report.plan(&plan);
     report.blank();
     if let Err(e) = replacement::guard(&plan.risks, cx.opts.allow_replacement) {
-        report.result(json!({"stack": cx.stack_name, "result": "refused", "plan": plan.to_json()}));
+        report.result(results::to_json(&DeployResult::Refused {
+            stack: cx.stack_name.to_string(),
+            plan: plan.to_json(),
+        }));
         return Err(failed!(
             "{e}\n(The change set was deleted; the stack was not changed.)"
         ));
@@ -792,7 +802,13 @@ async fn approve(
 }
 
 fn no_plan_result(cx: &Ctx<'_>, report: &mut impl Report, uploaded: &[String]) -> Result<Outcome> {
-    report.result(json!({"stack": cx.stack_name, "result": "no-changes", "uploaded": uploaded, "phases": cx.phases().to_json()}));
+    report.result(results::to_json(&DeployResult::NoChanges {
+        stack: cx.stack_name.to_string(),
+        uploaded: uploaded.to_vec(),
+        outputs: None,
+        elapsed_seconds: None,
+        phases: cx.phases().to_json(),
+    }));
     Ok(Outcome::NoChanges)
 }
 
@@ -830,11 +846,14 @@ async fn failed_operation(
         retained_cleanup::after_failed_create(&cx.aws, report, approver, stack_id, cx.opts.yes)
             .await?;
     }
-    report.result(json!({
-        "stack": cx.stack_name, "result": "failed", "finalStatus": outcome.final_status.as_str(),
-        "firstFailure": outcome.root_cause.as_ref().map(|c| json!({
-            "logicalId": c.logical_resource_id, "type": c.resource_type, "reason": c.resource_status_reason,
-        })),
+    report.result(results::to_json(&DeployResult::Failed {
+        stack: cx.stack_name.to_string(),
+        final_status: outcome.final_status.as_str().to_string(),
+        first_failure: outcome.root_cause.as_ref().map(|c| FirstFailure {
+            logical_id: c.logical_resource_id.clone(),
+            resource_type: c.resource_type.clone(),
+            reason: c.resource_status_reason.clone(),
+        }),
     }));
     Err(failed!(
         "deploy failed: {} is {}",

@@ -7,11 +7,11 @@ use crate::error::{failed, Result};
 use crate::events::{explain_status, now_epoch, Operation, Outcome, Progress};
 use crate::options::{self, DestroyOptions};
 use crate::report::{ask, Approval, Approver, Report, Style, Text};
+use crate::results::{self, DestroyResult};
 use crate::stack_state::{deployed_template, describe_stack, Deployed};
 use crate::watch::{watch, CfnSource};
 use aws_sdk_cloudformation::types::StackStatus;
 use cfn_plan::retention::{classify, Item};
-use serde_json::json;
 use stack::resources::{KmsKey, Table};
 use std::time::{Duration, Instant};
 
@@ -47,7 +47,9 @@ pub async fn run(
             "{stack_name} does not exist in account {} region {}: nothing to destroy.",
             aws.account, aws.region
         ));
-        report.result(json!({"stack": stack_name, "result": "absent"}));
+        report.result(results::to_json(&DestroyResult::Absent {
+            stack: stack_name.to_string(),
+        }));
         return Ok(Destroyed::Absent);
     };
     if deployed.status.as_str().ends_with("_IN_PROGRESS")
@@ -180,12 +182,16 @@ pub async fn run(
             crate::assets::bucket_name(&aws.account, &aws.region)
         ));
     }
-    let item = |i: &&Item| json!({"logicalId": i.logical_id, "type": i.resource_type, "physicalId": i.physical_id});
-    report.result(json!({
-        "stack": stack_name, "result": "deleted",
-        "deleted": deleted.iter().map(item).collect::<Vec<_>>(),
-        "retained": retained.iter().map(item).collect::<Vec<_>>(),
-        "elapsedSeconds": crate::text::seconds(started.elapsed()),
+    let item = |i: &&Item| results::Resource {
+        logical_id: i.logical_id.clone(),
+        resource_type: i.resource_type.clone(),
+        physical_id: i.physical_id.clone(),
+    };
+    report.result(results::to_json(&DestroyResult::Deleted {
+        stack: stack_name.to_string(),
+        deleted: deleted.iter().map(item).collect(),
+        retained: retained.iter().map(item).collect(),
+        elapsed_seconds: crate::text::seconds(started.elapsed()),
     }));
     Ok(Destroyed::Deleted)
 }

@@ -9,11 +9,11 @@ use crate::aws::{self, explain};
 use crate::error::{failed, Result};
 use crate::options::{self, Artifacts, DeployOptions};
 use crate::report::Report;
+use crate::results::HotswapResult;
 use crate::stack_state::{deployed_template, describe_stack, UPDATABLE};
 use aws_sdk_lambda::types::LastUpdateStatus;
 use cfn_plan::params;
 use lambda_package::Arch;
-use serde_json::json;
 use stack::module::ids;
 use std::time::{Duration, Instant};
 
@@ -103,12 +103,22 @@ pub async fn run(opts: &DeployOptions, report: &mut impl Report) -> Result<Vec<S
             "hotswapped: {stack} has drifted (its code parameters still name the previous zips); `cargo xtask deploy` without --hotswap reconciles it."
         ));
     }
-    report.result(json!({
-        "stack": stack,
-        "result": if updated.is_empty() { "no-changes" } else { "hotswapped" },
-        "functions": updated,
-        "drifted": !updated.is_empty(),
-        "elapsedSeconds": crate::text::seconds(started.elapsed()),
+    let (stack, functions, drifted) = (stack.to_string(), updated.clone(), !updated.is_empty());
+    let elapsed_seconds = crate::text::seconds(started.elapsed());
+    report.result(crate::results::to_json(&if updated.is_empty() {
+        HotswapResult::NoChanges {
+            stack,
+            functions,
+            drifted,
+            elapsed_seconds,
+        }
+    } else {
+        HotswapResult::Hotswapped {
+            stack,
+            functions,
+            drifted,
+            elapsed_seconds,
+        }
     }));
     Ok(updated)
 }

@@ -57,6 +57,7 @@ pub mod outputs;
 pub mod protection;
 pub mod record;
 pub mod report;
+pub mod results;
 pub mod retained;
 pub mod retained_cleanup;
 pub mod stack_state;

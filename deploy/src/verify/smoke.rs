@@ -566,7 +566,12 @@ pub async fn after_deploy(
     if checks.iter().all(Check::is_ok) {
         return Ok(());
     }
-    report.result(json!({"stack": names.stack, "result": "smoke-failed", "smoke": checks}));
+    report.result(crate::results::to_json(
+        &crate::results::DeployResult::SmokeFailed {
+            stack: names.stack.clone(),
+            smoke: checks.clone(),
+        },
+    ));
     let first = checks.iter().find(|c| !c.is_ok()).expect("a failed check");
     Err(failed!(
         "{} is deployed, but the smoke test failed: {}: {}\n(fix it and run `cargo xtask verify`; `deploy --no-verify` skips the smoke test)",
