@@ -9,7 +9,7 @@ use crate::aws::{self, explain};
 use crate::error::{failed, Result};
 use crate::options::{self, Artifacts, DeployOptions};
 use crate::report::Report;
-use crate::results::HotswapResult;
+use crate::results::{HotswapResult, Hotswapped};
 use crate::stack_state::{deployed_template, describe_stack, UPDATABLE};
 use aws_sdk_lambda::types::LastUpdateStatus;
 use cfn_plan::params;
@@ -103,22 +103,16 @@ pub async fn run(opts: &DeployOptions, report: &mut impl Report) -> Result<Vec<S
             "hotswapped: {stack} has drifted (its code parameters still name the previous zips); `cargo xtask deploy` without --hotswap reconciles it."
         ));
     }
-    let (stack, functions, drifted) = (stack.to_string(), updated.clone(), !updated.is_empty());
-    let elapsed_seconds = crate::text::seconds(started.elapsed());
-    report.result(crate::results::to_json(&if updated.is_empty() {
-        HotswapResult::NoChanges {
-            stack,
-            functions,
-            drifted,
-            elapsed_seconds,
-        }
-    } else {
-        HotswapResult::Hotswapped {
-            stack,
-            functions,
-            drifted,
-            elapsed_seconds,
-        }
+    report.result(crate::results::to_json(&HotswapResult {
+        result: if updated.is_empty() {
+            Hotswapped::NoChanges
+        } else {
+            Hotswapped::Hotswapped
+        },
+        stack: stack.to_string(),
+        functions: updated.clone(),
+        drifted: !updated.is_empty(),
+        elapsed_seconds: crate::text::seconds(started.elapsed()),
     }));
     Ok(updated)
 }

@@ -63,24 +63,23 @@ pub struct FirstFailure {
 
 /// `deploy --hotswap`'s result.
 #[derive(Debug, Clone, Serialize)]
-#[serde(
-    tag = "result",
-    rename_all = "kebab-case",
-    rename_all_fields = "camelCase"
-)]
-pub enum HotswapResult {
-    NoChanges {
-        stack: String,
-        functions: Vec<String>,
-        drifted: bool,
-        elapsed_seconds: f64,
-    },
-    Hotswapped {
-        stack: String,
-        functions: Vec<String>,
-        drifted: bool,
-        elapsed_seconds: f64,
-    },
+#[serde(rename_all = "camelCase")]
+pub struct HotswapResult {
+    pub result: Hotswapped,
+    pub stack: String,
+    /// The functions whose code changed.
+    pub functions: Vec<String>,
+    /// The stack's code parameters still name the previous zips.
+    pub drifted: bool,
+    pub elapsed_seconds: f64,
+}
+
+/// Whether `deploy --hotswap` changed any code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Hotswapped {
+    NoChanges,
+    Hotswapped,
 }
 
 /// `destroy`'s result.

@@ -7,98 +7,100 @@
 
 use serde::Serialize;
 
-/// A session as `get`, `update`, `create`, `restore`, `set_summary` and
-/// `clear` answer it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Session {
-    #[cfg_attr(feature = "openapi", schemars(with = "super::SessionId"))]
-    pub session_id: String,
-    pub current_topic: String,
-    #[cfg_attr(feature = "openapi", schemars(with = "super::Mode"))]
-    pub mode: String,
-    #[cfg_attr(feature = "openapi", schemars(with = "super::LanguageTag"))]
-    pub language: String,
-    #[cfg_attr(feature = "openapi", schemars(with = "super::Status"))]
-    pub status: String,
-    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Timestamp"))]
-    pub created_at: String,
-    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Timestamp"))]
-    pub updated_at: String,
-    /// Epoch seconds; activity moves it ahead.
-    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
-    pub expires_at: u64,
-    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
-    pub turn_count: u64,
-    pub has_summary: bool,
-    #[cfg_attr(feature = "openapi", schemars(with = "super::Version"))]
-    pub version: u64,
+/// Declares an answer part: camelCase fields, documented as closed (no
+/// other fields).
+macro_rules! answer {
+    ($(#[$doc:meta])* $name:ident { $($fields:tt)* }) => {
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+        #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+        #[serde(rename_all = "camelCase", deny_unknown_fields)]
+        $(#[$doc])*
+        pub struct $name { $($fields)* }
+    };
 }
 
-/// A session in a `list` page (its `turnCount` may lag a few minutes).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SessionSummary {
-    #[cfg_attr(feature = "openapi", schemars(with = "super::SessionId"))]
-    pub session_id: String,
-    pub current_topic: String,
-    #[cfg_attr(feature = "openapi", schemars(with = "super::Mode"))]
-    pub mode: String,
-    #[cfg_attr(feature = "openapi", schemars(with = "super::LanguageTag"))]
-    pub language: String,
-    #[cfg_attr(feature = "openapi", schemars(with = "super::Status"))]
-    pub status: String,
-    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Timestamp"))]
-    pub created_at: String,
-    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Timestamp"))]
-    pub updated_at: String,
-    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
-    pub expires_at: u64,
-    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
-    pub turn_count: u64,
+/// A session's fields as every answer shows them, then `$extra`.
+macro_rules! session_answer {
+    ($(#[$doc:meta])* $name:ident { $($extra:tt)* }) => {
+        answer!(
+            $(#[$doc])*
+            $name {
+                #[cfg_attr(feature = "openapi", schemars(with = "super::SessionId"))]
+                pub session_id: String,
+                pub current_topic: String,
+                #[cfg_attr(feature = "openapi", schemars(with = "super::Mode"))]
+                pub mode: String,
+                #[cfg_attr(feature = "openapi", schemars(with = "super::LanguageTag"))]
+                pub language: String,
+                #[cfg_attr(feature = "openapi", schemars(with = "super::Status"))]
+                pub status: String,
+                #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Timestamp"))]
+                pub created_at: String,
+                #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Timestamp"))]
+                pub updated_at: String,
+                /// Epoch seconds; activity moves it ahead.
+                #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
+                pub expires_at: u64,
+                #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
+                pub turn_count: u64,
+                $($extra)*
+            }
+        );
+    };
 }
 
-/// A stored turn.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Turn {
-    /// Sequence number; it goes on counting across a `clear`.
-    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
-    pub seq: u64,
-    #[cfg_attr(feature = "openapi", schemars(with = "super::TurnId"))]
-    pub turn_id: String,
-    #[cfg_attr(feature = "openapi", schemars(with = "super::Role"))]
-    pub role: String,
-    pub content: String,
-    #[cfg_attr(feature = "openapi", schemars(with = "super::LanguageTag"))]
-    pub language: String,
-    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Timestamp"))]
-    pub created_at: String,
-    /// Estimated tokens (about four characters each).
-    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
-    pub tokens: u32,
-}
+session_answer!(
+    /// A session as `get`, `update`, `create`, `restore`, `set_summary` and
+    /// `clear` answer it.
+    Session {
+        pub has_summary: bool,
+        #[cfg_attr(feature = "openapi", schemars(with = "super::Version"))]
+        pub version: u64,
+    }
+);
 
-/// The context window: the most recent turns within the window's budgets,
-/// oldest first, and the rolling summary.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Context {
-    #[cfg_attr(feature = "openapi", schemars(with = "super::SessionId"))]
-    pub session_id: String,
-    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::NullableString"))]
-    pub summary: Option<String>,
-    pub turns: Vec<Turn>,
-    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
-    pub turn_count: u64,
-    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
-    pub tokens: u32,
-    pub has_older_turns: bool,
-}
+session_answer!(
+    /// A session in a `list` page (its `turnCount` may lag a few minutes).
+    SessionSummary {}
+);
+
+answer!(
+    /// A stored turn.
+    Turn {
+        /// Sequence number; it goes on counting across a `clear`.
+        #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
+        pub seq: u64,
+        #[cfg_attr(feature = "openapi", schemars(with = "super::TurnId"))]
+        pub turn_id: String,
+        #[cfg_attr(feature = "openapi", schemars(with = "super::Role"))]
+        pub role: String,
+        pub content: String,
+        #[cfg_attr(feature = "openapi", schemars(with = "super::LanguageTag"))]
+        pub language: String,
+        #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Timestamp"))]
+        pub created_at: String,
+        /// Estimated tokens (about four characters each).
+        #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
+        pub tokens: u32,
+    }
+);
+
+answer!(
+    /// The context window: the most recent turns within the window's budgets,
+    /// oldest first, and the rolling summary.
+    Context {
+        #[cfg_attr(feature = "openapi", schemars(with = "super::SessionId"))]
+        pub session_id: String,
+        #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::NullableString"))]
+        pub summary: Option<String>,
+        pub turns: Vec<Turn>,
+        #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
+        pub turn_count: u64,
+        #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
+        pub tokens: u32,
+        pub has_older_turns: bool,
+    }
+);
 
 /// The `action` of each answer type: only the actions it answers.
 macro_rules! answer_actions {
@@ -122,77 +124,70 @@ answer_actions! {
     ClearAction { Clear }
 }
 
-/// `create` (201), `get`, `update`, `set_summary`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-pub struct SessionResponse {
-    pub action: SessionAnswerAction,
-    pub session: Session,
-}
+answer!(
+    /// `create` (201), `get`, `update`, `set_summary`.
+    SessionResponse {
+        pub action: SessionAnswerAction,
+        pub session: Session,
+    }
+);
 
-/// `delete`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DeleteResponse {
-    pub action: DeleteAction,
-    #[cfg_attr(feature = "openapi", schemars(with = "super::SessionId"))]
-    pub session_id: String,
-    #[cfg_attr(feature = "openapi", schemars(extend("const" = true)))]
-    pub deleted: bool,
-    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
-    pub turns_deleted: u64,
-}
+answer!(
+    /// `delete`.
+    DeleteResponse {
+        pub action: DeleteAction,
+        #[cfg_attr(feature = "openapi", schemars(with = "super::SessionId"))]
+        pub session_id: String,
+        #[cfg_attr(feature = "openapi", schemars(extend("const" = true)))]
+        pub deleted: bool,
+        #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
+        pub turns_deleted: u64,
+    }
+);
 
-/// `list`: `cursor` is null on the last page.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-pub struct ListResponse {
-    pub action: ListAction,
-    pub sessions: Vec<SessionSummary>,
-    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::NullableString"))]
-    pub cursor: Option<String>,
-}
+answer!(
+    /// `list`: `cursor` is null on the last page.
+    ListResponse {
+        pub action: ListAction,
+        pub sessions: Vec<SessionSummary>,
+        #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::NullableString"))]
+        pub cursor: Option<String>,
+    }
+);
 
-/// `restore`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-pub struct RestoreResponse {
-    pub action: RestoreAction,
-    pub session: Session,
-    pub context: Context,
-}
+answer!(
+    /// `restore`.
+    RestoreResponse {
+        pub action: RestoreAction,
+        pub session: Session,
+        pub context: Context,
+    }
+);
 
-/// `add_turn`: the stored turn (the earlier one for a retried `turnId`) and
-/// the context window.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-pub struct AddTurnResponse {
-    pub action: AddTurnAction,
-    pub turn: Turn,
-    pub context: Context,
-}
+answer!(
+    /// `add_turn`: the stored turn (the earlier one for a retried `turnId`) and
+    /// the context window.
+    AddTurnResponse {
+        pub action: AddTurnAction,
+        pub turn: Turn,
+        pub context: Context,
+    }
+);
 
-/// `get_context`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-pub struct ContextResponse {
-    pub action: GetContextAction,
-    pub context: Context,
-}
+answer!(
+    /// `get_context`.
+    ContextResponse {
+        pub action: GetContextAction,
+        pub context: Context,
+    }
+);
 
-/// `clear`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ClearResponse {
-    pub action: ClearAction,
-    pub session: Session,
-    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
-    pub turns_deleted: u64,
-}
+answer!(
+    /// `clear`.
+    ClearResponse {
+        pub action: ClearAction,
+        pub session: Session,
+        #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
+        pub turns_deleted: u64,
+    }
+);

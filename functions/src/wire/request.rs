@@ -74,6 +74,18 @@ requests!(
     }
 );
 
+/// Declares a request part: camelCase fields, no unknown ones; optional
+/// fields are unset when absent or null, and a client leaves them out.
+macro_rules! body {
+    ($(#[$doc:meta])* $name:ident { $($fields:tt)* }) => {
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+        #[serde(rename_all = "camelCase", deny_unknown_fields)]
+        $(#[$doc])*
+        pub struct $name { $($fields)* }
+    };
+}
+
 /// Declares a request part whose fields are all optional: camelCase, no
 /// unknown ones; absent and null are the same (unset), and a client leaves
 /// unset fields out.
@@ -89,43 +101,39 @@ macro_rules! part {
     };
 }
 
-/// The actions about one session and nothing else: `get`, `delete`, `clear`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SessionRef {
-    pub session_id: SessionId,
-}
+body!(
+    /// The actions about one session and nothing else: `get`, `delete`, `clear`.
+    SessionRef {
+        pub session_id: SessionId,
+    }
+);
 
-/// `create`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateSession {
-    pub session: NewSession,
-}
+body!(
+    /// `create`.
+    CreateSession {
+        pub session: NewSession,
+    }
+);
 
-/// `create`'s session; unset mode and language come from the user's profile.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct NewSession {
-    pub current_topic: Topic,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mode: Option<Mode>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub language: Option<LanguageTag>,
-}
+body!(
+    /// `create`'s session; unset mode and language come from the user's profile.
+    NewSession {
+        pub current_topic: Topic,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub mode: Option<Mode>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub language: Option<LanguageTag>,
+    }
+);
 
-/// `update`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct UpdateSession {
-    pub session_id: SessionId,
-    pub version: Version,
-    pub session: SessionChanges,
-}
+body!(
+    /// `update`.
+    UpdateSession {
+        pub session_id: SessionId,
+        pub version: Version,
+        pub session: SessionChanges,
+    }
+);
 
 part!(
     /// `update`'s changes: at least one field that is not null.
@@ -186,54 +194,50 @@ pub fn window_spec(w: &Option<Window>) -> WindowSpec {
     }
 }
 
-/// `add_turn`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct AddTurn {
-    pub session_id: SessionId,
-    pub turn: NewTurn,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub window: Option<Window>,
-    // The session owner a writer acts for (its schema says who may).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<UserId>,
-}
+body!(
+    /// `add_turn`.
+    AddTurn {
+        pub session_id: SessionId,
+        pub turn: NewTurn,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub window: Option<Window>,
+        // The session owner a writer acts for (its schema says who may).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub user_id: Option<UserId>,
+    }
+);
 
-/// A turn to add.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct NewTurn {
-    pub role: Role,
-    pub content: Content,
-    pub language: LanguageTag,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub turn_id: Option<TurnId>,
-}
+body!(
+    /// A turn to add.
+    NewTurn {
+        pub role: Role,
+        pub content: Content,
+        pub language: LanguageTag,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub turn_id: Option<TurnId>,
+    }
+);
 
-/// `get_context`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct GetContext {
-    pub session_id: SessionId,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub window: Option<Window>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<UserId>,
-}
+body!(
+    /// `get_context`.
+    GetContext {
+        pub session_id: SessionId,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub window: Option<Window>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub user_id: Option<UserId>,
+    }
+);
 
-/// `set_summary`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SetSummary {
-    pub session_id: SessionId,
-    pub summary: SummaryText,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<UserId>,
-}
+body!(
+    /// `set_summary`.
+    SetSummary {
+        pub session_id: SessionId,
+        pub summary: SummaryText,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub user_id: Option<UserId>,
+    }
+);
 
 impl ContextRequest {
     /// The session owner a writer names (`userId`), for the actions that
