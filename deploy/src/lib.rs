@@ -16,13 +16,11 @@
 //! - [`protection`]: termination protection and the stack policy.
 //! - [`global_names`]: role and dashboard names taken in the account, the
 //!   kept backup vault's name, before anything changes.
-//! - [`logs`]: the functions' CloudWatch Logs, parsed and followed.
-//! - [`backup`]: on-demand backups, their list, restores into a new table.
-//! - [`cost`]: the monthly estimate from a price table and measured figures;
-//!   [`cost_actual`]: the real spend from Cost Explorer, by the stack's tags.
 //! - [`tags`]: the cost-allocation tags set on the stack (and so its resources).
 //! - [`hotswap`]: `deploy --hotswap`, new function code without a change set.
-//! - [`stages`]: a stage's outputs and the stages deployed (read only).
+//! - [`operations`]: day-2 operations on a deployed stage, apart from the
+//!   engine that changes it: logs, backups and restores, cost, memory
+//!   tuning, the CloudTrail audit, the stages deployed.
 //! - [`deployer_policy`]: the deployer's IAM policy; [`record`]: the SDK-call
 //!   recorder its test checks the engine with.
 //!
@@ -36,14 +34,10 @@
 
 pub mod apply;
 pub mod assets;
-pub mod audit;
 pub mod aws;
-pub mod backup;
 pub mod change_set;
 pub mod ci_role;
 pub mod concurrency;
-pub mod cost;
-pub mod cost_actual;
 pub mod deployer_policy;
 pub mod destroy;
 pub mod diff;
@@ -51,7 +45,7 @@ pub mod error;
 pub mod events;
 pub mod global_names;
 pub mod hotswap;
-pub mod logs;
+pub mod operations;
 pub mod options;
 pub mod outputs;
 pub mod protection;
@@ -61,11 +55,11 @@ pub mod results;
 pub mod retained;
 pub mod retained_cleanup;
 pub mod stack_state;
-pub mod stages;
 pub mod tags;
 pub mod text;
-pub mod tune;
 pub mod verify;
 pub mod watch;
 
 pub use error::{Error, Result};
+// Day-2 operations keep their short paths (`deploy::logs`, ...).
+pub use operations::{audit, backup, cost, cost_actual, logs, stages, tune};
