@@ -196,40 +196,36 @@ text!(
     }
 );
 
+/// Text that says something (not only white space) within `max_bytes` of
+/// UTF-8 (413 beyond); `empty` is the message for blank text.
+fn some_text(s: String, max_bytes: usize, empty: &str) -> Result<String, Invalid> {
+    if s.trim().is_empty() {
+        Err(Invalid::new(empty))
+    } else if s.len() > max_bytes {
+        Err(Invalid::too_large(format!(
+            "must be at most {max_bytes} bytes"
+        )))
+    } else {
+        Ok(s)
+    }
+}
+
 text!(
     /// A turn's text: not only white space, at most [`MAX_CONTENT_BYTES`]
     /// bytes of UTF-8 (413 beyond).
     Content,
-    |s| {
-        if s.trim().is_empty() {
-            Err(Invalid::new("must not be empty"))
-        } else if s.len() > MAX_CONTENT_BYTES {
-            Err(Invalid::too_large(format!(
-                "must be at most {MAX_CONTENT_BYTES} bytes"
-            )))
-        } else {
-            Ok(s)
-        }
-    }
+    |s| some_text(s, MAX_CONTENT_BYTES, "must not be empty")
 );
 
 text!(
     /// The rolling summary: not only white space, at most
     /// [`MAX_SUMMARY_BYTES`] bytes of UTF-8 (413 beyond).
     SummaryText,
-    |s| {
-        if s.trim().is_empty() {
-            Err(Invalid::new(
-                "must not be empty (use clear to drop the context)",
-            ))
-        } else if s.len() > MAX_SUMMARY_BYTES {
-            Err(Invalid::too_large(format!(
-                "must be at most {MAX_SUMMARY_BYTES} bytes"
-            )))
-        } else {
-            Ok(s)
-        }
-    }
+    |s| some_text(
+        s,
+        MAX_SUMMARY_BYTES,
+        "must not be empty (use clear to drop the context)"
+    )
 );
 
 text!(
