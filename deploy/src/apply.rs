@@ -14,7 +14,7 @@
 use crate::assets::keep_deployed_code_young;
 use crate::assets::{self, Asset};
 use crate::aws::{self, explain, Aws};
-use crate::change_set::{wait_planned, Pending, Planned, Settled};
+use crate::change_set::{wait_planned, Pending, Planned, Settled, CHANGE_SET_PREFIX};
 use crate::concurrency;
 use crate::destroy::delete_and_wait;
 use crate::error::{failed, Error, Result};
@@ -585,10 +585,6 @@ async fn upload(
     ));
     Ok((uploaded, Some(assets::template_url(aws, bucket, &key))))
 }
-
-/// Every change set `deploy` creates starts with this (the deployer
-/// policy scopes change-set tagging to it).
-pub const CHANGE_SET_PREFIX: &str = "xtask-deploy-";
 
 /// Phase: the change set, named uniquely per run (two deploys in one
 /// second must not collide; some endpoints look names up across stacks).

@@ -37,11 +37,23 @@ pub struct Target {
     pub endpoint_url: Option<String>,
 }
 
+impl Target {
+    /// ` --region R` (and ` --endpoint-url U`) for the AWS CLI commands
+    /// the messages print.
+    pub fn cli_suffix(&self) -> String {
+        let mut s = format!(" --region {}", self.region);
+        if let Some(u) = &self.endpoint_url {
+            s.push_str(&format!(" --endpoint-url {u}"));
+        }
+        s
+    }
+}
+
 impl Aws {
     /// ` --region R` (and ` --endpoint-url U`) for the AWS CLI commands
     /// the messages print.
     pub fn cli_target(&self) -> String {
-        crate::retained::cli_suffix(&self.target())
+        self.target().cli_suffix()
     }
 
     /// Clients for `conf`, without the credentials check (tests on an emulator).

@@ -14,6 +14,10 @@ use cfn_plan::ChangeSet;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+/// Every change set `deploy` creates starts with this (the deployer
+/// policy scopes change-set tagging to it).
+pub const CHANGE_SET_PREFIX: &str = "xtask-deploy-";
+
 /// A planned change set: its description and how planning ended.
 #[derive(Debug, Clone)]
 pub struct Planned {

@@ -36,6 +36,7 @@ pub mod apply;
 pub mod assets;
 pub mod aws;
 pub mod change_set;
+pub mod check;
 pub mod ci_role;
 pub mod concurrency;
 pub mod deployer_policy;

@@ -47,7 +47,7 @@ pub enum DeployResult {
     /// The stack deployed, but the smoke request did not pass.
     SmokeFailed {
         stack: String,
-        smoke: Vec<crate::verify::check::Check>,
+        smoke: Vec<crate::check::Check>,
     },
 }
 

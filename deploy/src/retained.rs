@@ -261,11 +261,7 @@ fn table_key(f: &Found) -> Option<Option<String>> {
 
 /// `--region R [--endpoint-url U]` for the AWS CLI commands the messages suggest.
 pub fn cli_suffix(target: &Target) -> String {
-    let mut s = format!(" --region {}", target.region);
-    if let Some(u) = &target.endpoint_url {
-        s.push_str(&format!(" --endpoint-url {u}"));
-    }
-    s
+    target.cli_suffix()
 }
 
 /// The plan's changes as AWS CLI commands, for running them by hand.

@@ -179,7 +179,7 @@ pub(super) fn caller_policy(stage: Option<&str>, account: &str, region: &str) ->
                 stack_arn,
                 arn(
                     "cloudformation",
-                    &format!("changeSet/{}*/*", crate::apply::CHANGE_SET_PREFIX)
+                    &format!("changeSet/{}*/*", crate::change_set::CHANGE_SET_PREFIX)
                 )
             ]),
         ),

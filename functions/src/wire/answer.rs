@@ -34,14 +34,14 @@ macro_rules! session_answer {
                 pub language: String,
                 #[cfg_attr(feature = "openapi", schemars(with = "super::Status"))]
                 pub status: String,
-                #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Timestamp"))]
+                #[cfg_attr(feature = "openapi", schemars(with = "super::schema::Timestamp"))]
                 pub created_at: String,
-                #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Timestamp"))]
+                #[cfg_attr(feature = "openapi", schemars(with = "super::schema::Timestamp"))]
                 pub updated_at: String,
                 /// Epoch seconds; activity moves it ahead.
-                #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
+                #[cfg_attr(feature = "openapi", schemars(with = "super::schema::Count"))]
                 pub expires_at: u64,
-                #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
+                #[cfg_attr(feature = "openapi", schemars(with = "super::schema::Count"))]
                 pub turn_count: u64,
                 $($extra)*
             }
@@ -68,7 +68,7 @@ answer!(
     /// A stored turn.
     Turn {
         /// Sequence number; it goes on counting across a `clear`.
-        #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
+        #[cfg_attr(feature = "openapi", schemars(with = "super::schema::Count"))]
         pub seq: u64,
         #[cfg_attr(feature = "openapi", schemars(with = "super::TurnId"))]
         pub turn_id: String,
@@ -77,10 +77,10 @@ answer!(
         pub content: String,
         #[cfg_attr(feature = "openapi", schemars(with = "super::LanguageTag"))]
         pub language: String,
-        #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Timestamp"))]
+        #[cfg_attr(feature = "openapi", schemars(with = "super::schema::Timestamp"))]
         pub created_at: String,
         /// Estimated tokens (about four characters each).
-        #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
+        #[cfg_attr(feature = "openapi", schemars(with = "super::schema::Count"))]
         pub tokens: u32,
     }
 );
@@ -91,12 +91,12 @@ answer!(
     Context {
         #[cfg_attr(feature = "openapi", schemars(with = "super::SessionId"))]
         pub session_id: String,
-        #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::NullableString"))]
+        #[cfg_attr(feature = "openapi", schemars(with = "super::schema::NullableString"))]
         pub summary: Option<String>,
         pub turns: Vec<Turn>,
-        #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
+        #[cfg_attr(feature = "openapi", schemars(with = "super::schema::Count"))]
         pub turn_count: u64,
-        #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
+        #[cfg_attr(feature = "openapi", schemars(with = "super::schema::Count"))]
         pub tokens: u32,
         pub has_older_turns: bool,
     }
@@ -140,7 +140,7 @@ answer!(
         pub session_id: String,
         #[cfg_attr(feature = "openapi", schemars(extend("const" = true)))]
         pub deleted: bool,
-        #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
+        #[cfg_attr(feature = "openapi", schemars(with = "super::schema::Count"))]
         pub turns_deleted: u64,
     }
 );
@@ -150,7 +150,7 @@ answer!(
     ListResponse {
         pub action: ListAction,
         pub sessions: Vec<SessionSummary>,
-        #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::NullableString"))]
+        #[cfg_attr(feature = "openapi", schemars(with = "super::schema::NullableString"))]
         pub cursor: Option<String>,
     }
 );
@@ -187,7 +187,7 @@ answer!(
     ClearResponse {
         pub action: ClearAction,
         pub session: Session,
-        #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Count"))]
+        #[cfg_attr(feature = "openapi", schemars(with = "super::schema::Count"))]
         pub turns_deleted: u64,
     }
 );

@@ -11,6 +11,8 @@
 pub mod answer;
 pub mod request;
 pub mod scalars;
+#[cfg(feature = "openapi")]
+pub mod schema;
 
 pub use answer::*;
 pub use request::*;
@@ -19,9 +21,9 @@ pub use scalars::*;
 use serde_json::Value;
 use serde_path_to_error::Segment;
 
-use crate::api::Function;
 use crate::error::ApiError;
 use crate::model::echoed_name;
+use stack::Function;
 
 /// A request of either route.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -139,7 +139,7 @@ part!(
     /// `update`'s changes: at least one field that is not null.
     #[cfg_attr(
         feature = "openapi",
-        schemars(extend("anyOf" = crate::openapi::at_least_one(&["currentTopic", "mode", "language", "status"])))
+        schemars(extend("anyOf" = super::schema::at_least_one(&["currentTopic", "mode", "language", "status"])))
     )]
     SessionChanges {
         current_topic: Topic,

@@ -1,7 +1,8 @@
 //! Tidy: every Rust source file of the workspace says what it is in a `//!`
 //! first line; no comment points at issue numbers or files outside the
 //! repository; no file outside `tests/` grows past ~600 lines without its
-//! header saying why (a `//!` line starting `Long:`).
+//! header saying why (a `//!` line starting `Long:`); no top-level module of
+//! a crate names its way back to itself through `crate::` paths.
 
 use std::path::{Path, PathBuf};
 
@@ -109,4 +110,86 @@ fn the_issue_rule_finds_numbers_only() {
     assert!(mentions_an_issue(concat!("// fixes ", "issue", " 7")));
     assert!(!mentions_an_issue("// sk = \"TURN#0000000001\""));
     assert!(!mentions_an_issue("// the #[test] attribute"));
+}
+
+/// The top-level modules of each crate (`<crate>/src/<module>[.rs|/…]`)
+/// and the others each one names as `crate::<module>` outside comments and
+/// its unit tests.
+fn module_graph() -> std::collections::BTreeMap<(String, String), Vec<String>> {
+    let mut uses: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
+    let files = workspace_files();
+    let mut modules: std::collections::BTreeSet<(String, String)> = Default::default();
+    let top = |path: &str| -> Option<(String, String)> {
+        let (krate, rest) = path.split_once("/src/")?;
+        let first = rest.split('/').next()?.trim_end_matches(".rs");
+        (!matches!(first, "lib" | "main" | "bin")).then(|| (krate.to_string(), first.to_string()))
+    };
+    for (path, _) in &files {
+        if let Some(m) = top(path) {
+            modules.insert(m);
+        }
+    }
+    for (path, text) in &files {
+        let Some((krate, module)) = top(path) else {
+            continue;
+        };
+        let code = text.split("#[cfg(test)]\nmod tests").next().unwrap_or("");
+        for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for (i, _) in line.match_indices("crate::") {
+                let name: String = line[i + 7..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                let key = (krate.clone(), name.clone());
+                if name != module && modules.contains(&key) {
+                    let named = uses.entry((krate.clone(), module.clone())).or_default();
+                    if !named.contains(&name) {
+                        named.push(name);
+                    }
+                }
+            }
+        }
+    }
+    uses
+}
+
+/// A cycle through `start`, if there is one.
+fn cycle_from(
+    graph: &std::collections::BTreeMap<(String, String), Vec<String>>,
+    krate: &str,
+    start: &str,
+) -> Option<Vec<String>> {
+    let mut stack = vec![(start.to_string(), vec![start.to_string()])];
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some((at, path)) = stack.pop() {
+        for next in graph.get(&(krate.to_string(), at)).into_iter().flatten() {
+            if next == start {
+                return Some([path.clone(), vec![next.clone()]].concat());
+            }
+            if seen.insert(next.clone()) {
+                stack.push((next.clone(), [path.clone(), vec![next.clone()]].concat()));
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn no_module_names_its_way_back() {
+    let graph = module_graph();
+    let cycles: Vec<String> = graph
+        .keys()
+        .filter_map(|(krate, module)| {
+            cycle_from(&graph, krate, module).map(|c| format!("{krate}: {}", c.join(" → ")))
+        })
+        .collect();
+    assert!(
+        cycles.is_empty(),
+        "module cycles (move what both need into a leaf module): {cycles:?}"
+    );
+    // The rule itself: a cycle is found.
+    let mut looped = graph.clone();
+    looped.insert(("x".into(), "a".into()), vec!["b".into()]);
+    looped.insert(("x".into(), "b".into()), vec!["a".into()]);
+    assert!(cycle_from(&looped, "x", "a").is_some());
 }
