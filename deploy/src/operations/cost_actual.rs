@@ -64,35 +64,32 @@ pub fn parse_month(s: &str) -> Result<(i32, u32)> {
 
 /// `[start, end)` of the month, the end cut to `today + 1` for a month in progress.
 pub fn period(month: Option<(i32, u32)>, today: &str) -> (String, String) {
-    let (ty, tm, td): (i32, u32, u32) = (
-        today[0..4].parse().unwrap_or(2000),
-        today[5..7].parse().unwrap_or(1),
-        today[8..10].parse().unwrap_or(1),
-    );
-    let (y, m) = month.unwrap_or((ty, tm));
-    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    let start = format!("{y:04}-{m:02}-01");
-    let next = format!("{ny:04}-{nm:02}-01");
-    if (y, m) == (ty, tm) {
-        // Tomorrow, within the month or its first day after.
-        let end = if td >= days_in(y, m) {
-            next
-        } else {
-            format!("{y:04}-{m:02}-{:02}", td + 1)
-        };
-        (start, end)
+    use time::{Date, Month};
+    let day = time::macros::format_description!("[year]-[month]-[day]");
+    let today = today
+        .get(..10)
+        .and_then(|d| Date::parse(d, &day).ok())
+        .unwrap_or(Date::MIN);
+    let first = |y: i32, m: u32| {
+        Month::try_from(m as u8)
+            .ok()
+            .and_then(|m| Date::from_calendar_date(y, m, 1).ok())
+            .unwrap_or(Date::MIN)
+    };
+    let (y, m) = month.unwrap_or((today.year(), u32::from(u8::from(today.month()))));
+    let start = first(y, m);
+    let next = if m == 12 {
+        first(y + 1, 1)
     } else {
-        (start, next)
-    }
-}
-
-fn days_in(y: i32, m: u32) -> u32 {
-    match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
+        first(y, m + 1)
+    };
+    // A month in progress ends tomorrow (its first day after, at the latest).
+    let end = match today.next_day() {
+        Some(tomorrow) if (start..next).contains(&today) => tomorrow,
+        _ => next,
+    };
+    let text = |d: Date| d.format(&day).unwrap_or_default();
+    (text(start), text(end))
 }
 
 fn tag(key: &str, value: &str) -> Expression {
