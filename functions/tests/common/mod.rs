@@ -714,10 +714,7 @@ pub fn event_json_for(
 }
 
 pub fn path_of(function: Function) -> &'static str {
-    match function {
-        Function::SessionPersistence => "/sessions",
-        Function::ContextManager => "/context",
-    }
+    function.path()
 }
 
 /// Sends `body` as user `sub` to `app`; returns status and JSON body.
@@ -763,6 +760,21 @@ pub async fn call_token_raw(
         other => panic!("unexpected body {other:?}"),
     };
     let v: Value = serde_json::from_str(&text).expect("JSON response");
+    // Every answer names the request's action (clients narrow by it).
+    if (200..300).contains(&status) {
+        use base64::Engine as _;
+        let text = match body {
+            Some(b) if base64 => base64::engine::general_purpose::STANDARD
+                .decode(b)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok()),
+            b => b.map(str::to_string),
+        };
+        let asked: Value = text
+            .and_then(|b| serde_json::from_str(&b).ok())
+            .unwrap_or_default();
+        assert_eq!(v["action"], asked["action"], "the answer's action: {v}");
+    }
     (status, v)
 }
 
