@@ -83,21 +83,12 @@ impl Names {
         format!("/aws/lambda/{function_name}")
     }
 
-    /// The execution role name of a function of this stage.
-    pub fn role_for(&self, function_name: &str) -> &str {
-        if function_name == self.context_manager_function {
-            &self.context_manager_role
-        } else {
-            &self.session_persistence_role
-        }
-    }
-
-    /// Both function names, session persistence first.
-    pub fn functions(&self) -> [&str; 2] {
-        [
-            &self.session_persistence_function,
-            &self.context_manager_function,
-        ]
+    /// Both function names, in the table's order (`crate::Function::ALL`).
+    pub fn functions(&self) -> Vec<&str> {
+        crate::Function::ALL
+            .iter()
+            .map(|f| f.function_name(self))
+            .collect()
     }
 }
 

@@ -75,7 +75,7 @@ pub(super) fn function(t: &mut Template, n: &Names, f: &FunctionSpec) {
     t.resource(
         &role_id,
         Resource::new(Role {
-            role_name: n.role_for(f.name).to_string(),
+            role_name: f.function.role_name(n).to_string(),
             description: format!("Execution role of {}: least privilege, inline only", f.name),
             assume_role_policy_document: PolicyDocument::new(vec![Statement::allow(
                 "LambdaAssume",

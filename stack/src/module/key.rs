@@ -107,7 +107,7 @@ pub(super) fn key(t: &mut Template, n: &Names, functions: &[FunctionSpec]) {
         .condition(
             "ArnEquals",
             "aws:PrincipalArn",
-            role_arn(n.role_for(f.name)),
+            role_arn(f.function.role_name(n)),
         )
         .condition(
             "ForAllValues:StringEquals",
