@@ -172,6 +172,20 @@ pub async fn update_code(
             "{function}: code updated to s3://{bucket}/{}",
             a.key
         ));
+        // The API invokes the `live` alias: publish the new code and point
+        // the alias at it (a stack from before versions has none).
+        if crate::versions::live(&lambda, &function).await?.is_some() {
+            let version = crate::versions::publish_live(
+                &lambda,
+                &function,
+                &format!("hotswap {}", a.key),
+                &aws.target(),
+            )
+            .await?;
+            report.say(&format!(
+                "{function}: published as version {version}, now live"
+            ));
+        }
         updated.push(function);
     }
     Ok(updated)

@@ -10,6 +10,7 @@
 //! - [`tune`]: the functions' memory, measured size by size.
 //! - [`audit`]: CloudTrail's events on the stack's resources.
 //! - [`stages`]: a stage's outputs and the stages deployed (read only).
+//! - [`versions`]: the functions' versions, which is live, and `rollback`.
 
 pub mod audit;
 pub mod backup;
@@ -18,3 +19,4 @@ pub mod cost_actual;
 pub mod logs;
 pub mod stages;
 pub mod tune;
+pub mod versions;

@@ -75,8 +75,81 @@ def _watch():
     sys.stdin.read()
     _exit()
 
+def _cloudformation_versions_and_aliases():
+    # An emulator gap filled over moto's own Lambda backend: its
+    # CloudFormation has no AWS::Lambda::Alias (a Ref to one is null, which
+    # breaks the permission naming it), and its AWS::Lambda::Version has no
+    # Ref or GetAtt. Still not modelled: moto updates a resource only when
+    # its own JSON or a parameter it Refs changed, so neither a version
+    # (whose description is a Fn::Sub) nor its alias moves on a code change.
+    from moto.core.common_models import CloudFormationModel
+    from moto.awslambda.models import lambda_backends
+
+    class Version(CloudFormationModel):
+        __module__ = 'moto.awslambda.cloudformation'  # moto's metaclass reads the service from it
+        def __init__(self, arn, version):
+            self.arn, self.version = arn, version
+        @staticmethod
+        def cloudformation_type():
+            return 'AWS::Lambda::Version'
+        @property
+        def physical_resource_id(self):
+            return self.arn
+        @classmethod
+        def has_cfn_attr(cls, attr):
+            return attr in ('Version', 'FunctionArn')
+        def get_cfn_attribute(self, attr):
+            return self.version if attr == 'Version' else self.arn.rsplit(':', 1)[0]
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+            p = cloudformation_json['Properties']
+            fn = lambda_backends[account_id][region_name].publish_version(p['FunctionName'], p.get('Description', ''))
+            return cls(fn.function_arn, str(fn.version))
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+            pass  # a version goes with its function
+
+    class Alias(CloudFormationModel):
+        __module__ = 'moto.awslambda.cloudformation'
+        def __init__(self, arn):
+            self.arn = arn
+        @staticmethod
+        def cloudformation_type():
+            return 'AWS::Lambda::Alias'
+        @property
+        def physical_resource_id(self):
+            return self.arn
+        @classmethod
+        def has_cfn_attr(cls, attr):
+            return attr == 'AliasArn'
+        def get_cfn_attribute(self, attr):
+            return self.arn
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+            p = cloudformation_json['Properties']
+            a = lambda_backends[account_id][region_name].create_alias(
+                p['Name'], p['FunctionName'], str(p['FunctionVersion']), p.get('Description', ''), None)
+            return cls(a.arn)
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+            p = cloudformation_json['Properties']
+            a = lambda_backends[account_id][region_name].update_alias(
+                p['Name'], p['FunctionName'], str(p['FunctionVersion']), p.get('Description', ''), None)
+            return cls(a.arn)
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+            p = cloudformation_json['Properties']
+            try:
+                lambda_backends[account_id][region_name].delete_alias(p['Name'], p['FunctionName'])
+            except Exception:
+                pass  # the function, and its aliases with it, is gone
+
 if STATE and os.path.exists(STATE):
     _load()
+_cloudformation_versions_and_aliases()
 signal.signal(signal.SIGTERM, _exit)
 threading.Thread(target=_watch, daemon=True).start()
 # Serve like `moto_server`, but bind first and report the bound port on

@@ -281,6 +281,17 @@ impl LocalModel {
             };
             let function = match &integ.integration_uri {
                 stack::expr::Expr::GetAtt(f, a) if a == "Arn" => f.clone(),
+                // An alias: `dev` runs each function's current code, so the
+                // alias stands for its function.
+                stack::expr::Expr::Ref(alias) => match props(t, alias)? {
+                    Properties::LambdaAlias(a) => match &a.function_name {
+                        stack::expr::Expr::Ref(f) => f.clone(),
+                        other => bail!("alias {alias}: unsupported function {other:?}"),
+                    },
+                    _ => {
+                        bail!("integration {integration_id} targets {alias}, which is not an alias")
+                    }
+                },
                 other => {
                     bail!("integration {integration_id}: unsupported integration URI {other:?}")
                 }

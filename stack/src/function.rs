@@ -51,6 +51,20 @@ macro_rules! functions {
                 }
             }
 
+            /// Its published version's logical id.
+            pub const fn version_id(self) -> &'static str {
+                match self {
+                    $(Function::$variant => concat!(stringify!($variant), "Version")),+
+                }
+            }
+
+            /// Its `live` alias's logical id.
+            pub const fn alias_id(self) -> &'static str {
+                match self {
+                    $(Function::$variant => concat!(stringify!($variant), "LiveAlias")),+
+                }
+            }
+
             /// The parameter naming its code's S3 key.
             pub const fn code_key_parameter(self) -> &'static str {
                 match self {
@@ -74,6 +88,9 @@ functions! {
     /// `POST /context`: add_turn, get_context, set_summary, clear.
     ContextManager { binary: "context-manager", route: "POST /context" },
 }
+
+/// The alias the API invokes; `rollback` moves it.
+pub const LIVE_ALIAS: &str = "live";
 
 /// The physical names' common prefix (`voice-learning-<binary>`).
 const NAME_PREFIX: &str = "voice-learning-";

@@ -129,6 +129,14 @@ impl Resource {
         self.update_replace_policy = Some(RetentionPolicy::Delete);
         self
     }
+    /// UpdateReplacePolicy Retain, DeletionPolicy Delete: what a
+    /// replacement leaves behind stays (a function's earlier versions, which
+    /// `rollback` returns to), and goes with the stack.
+    pub fn keep_when_replaced(mut self) -> Self {
+        self.deletion_policy = Some(RetentionPolicy::Delete);
+        self.update_replace_policy = Some(RetentionPolicy::Retain);
+        self
+    }
     pub fn depends_on(mut self, logical_id: &str) -> Self {
         self.depends_on.push(logical_id.to_string());
         self
@@ -295,5 +303,27 @@ impl Template {
             *m.entry(r.type_name()).or_insert(0) += 1;
         }
         m
+    }
+}
+
+/// The names a serialized value refers to: every `Ref`, and every
+/// variable of a `Fn::Sub` (parameters, resources, pseudo parameters).
+pub fn collect_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(m) => {
+            if let Some(Value::String(name)) = m.get("Ref") {
+                out.push(name.clone());
+            }
+            if let Some(Value::String(template)) = m.get("Fn::Sub") {
+                out.extend(
+                    crate::expr::sub_variables(template)
+                        .into_iter()
+                        .map(|v| v.split('.').next().unwrap_or_default().to_string()),
+                );
+            }
+            m.values().for_each(|v| collect_refs(v, out));
+        }
+        Value::Array(a) => a.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
     }
 }

@@ -44,6 +44,8 @@ use ids::*;
 pub const FUNCTION_TIMEOUT_SECONDS: i64 = 10;
 pub const FUNCTION_MEMORY_MB: i64 = 256;
 pub const LOG_RETENTION_DAYS: i64 = 30;
+/// The longest code key (`code/<sha256>.zip` is 73 characters).
+pub const CODE_KEY_MAX_LENGTH: u32 = 80;
 /// API throttling on the `$default` stage.
 pub const THROTTLE_BURST: i64 = 200;
 pub const THROTTLE_RATE: f64 = 100.0;

@@ -395,6 +395,8 @@ fn cost_tags(t: &mut Template, n: &Names) {
             | Properties::Integration(_)
             | Properties::Route(_)
             | Properties::Permission(_)
+            | Properties::LambdaVersion(_)
+            | Properties::LambdaAlias(_)
             | Properties::Subscription(_)
             | Properties::BackupVault(_)
             | Properties::BackupPlan(_)

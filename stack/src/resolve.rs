@@ -83,6 +83,20 @@ impl Place {
     }
 }
 
+/// The function name behind a `Ref` to a function of `t`.
+fn function_name_of(t: &Template, function: &Expr) -> String {
+    let Expr::Ref(id) = function else {
+        return String::new();
+    };
+    t.resources
+        .iter()
+        .find_map(|(rid, r)| match &r.properties {
+            Properties::Function(f) if rid == id => Some(f.function_name.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
 /// Values of `Ref` and `Fn::GetAtt` for one template at one [`Place`].
 #[derive(Debug, Clone, Default)]
 pub struct Resolver {
@@ -141,6 +155,19 @@ impl Resolver {
                     g.log_group_name.clone(),
                     Some(place.arn("logs", &format!("log-group:{}:*", g.log_group_name))),
                 ),
+                // A version's Ref is its qualified ARN; an alias's its ARN
+                // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-version.html#aws-resource-lambda-version-return-values).
+                // The first deploy publishes version 1.
+                Properties::LambdaVersion(v) => {
+                    let function = function_name_of(t, &v.function_name);
+                    r.atts.insert((id.clone(), "Version".into()), "1".into());
+                    (place.arn("lambda", &format!("function:{function}:1")), None)
+                }
+                Properties::LambdaAlias(a) => {
+                    let function = function_name_of(t, &a.function_name);
+                    let arn = place.arn("lambda", &format!("function:{function}:{}", a.name));
+                    (arn.clone(), Some(arn))
+                }
                 // API Gateway ids and the rest: the logical id stands in.
                 _ => (id.clone(), None),
             };

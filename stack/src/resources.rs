@@ -52,6 +52,8 @@ resource_types! {
     Route(Route) => "AWS::ApiGatewayV2::Route",
     ApiStage(ApiStage) => "AWS::ApiGatewayV2::Stage",
     Permission(Permission) => "AWS::Lambda::Permission",
+    LambdaVersion(LambdaVersion) => "AWS::Lambda::Version",
+    LambdaAlias(LambdaAlias) => "AWS::Lambda::Alias",
     Dashboard(Dashboard) => "AWS::CloudWatch::Dashboard",
     Alarm(Alarm) => "AWS::CloudWatch::Alarm",
     Topic(Topic) => "AWS::SNS::Topic",
@@ -279,6 +281,26 @@ pub struct Function {
     pub tracing_config: Box<TracingConfig>,
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "tag_list")]
     pub tags: Option<ConditionalTags>,
+}
+
+/// A published version: a snapshot of the function's code and
+/// configuration. Every property change replaces it, i.e. publishes anew
+/// (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-version.html).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LambdaVersion {
+    pub function_name: Expr,
+    pub description: Expr,
+}
+
+/// A named pointer at one version; `Ref` gives the alias's ARN.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LambdaAlias {
+    pub name: String,
+    pub function_name: Expr,
+    pub function_version: Expr,
+    pub description: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

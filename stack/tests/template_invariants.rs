@@ -726,8 +726,9 @@ fn defaults_keep_backup_and_budget_off() {
     }
     // Every resource but the e-mail subscription, which needs an address:
     // the alarm topic is always there (chat integrations subscribe to it),
-    // with four DynamoDB throttle alarms and the 4xx surge alarm.
-    assert_eq!(d.len(), 36, "{:?}", d.keys().collect::<Vec<_>>());
+    // with four DynamoDB throttle alarms and the 4xx surge alarm, and each
+    // function's published version and `live` alias.
+    assert_eq!(d.len(), 40, "{:?}", d.keys().collect::<Vec<_>>());
     assert!(d.contains_key("AlarmTopic") && !d.contains_key("AlarmEmailSubscription"));
     for (id, res) in &d {
         assert!(
@@ -1279,5 +1280,78 @@ fn route_scopes_are_required_exactly_when_a_stage_lists_them() {
     }
     for bad in ["voice learning", "a,,b", "a, b", "a\\b", "\"a\"", ",a"] {
         assert!(!pattern.is_match(bad), "{bad}");
+    }
+}
+
+/// The API invokes each function's `live` alias, whose version is published
+/// whenever the function changes: its description names the code key and
+/// every parameter the function's configuration reads, and fits Lambda's
+/// 256 characters at the parameters' longest.
+#[test]
+fn the_api_invokes_the_live_alias_of_a_version_published_on_every_change() {
+    let t = stack::synth(&Default::default()).unwrap();
+    let json = t.to_json_value();
+    let res = &json["Resources"];
+    for f in stack::Function::ALL {
+        let alias = f.alias_id();
+        let integration = &res[format!("{}Integration", f.id_prefix())]["Properties"];
+        assert_eq!(
+            integration["IntegrationUri"],
+            serde_json::json!({"Ref": alias})
+        );
+        let permission = &res[format!("{}InvokePermission", f.id_prefix())]["Properties"];
+        assert_eq!(
+            permission["FunctionName"],
+            serde_json::json!({"Ref": alias})
+        );
+        assert_eq!(res[alias]["Properties"]["Name"], "live");
+        assert_eq!(
+            res[alias]["Properties"]["FunctionVersion"],
+            serde_json::json!({"Fn::GetAtt": [f.version_id(), "Version"]})
+        );
+        let version = &res[f.version_id()];
+        assert_eq!(
+            version["UpdateReplacePolicy"], "Retain",
+            "earlier versions stay"
+        );
+        assert_eq!(version["DeletionPolicy"], "Delete");
+        let description = version["Properties"]["Description"]["Fn::Sub"]
+            .as_str()
+            .expect("a Fn::Sub description");
+        let vars = stack::expr::sub_variables(description);
+        assert_eq!(vars[0], f.code_key_parameter(), "the code key first");
+        // Every parameter of the function's properties but the bucket and
+        // the reserved concurrency, which are not part of a version.
+        let mut refs = vec![];
+        stack::model::collect_refs(&res[f.logical_id()]["Properties"], &mut refs);
+        for p in &t.parameters {
+            let id = p.0.as_str();
+            let versioned = !["CodeBucket", "ReservedConcurrency"].contains(&id);
+            assert_eq!(
+                vars.iter().any(|v| v == id),
+                versioned && refs.iter().any(|r| r == id),
+                "{}: {id}",
+                f.version_id()
+            );
+        }
+        for expected in ["LogLevel", "Architecture", "Tracing", "TlsTrustStore"] {
+            assert!(vars.iter().any(|v| v == expected), "{expected}");
+        }
+        // The longest value each parameter admits, in place of its `${…}`.
+        let mut longest = description.len();
+        for v in &vars {
+            let p = &t.parameters.iter().find(|(id, _)| id == v).unwrap().1;
+            let max = p
+                .max_length
+                .map(|m| m as usize)
+                .or_else(|| p.allowed_values.iter().map(|a| a.len()).max())
+                .unwrap_or_else(|| panic!("{v} has no bound"));
+            longest = longest - v.len() - 3 + max;
+        }
+        assert!(
+            longest <= 256,
+            "{}: up to {longest} characters",
+            f.version_id()
+        );
     }
 }

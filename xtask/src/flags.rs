@@ -60,8 +60,11 @@ pub enum Command {
     Destroy(Destroy),
     /// Check the deployed resources match the design (names, PITR, TTL, SSE, rotation, routes, authorizer).
     Verify(Verify),
-    /// Print a deployed stage's outputs, HttpApiUrl first.
+    /// Print a deployed stage's outputs, HttpApiUrl first, and which version of each function is live.
     Outputs(Outputs),
+    /// Point each function's `live` alias (what the API invokes) back at its
+    /// previous version, in seconds and without CloudFormation; --list shows the versions.
+    Rollback(Rollback),
     /// List the stages deployed in this account and region, with status and last update.
     Stages(Stages),
     /// Read the functions' CloudWatch logs, one line per request; --follow keeps reading.
@@ -434,6 +437,27 @@ pub struct Backup {
     /// Back up only this table [default: both].
     #[arg(long, value_enum)]
     pub table: Option<Table>,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Rollback {
+    #[command(flatten)]
+    pub aws: Aws,
+    #[command(flatten)]
+    pub stage: Stage,
+    /// Only this function (default: both).
+    #[arg(long, value_parser = function())]
+    pub function: Option<stack::Function>,
+    /// The version to make live instead of the previous one (e.g. a newer
+    /// one, to go forward again); needs --function, each has its own numbers.
+    #[arg(long, value_name = "VERSION", requires = "function")]
+    pub to: Option<u64>,
+    /// List each function's versions and which is live; change nothing.
+    #[arg(long, conflicts_with = "to")]
+    pub list: bool,
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,

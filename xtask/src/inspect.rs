@@ -34,6 +34,17 @@ pub fn outputs(args: flags::Outputs) -> Result<ExitCode> {
     for (k, v) in &o.outputs {
         outln!("{k:<width$}  {v}");
     }
+    for l in &o.live {
+        outln!(
+            "live: {} version {}{}",
+            l.function,
+            l.version,
+            l.code_key
+                .as_deref()
+                .map(|k| format!(" ({k})"))
+                .unwrap_or_default()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -379,6 +379,65 @@ pub fn tune(args: flags::Tune) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+pub fn rollback(args: flags::Rollback) -> Result<ExitCode> {
+    let aws = args.aws.into();
+    let stage = args.stage.stage.as_deref();
+    if args.list {
+        let all = crate::block_on(deploy::versions::list(&aws, stage, args.function))?;
+        if args.json {
+            output::result(serde_json::json!({ "functions": all }));
+            return Ok(ExitCode::SUCCESS);
+        }
+        for f in &all {
+            outln!("{}", f.function);
+            if f.live.is_none() {
+                outln!("  no live alias (deployed before versions; `cargo xtask deploy` adds it)");
+            }
+            for v in f.versions.iter().rev() {
+                let mark = if f.live == Some(v.version.to_string()) {
+                    "live"
+                } else {
+                    ""
+                };
+                outln!(
+                    "  {:>4} {:<4} {}",
+                    v.version,
+                    mark,
+                    v.code_key.as_deref().unwrap_or(&v.description)
+                );
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let result = crate::block_on(deploy::versions::rollback(
+        &aws,
+        stage,
+        args.function,
+        args.to,
+    ))?;
+    if args.json {
+        output::result(serde_json::to_value(&result)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for m in &result.functions {
+        outln!(
+            "{}: live version {} → {}{}",
+            m.function,
+            m.from,
+            m.to,
+            m.code_key
+                .as_deref()
+                .map(|k| format!(", running {k}"))
+                .unwrap_or_default()
+        );
+    }
+    outln!(
+        "{}'s own version resources are unchanged: the next deploy that changes a function publishes a new version and makes it live; `cargo xtask rollback --function NAME --to VERSION` goes forward again.",
+        result.stack
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

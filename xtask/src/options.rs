@@ -249,6 +249,7 @@ pub fn with_config(command: &mut flags::Command, config: &crate::config::Config)
         C::Destroy(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
         C::Verify(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
         C::Outputs(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
+        C::Rollback(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
         C::CiRole(a) => config.fill_aws(&mut a.aws, a.stage.stage.clone().as_deref()),
         C::DeployerPolicy(a) => {
             let stage = a.stage.stage.clone();

@@ -64,10 +64,12 @@ pub(super) fn caller_policy(stage: Option<&str>, account: &str, region: &str) ->
                 "arn:{p}:budgets::{account}:budget/{}",
                 b.budget.budget_name
             ))),
-            Properties::Function(f) => functions.push(json!(arn(
-                "lambda",
-                &format!("function:{}", f.function_name)
-            ))),
+            // The function, and its versions and aliases (qualified ARNs).
+            Properties::Function(f) => {
+                for name in [f.function_name.clone(), format!("{}:*", f.function_name)] {
+                    functions.push(json!(arn("lambda", &format!("function:{name}"))));
+                }
+            }
             Properties::LogGroup(g) => {
                 log_groups.push(json!(arn(
                     "logs",
@@ -271,7 +273,15 @@ pub(super) fn caller_policy(stage: Option<&str>, account: &str, region: &str) ->
             "TheFunctions",
             &[
                 "lambda:AddPermission",
+                "lambda:CreateAlias",
                 "lambda:CreateFunction",
+                "lambda:DeleteAlias",
+                "lambda:GetAlias",
+                "lambda:GetProvisionedConcurrencyConfig",
+                "lambda:ListAliases",
+                "lambda:ListVersionsByFunction",
+                "lambda:PublishVersion",
+                "lambda:UpdateAlias",
                 "lambda:DeleteFunction",
                 "lambda:DeleteFunctionConcurrency",
                 "lambda:GetFunction",

@@ -80,12 +80,19 @@ pub const TOOL_ACTIONS: &[&str] = &[
     "kms:ListAliases",
     "kms:ScheduleKeyDeletion",
     "lambda:GetAccountSettings",
+    // `rollback`, `outputs` and `verify` read the `live` alias and the
+    // versions; `rollback` and `--hotswap` move the alias, and `--hotswap`
+    // publishes the code it put in place.
+    "lambda:GetAlias",
     "lambda:GetFunction",
     "lambda:GetFunctionConcurrency",
     "lambda:GetFunctionConfiguration",
     "lambda:GetPolicy",
     "lambda:InvokeFunction",
     "lambda:ListFunctions",
+    "lambda:ListVersionsByFunction",
+    "lambda:PublishVersion",
+    "lambda:UpdateAlias",
     "lambda:UpdateFunctionCode",
     // `tune` sets each memory size, then the original again.
     "lambda:UpdateFunctionConfiguration",

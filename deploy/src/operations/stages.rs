@@ -19,6 +19,9 @@ pub struct Outputs {
     /// `HttpApiUrl` first, then the stack's order.
     #[serde(serialize_with = "as_object")]
     pub outputs: Vec<(String, String)>,
+    /// The version each function's `live` alias runs (a function without
+    /// the alias, from before versions, is left out).
+    pub live: Vec<crate::versions::LiveVersion>,
 }
 
 fn as_object<S: serde::Serializer>(v: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
@@ -42,11 +45,19 @@ pub async fn outputs(aws_opts: &AwsOptions, stage: Option<&str>) -> Result<Outpu
             aws.region
         ));
     };
+    let lambda = crate::record::recorded_client!(aws_sdk_lambda, &aws.conf);
+    let mut live = vec![];
+    for f in stack::Function::ALL {
+        if let Some(l) = crate::versions::live(&lambda, f.function_name(&names)).await? {
+            live.push(l);
+        }
+    }
     Ok(Outputs {
         stack: names.stack,
         account: aws.account,
         region: aws.region,
         outputs: ordered_outputs(&d.outputs),
+        live,
     })
 }
 

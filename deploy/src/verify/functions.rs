@@ -120,3 +120,48 @@ pub async fn verify_functions(
     }
     out
 }
+
+/// Which version each function's `live` alias (what the API invokes) runs,
+/// and whether it is the one the stack published.
+pub async fn verify_live(
+    lambda: &aws_sdk_lambda::Client,
+    names: &stack::Names,
+    resources: &StackResources,
+) -> Vec<Check> {
+    let mut out = vec![];
+    for (f, function) in stack::Function::ALL
+        .iter()
+        .zip(function_names(names, resources))
+    {
+        let name = format!("function {function} live version");
+        let stack_version = resources
+            .physical_id(f.version_id())
+            .and_then(|arn| arn.rsplit(':').next())
+            .map(str::to_string);
+        out.push(match crate::versions::live(lambda, &function).await {
+            Ok(Some(live)) => {
+                let code = live
+                    .code_key
+                    .as_deref()
+                    .map(|k| format!(" ({k})"))
+                    .unwrap_or_default();
+                let moved = match &stack_version {
+                    Some(v) if *v != live.version => format!(
+                        "; the stack published version {v}: a rollback or hotswap moved the alias, and the next deploy that changes the function publishes anew"
+                    ),
+                    _ => String::new(),
+                };
+                Check::ok(name, format!("version {}{code}{moved}", live.version))
+            }
+            Ok(None) => Check::fail(
+                name,
+                format!(
+                    "no `{}` alias, so the API cannot invoke it: redeploy (`cargo xtask deploy`) to add it",
+                    stack::function::LIVE_ALIAS
+                ),
+            ),
+            Err(e) => Check::fail(name, e.to_string()),
+        });
+    }
+    out
+}

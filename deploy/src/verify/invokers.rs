@@ -39,7 +39,8 @@ pub fn check(function: &str, policy: &Value, api_id: &str) -> Check {
             format!(
                 "its resource policy also lets {} invoke it, and the functions trust the \
                  caller's claims: remove those statements (aws lambda remove-permission \
-                 --function-name {function} --statement-id SID) or redeploy",
+                 --function-name {function} --statement-id SID, with --qualifier live for \
+                 the alias's) or redeploy",
                 others.join("; ")
             ),
         );
@@ -93,7 +94,46 @@ fn describe(st: &Value) -> String {
     format!("{who} (statement {sid}, {condition})")
 }
 
-/// Reads each function's resource policy and checks it.
+/// The statements of the function's own policy, which let their
+/// principals invoke every version and alias, and of its `live` alias's
+/// (the API's permission is on the alias it invokes). No policy is none.
+async fn statements(
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+) -> Result<
+    Vec<Value>,
+    aws_sdk_lambda::error::SdkError<aws_sdk_lambda::operation::get_policy::GetPolicyError>,
+> {
+    let mut out = vec![];
+    for qualifier in [None, Some(stack::function::LIVE_ALIAS)] {
+        match lambda
+            .get_policy()
+            .function_name(function)
+            .set_qualifier(qualifier.map(str::to_string))
+            .send()
+            .await
+        {
+            Ok(p) => {
+                let doc = p
+                    .policy()
+                    .and_then(|t| serde_json::from_str::<Value>(t).ok())
+                    .unwrap_or(Value::Null);
+                match &doc["Statement"] {
+                    Value::Array(a) => out.extend(a.iter().cloned()),
+                    Value::Null => {}
+                    one => out.push(one.clone()),
+                }
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// Reads each function's resource policies and checks them.
 pub async fn verify(
     lambda: &aws_sdk_lambda::Client,
     functions: &[String],
@@ -109,20 +149,8 @@ pub async fn verify(
             ));
             continue;
         };
-        match lambda.get_policy().function_name(f).send().await {
-            Ok(p) => {
-                let doc = p
-                    .policy()
-                    .and_then(|t| serde_json::from_str::<Value>(t).ok())
-                    .unwrap_or(Value::Null);
-                out.push(check(f, &doc, api_id));
-            }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                out.push(check(f, &Value::Null, api_id))
-            }
+        match statements(lambda, f).await {
+            Ok(st) => out.push(check(f, &serde_json::json!({"Statement": st}), api_id)),
             Err(e) => out.push(call_failed(name, "lambda:GetPolicy", &e)),
         }
     }

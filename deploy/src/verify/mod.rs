@@ -131,6 +131,7 @@ pub async fn verify(conf: &SdkConfig, stage: Option<&str>, smoke: bool) -> Resul
     let lambda = crate::record::recorded_client!(aws_sdk_lambda, conf);
     checks
         .extend(functions::verify_functions(&lambda, &names, &deployed, stack_key.as_ref()).await);
+    checks.extend(functions::verify_live(&lambda, &names, &deployed).await);
     checks.extend(
         invokers::verify(
             &lambda,

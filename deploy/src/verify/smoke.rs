@@ -2,7 +2,7 @@
 //! functions' own roles exercise DynamoDB (both tables), table SSE and the
 //! KMS key, as a real caller would.
 //!
-//! Each function is invoked directly (`lambda:Invoke`, RequestResponse) with
+//! Each function's `live` alias (what the API invokes) is invoked directly (`lambda:Invoke`, RequestResponse) with
 //! the payload-2.0 event API Gateway's HTTP API sends after its JWT
 //! authorizer accepted a token: the caller is
 //! `requestContext.authorizer.jwt.claims.sub`, here a reserved verification
@@ -132,6 +132,8 @@ impl Invoker for LambdaInvoker {
             .0
             .invoke()
             .function_name(function)
+            // What the API invokes.
+            .qualifier(stack::function::LIVE_ALIAS)
             .invocation_type(InvocationType::RequestResponse)
             .payload(Blob::new(payload));
         async move {

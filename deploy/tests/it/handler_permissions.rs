@@ -273,6 +273,60 @@ const NOT_NEEDED: &[(&str, &str, &str)] = &[
         "s3:GetObjectVersion",
         "Code.S3ObjectVersion",
     ),
+    // Versions and aliases: no provisioned concurrency, runtime policy or
+    // scaling; no CodeDeploy traffic shifting (the alias's
+    // `CodeDeployLambdaAliasUpdate` update policy, which the model has no
+    // field for, so it cannot be set).
+    (
+        "AWS::Lambda::Version",
+        "lambda:PutProvisionedConcurrencyConfig",
+        "ProvisionedConcurrencyConfig",
+    ),
+    (
+        "AWS::Lambda::Version",
+        "lambda:PutRuntimeManagementConfig",
+        "RuntimePolicy",
+    ),
+    (
+        "AWS::Lambda::Version",
+        "lambda:PutFunctionScalingConfig",
+        "FunctionScalingConfig",
+    ),
+    (
+        "AWS::Lambda::Alias",
+        "lambda:PutProvisionedConcurrencyConfig",
+        "ProvisionedConcurrencyConfig",
+    ),
+    (
+        "AWS::Lambda::Alias",
+        "lambda:DeleteProvisionedConcurrencyConfig",
+        "ProvisionedConcurrencyConfig",
+    ),
+    (
+        "AWS::Lambda::Alias",
+        "codedeploy:CreateDeployment",
+        "CodeDeployLambdaAliasUpdate",
+    ),
+    (
+        "AWS::Lambda::Alias",
+        "codedeploy:GetDeployment",
+        "CodeDeployLambdaAliasUpdate",
+    ),
+    (
+        "AWS::Lambda::Alias",
+        "codedeploy:GetDeploymentGroup",
+        "CodeDeployLambdaAliasUpdate",
+    ),
+    (
+        "AWS::Lambda::Alias",
+        "codedeploy:GetDeploymentConfig",
+        "CodeDeployLambdaAliasUpdate",
+    ),
+    (
+        "AWS::Lambda::Alias",
+        "codedeploy:StopDeployment",
+        "CodeDeployLambdaAliasUpdate",
+    ),
     // Log groups: no data protection, index or field policies, no
     // delivery, no bearer-token ingestion, no deletion protection.
     (
@@ -468,14 +522,31 @@ fn resources_for(action: &str, id: &str, props: &Properties, t: &stack::Template
         )],
         ("dynamodb", Properties::Table(tb)) => vec![arn("dynamodb", &format!("table/{}", tb.table_name))],
         ("lambda", Properties::Function(f)) => vec![arn("lambda", &format!("function:{}", f.function_name))],
+        // A permission is added to the alias the API invokes.
         ("lambda", Properties::Permission(_)) => t
             .resources
             .iter()
             .filter_map(|(_, r)| match &r.properties {
-                Properties::Function(f) => Some(arn("lambda", &format!("function:{}", f.function_name))),
+                Properties::Function(f) => Some(arn(
+                    "lambda",
+                    &format!("function:{}:{}", f.function_name, stack::function::LIVE_ALIAS),
+                )),
                 _ => None,
             })
             .collect(),
+        // Publishing names the function; reading and deleting a version
+        // names the version (a qualified ARN).
+        ("lambda", Properties::LambdaVersion(v)) => {
+            let f = function_named(t, &v.function_name);
+            vec![arn("lambda", &format!("function:{f}")), arn("lambda", &format!("function:{f}:7"))]
+        }
+        ("lambda", Properties::LambdaAlias(a)) => {
+            let f = function_named(t, &a.function_name);
+            vec![
+                arn("lambda", &format!("function:{f}")),
+                arn("lambda", &format!("function:{f}:{}", a.name)),
+            ]
+        }
         ("logs", Properties::LogGroup(g)) => vec![arn("logs", &format!("log-group:{}", g.log_group_name))],
         ("apigateway", Properties::HttpApi(_)) => vec![api(""), format!(
             "arn:aws:apigateway:{REGION}::/tags/arn%3Aaws%3Aapigateway%3A{REGION}%3A%3A%2Fapis%2Fa1b2c3d4e5"
@@ -517,6 +588,20 @@ fn resources_for(action: &str, id: &str, props: &Properties, t: &stack::Template
         }
         _ => panic!("{id}: no resource mapping for {action}; add one (the deployer's request is on which ARN?)"),
     }
+}
+
+/// The function name behind a `Ref` to a function of `t`.
+fn function_named(t: &stack::Template, function: &stack::expr::Expr) -> String {
+    let stack::expr::Expr::Ref(id) = function else {
+        panic!("{function:?} is a Ref")
+    };
+    t.resources
+        .iter()
+        .find_map(|(i, r)| match &r.properties {
+            Properties::Function(f) if i == id => Some(f.function_name.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{id} is a function"))
 }
 
 /// The logical id of the role a function's `Role` names.

@@ -63,14 +63,14 @@ pub(super) fn http_api(t: &mut Template, n: &Names, functions: &[FunctionSpec]) 
         }),
     );
     for f in functions {
-        let fn_id = format!("{}Function", f.function.id_prefix());
+        let alias = f.function.alias_id();
         let integration_id = format!("{}Integration", f.function.id_prefix());
         t.resource(
             &integration_id,
             Resource::new(Integration {
                 api_id: r#ref(HTTP_API),
                 integration_type: "AWS_PROXY".into(),
-                integration_uri: get_att(&fn_id, "Arn"),
+                integration_uri: r#ref(alias),
                 payload_format_version: "2.0".into(),
                 timeout_in_millis: (FUNCTION_TIMEOUT_SECONDS + 1) * 1000,
             }),
@@ -98,7 +98,7 @@ pub(super) fn http_api(t: &mut Template, n: &Names, functions: &[FunctionSpec]) 
             &format!("{}InvokePermission", f.function.id_prefix()),
             Resource::new(Permission {
                 action: "lambda:InvokeFunction".into(),
-                function_name: r#ref(&fn_id),
+                function_name: r#ref(alias),
                 principal: "apigateway.amazonaws.com".into(),
                 source_arn: arn(&format!(
                     "execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{HTTP_API}}}/*/POST{path}"

@@ -105,37 +105,39 @@ pub(super) fn function(t: &mut Template, n: &Names, f: &FunctionSpec) {
     for (var, param) in f.env_params {
         env.insert(var.to_string(), r#ref(*param));
     }
+    let function = Function {
+        function_name: f.name.to_string(),
+        description: f.description.to_string(),
+        runtime: "provided.al2023".into(),
+        handler: "bootstrap".into(),
+        code: Code {
+            s3_bucket: r#ref(P_CODE_BUCKET),
+            s3_key: r#ref(f.function.code_key_parameter()),
+        },
+        role: get_att(&role_id, "Arn"),
+        architectures: vec![r#ref(P_ARCHITECTURE)],
+        memory_size: FUNCTION_MEMORY_MB,
+        timeout: FUNCTION_TIMEOUT_SECONDS,
+        environment: Environment { variables: env },
+        kms_key_arn: get_att(KEY, "Arn"),
+        reserved_concurrent_executions: if_(
+            C_HAS_RESERVED_CONCURRENCY,
+            r#ref(P_RESERVED_CONCURRENCY),
+            no_value(),
+        ),
+        logging_config: LoggingConfig {
+            log_format: "JSON".into(),
+            log_group: r#ref(&log_group_id),
+        },
+        tracing_config: Box::new(TracingConfig {
+            mode: r#ref(P_TRACING),
+        }),
+        tags: None,
+    };
+    let version = version_description(t, &function, f.function.code_key_parameter());
     t.resource(
         &fn_id,
-        Resource::new(Function {
-            function_name: f.name.to_string(),
-            description: f.description.to_string(),
-            runtime: "provided.al2023".into(),
-            handler: "bootstrap".into(),
-            code: Code {
-                s3_bucket: r#ref(P_CODE_BUCKET),
-                s3_key: r#ref(f.function.code_key_parameter()),
-            },
-            role: get_att(&role_id, "Arn"),
-            architectures: vec![r#ref(P_ARCHITECTURE)],
-            memory_size: FUNCTION_MEMORY_MB,
-            timeout: FUNCTION_TIMEOUT_SECONDS,
-            environment: Environment { variables: env },
-            kms_key_arn: get_att(KEY, "Arn"),
-            reserved_concurrent_executions: if_(
-                C_HAS_RESERVED_CONCURRENCY,
-                r#ref(P_RESERVED_CONCURRENCY),
-                no_value(),
-            ),
-            logging_config: LoggingConfig {
-                log_format: "JSON".into(),
-                log_group: r#ref(&log_group_id),
-            },
-            tracing_config: Box::new(TracingConfig {
-                mode: r#ref(P_TRACING),
-            }),
-            tags: None,
-        })
+        Resource::new(function)
         .skip_check(
             "CKV_AWS_117",
             "No VPC: the function reaches only DynamoDB and KMS over AWS endpoints; a VPC adds NAT cost and cold-start time without reducing exposure",
@@ -145,4 +147,57 @@ pub(super) fn function(t: &mut Template, n: &Names, f: &FunctionSpec) {
             "No dead-letter queue: invoked synchronously by API Gateway, failures return to the caller, nothing is queued",
         ),
     );
+
+    // Every change of the function's code or configuration publishes a
+    // version; the one before stays (for `rollback`) and goes with the stack.
+    t.resource(
+        f.function.version_id(),
+        Resource::new(LambdaVersion {
+            function_name: r#ref(&fn_id),
+            description: version,
+        })
+        .keep_when_replaced(),
+    );
+    // What the API invokes: the alias, never `$LATEST`, so code is live only
+    // once published and one `UpdateAlias` puts the previous version back.
+    t.resource(
+        f.function.alias_id(),
+        Resource::new(LambdaAlias {
+            name: crate::function::LIVE_ALIAS.into(),
+            function_name: r#ref(&fn_id),
+            function_version: get_att(f.function.version_id(), "Version"),
+            description: format!("The version of {} the API invokes", f.name),
+        }),
+    );
+}
+
+/// Parameters a function refers to that are not part of a version: the
+/// bucket (the key is content-addressed) and the reserved concurrency
+/// (a function's setting, not a version's).
+const NOT_VERSIONED: [&str; 2] = [P_CODE_BUCKET, P_RESERVED_CONCURRENCY];
+
+/// The description of the function's version, which changes exactly when
+/// the function does: a digest of its properties as the template writes
+/// them, then the values of the parameters they refer to (the code key
+/// first). A changed description replaces the version, and CloudFormation
+/// publishes only on a replacement, so a new `LogLevel` reaches the alias too.
+pub(super) fn version_description(t: &Template, function: &Function, code_key: &str) -> Expr {
+    use sha2::Digest;
+    let props = serde_json::to_value(function).expect("a function serializes");
+    let digest = sha2::Sha256::digest(props.to_string().as_bytes());
+    let digest: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let mut refs = vec![];
+    crate::model::collect_refs(&props, &mut refs);
+    refs.retain(|r| {
+        r != code_key
+            && !NOT_VERSIONED.contains(&r.as_str())
+            && t.parameters.iter().any(|(id, _)| id == r)
+    });
+    refs.sort();
+    refs.dedup();
+    let mut text = format!("{digest} ${{{code_key}}}");
+    for r in refs {
+        text.push_str(&format!(" ${{{r}}}"));
+    }
+    sub(text)
 }

@@ -42,7 +42,9 @@ pub(super) fn parameters(t: &mut Template) {
             p,
             Parameter::string(&format!("S3 key of the {what} zip (content-addressed)"))
                 .pattern(r"^[A-Za-z0-9!_.*'()/-]+\.zip$", "an S3 key ending in .zip")
-                .length(5, 1024),
+                // At most 80: the version's description (at most 256
+                // characters) holds it with the other versioned parameters.
+                .length(5, CODE_KEY_MAX_LENGTH),
         );
     }
     t.parameter(

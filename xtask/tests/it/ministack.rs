@@ -1,8 +1,8 @@
 //! The deployed system end to end on MiniStack: the real function zips
 //! (`xtask build --arch x86_64`), deployed by `xtask deploy` through
 //! CloudFormation, called through API Gateway's JWT authorizer with Cognito
-//! id tokens, then a no-op deploy, a code change, `diff`, `verify` and
-//! `destroy`.
+//! id tokens, then a no-op deploy, a code change, `rollback` and forward
+//! again, `--hotswap`, `diff`, `verify` and `destroy`.
 //!
 //! moto (the other tests' emulator) does not run functions and skips API
 //! Gateway; MiniStack runs both, and its Cognito issues tokens whose issuer
@@ -163,6 +163,33 @@ impl E2e {
         .code_sha256()
         .unwrap_or_default()
         .to_string()
+    }
+
+    /// The version `live` points at, and the code that version runs.
+    fn live(&self, function: &str) -> (String, String) {
+        let alias = self
+            .block_on(
+                self.lambda()
+                    .get_alias()
+                    .function_name(function)
+                    .name("live")
+                    .send(),
+            )
+            .unwrap();
+        let version = alias.function_version().unwrap().to_string();
+        let code = self
+            .block_on(
+                self.lambda()
+                    .get_function_configuration()
+                    .function_name(function)
+                    .qualifier(&version)
+                    .send(),
+            )
+            .unwrap()
+            .code_sha256()
+            .unwrap_or_default()
+            .to_string();
+        (version, code)
     }
 
     fn stack_outputs(&self) -> serde_json::Map<String, Value> {
@@ -788,6 +815,12 @@ fn deploy_call_change_verify_and_destroy_on_ministack() {
         lambda_sha256(&v1.join(format!("{SESSION_FN}.zip"))),
         "the unchanged function keeps its code"
     );
+    // The change published version 2 and made it live; the unchanged
+    // function published nothing.
+    let v1_context = lambda_sha256(&v1.join(format!("{CONTEXT_FN}.zip")));
+    let v2_context = lambda_sha256(&v2.join(format!("{CONTEXT_FN}.zip")));
+    assert_eq!(e2e.live(CONTEXT_FN), ("2".to_string(), v2_context.clone()));
+    assert_eq!(e2e.live(SESSION_FN).0, "1");
     // The new code answers, and reads what the old code wrote.
     let added = api.expect(
         200,
@@ -888,6 +921,68 @@ fn deploy_call_change_verify_and_destroy_on_ministack() {
             "{want:?} on the sessions table: {tags:?}"
         );
     }
+    // rollback: `live` back on version 1 (v1's code) in one call, the API
+    // still answering; a refusal moves nothing; `--to 2` goes forward again.
+    let listed = e2e.run(&["rollback", "--list", "--json"]).ok().json();
+    crate::json_output::documented(&listed);
+    let context = listed["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["function"] == CONTEXT_FN)
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(context["live"], "2", "{listed}");
+    assert_eq!(context["versions"].as_array().unwrap().len(), 2, "{listed}");
+    let refused = e2e
+        .run(&["rollback", "--function", "context-manager", "--to", "9"])
+        .failed();
+    assert!(
+        refused
+            .stderr
+            .contains("has no version 9: its published versions are 1, 2"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        e2e.live(CONTEXT_FN).0,
+        "2",
+        "a refused rollback moves nothing"
+    );
+    let rolled = e2e
+        .run(&["rollback", "--function", "context-manager", "--json"])
+        .ok();
+    eprintln!("rollback took {:?}", rolled.elapsed);
+    let j = rolled.json();
+    crate::json_output::documented(&j);
+    assert_eq!(j["functions"][0]["from"], "2", "{j}");
+    assert_eq!(j["functions"][0]["to"], "1", "{j}");
+    assert_eq!(e2e.live(CONTEXT_FN), ("1".to_string(), v1_context.clone()));
+    assert_eq!(e2e.live(SESSION_FN).0, "1", "only the named function moves");
+    api.expect(
+        200,
+        "context",
+        Some(&alice),
+        json!({"action": "get_context", "sessionId": sid}),
+    );
+    let outputs_now = e2e.run(&["outputs", "--json"]).ok().json();
+    assert!(
+        outputs_now["live"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["function"] == CONTEXT_FN && l["version"] == "1"),
+        "{outputs_now}"
+    );
+    let forward = e2e
+        .run(&["rollback", "--function", "context-manager", "--to", "2"])
+        .ok();
+    assert!(
+        forward.stdout.contains("live version 1 → 2"),
+        "{}",
+        forward.stdout
+    );
+    assert_eq!(e2e.live(CONTEXT_FN), ("2".to_string(), v2_context.clone()));
+
     let now_same = e2e.run(&["diff", "--artifacts-dir", v2_dir, "--fail"]).ok();
     assert!(
         now_same.stdout.contains("no differences"),
@@ -909,6 +1004,8 @@ fn deploy_call_change_verify_and_destroy_on_ministack() {
         e2e.code_sha256(CONTEXT_FN),
         lambda_sha256(&v1.join(format!("{CONTEXT_FN}.zip")))
     );
+    // What the API invokes moved with it: a new version, live.
+    assert_eq!(e2e.live(CONTEXT_FN), ("3".to_string(), v1_context.clone()));
     let back = e2e
         .run(&["deploy", "--artifacts-dir", v2_dir, "--yes"])
         .ok();
@@ -922,6 +1019,7 @@ fn deploy_call_change_verify_and_destroy_on_ministack() {
         e2e.code_sha256(CONTEXT_FN),
         lambda_sha256(&v2.join(format!("{CONTEXT_FN}.zip")))
     );
+    assert_eq!(e2e.live(CONTEXT_FN), ("4".to_string(), v2_context));
 
     // verify: everything MiniStack deploys as designed passes; exactly the
     // emulator gaps fail.

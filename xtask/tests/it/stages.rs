@@ -55,6 +55,18 @@ fn stages_lists_the_deployed_copies_and_outputs_reads_one() {
     crate::json_output::documented(&o);
     assert_eq!(o["stack"], format!("{STACK}-qa"));
     assert!(o["outputs"].is_object(), "{o}");
+    // Each function's `live` alias, on the version the create published.
+    let live = o["live"].as_array().unwrap_or_else(|| panic!("{o}"));
+    assert_eq!(live.len(), 2, "{o}");
+    for l in live {
+        assert_eq!(l["version"], "1", "{o}");
+        assert!(
+            l["codeKey"]
+                .as_str()
+                .is_some_and(|k| k.starts_with("code/")),
+            "{o}"
+        );
+    }
     let none = h.run(&["outputs", "--stage", "nope"]).failed();
     assert!(
         none.stderr
