@@ -343,6 +343,16 @@ pub struct Deploy {
     /// the stack keeps it for later deploys and its deletion.
     #[arg(long, value_name = "ARN")]
     pub role_arn: Option<String>,
+    /// Deploy this template (JSON) instead of the synthesized one; the
+    /// tests deploy the previous release's with it.
+    #[arg(long, value_name = "FILE", hide = true, value_parser = template_file)]
+    pub template: Option<serde_json::Value>,
+}
+
+/// A JSON template file.
+fn template_file(path: &str) -> Result<serde_json::Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))?;
+    serde_json::from_str(&text).map_err(|e| format!("{path} is not a JSON template: {e}"))
 }
 
 #[derive(Debug, Args)]

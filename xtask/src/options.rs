@@ -50,7 +50,7 @@ impl From<flags::Deploy> for DeployOptions {
             allow_replacement: d.allow_replacement,
             outputs_file: d.outputs_file,
             artifacts: d.artifacts_dir.map_or(Artifacts::Build, Artifacts::Dir),
-            template: None,
+            template: d.template,
             smoke: !d.no_verify,
             protect: !d.no_protection,
             role_arn: d.role_arn,
