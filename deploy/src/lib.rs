@@ -63,4 +63,4 @@ pub mod watch;
 
 pub use error::{Error, Result};
 // Day-2 operations keep their short paths (`deploy::logs`, ...).
-pub use operations::{audit, backup, cost, cost_actual, logs, stages, tune, versions};
+pub use operations::{audit, backup, cost, cost_actual, logs, memory, stages, tune, versions};

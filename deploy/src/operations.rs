@@ -7,7 +7,8 @@
 //! - [`backup`]: on-demand backups, their list, restores into a new table.
 //! - [`cost`]: the monthly estimate from a price table and measured figures;
 //!   [`cost_actual`]: the real spend from Cost Explorer, by the stack's tags.
-//! - [`tune`]: the functions' memory, measured size by size.
+//! - [`tune`]: the functions' memory, measured size by size; [`memory`]:
+//!   one function's size set through the stack (`tune --apply`).
 //! - [`audit`]: CloudTrail's events on the stack's resources.
 //! - [`stages`]: a stage's outputs and the stages deployed (read only).
 //! - [`versions`]: the functions' versions, which is live, and `rollback`.
@@ -17,6 +18,7 @@ pub mod backup;
 pub mod cost;
 pub mod cost_actual;
 pub mod logs;
+pub mod memory;
 pub mod stages;
 pub mod tune;
 pub mod versions;

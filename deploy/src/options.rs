@@ -30,6 +30,8 @@ pub struct ParamOptions {
     /// "" for none.
     pub alarm_email: Option<String>,
     pub reserved_concurrency: Option<u32>,
+    /// A function's memory size in MB (its `<Function>MemorySize`).
+    pub memory_mb: BTreeMap<stack::Function, u32>,
     /// Days AWS Backup keeps each daily backup (0 = no backup plan).
     pub backup_retention_days: Option<u32>,
     /// The monthly cost budget in USD (0 = none).
@@ -219,6 +221,16 @@ impl ParamOptions {
                 }
             }
         }
+        let (min_mb, max_mb) = stack::module::FUNCTION_MEMORY_RANGE_MB;
+        for (f, mb) in &self.memory_mb {
+            if !(min_mb..=max_mb).contains(&i64::from(*mb)) {
+                bad.push(format!(
+                    "--memory-mb {}={mb} is outside Lambda's {min_mb}-{max_mb} MB; `cargo xtask tune --function {}` measures the sizes worth trying.",
+                    f.binary(),
+                    f.binary()
+                ));
+            }
+        }
         if let Some(n) = self.reserved_concurrency {
             if n > MAX_RESERVED_CONCURRENCY {
                 bad.push(format!(
@@ -338,6 +350,9 @@ impl ParamOptions {
             ids::P_MONTHLY_BUDGET_USD,
             self.monthly_budget_usd.map(|n| n.to_string()),
         );
+        for (f, mb) in &self.memory_mb {
+            set(f.memory_parameter(), Some(mb.to_string()));
+        }
         set(ids::P_TLS_TRUST_STORE, self.tls_trust_store.clone());
         set(ids::P_LOG_LEVEL, self.log_level.clone());
         set(ids::P_TRACING, self.tracing.clone());

@@ -34,6 +34,27 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config
 from ministack.app import app
 
+def _virtual_hosted_template_urls():
+    # An emulator gap filled: MiniStack reads a TemplateURL's bucket from its
+    # path, so the virtual-hosted form AWS documents
+    # (`https://<bucket>.s3.<region>.amazonaws.com/<key>`, what `deploy` sends
+    # for a template over 51,200 bytes) names bucket `<first key segment>`.
+    # Rewritten to the path form it reads, the same object.
+    from urllib.parse import urlparse
+    from ministack.services.cloudformation import helpers
+    original = helpers._resolve_document
+    def resolve(params, body_key, url_key, label):
+        url = helpers._p(params, url_key)
+        host = urlparse(url).netloc if url else ''
+        if '.s3.' in host:
+            bucket = host.split('.s3.', 1)[0]
+            params = dict(params)
+            params[url_key] = ['https://s3.amazonaws.com/%s%s' % (bucket, urlparse(url).path)]
+        return original(params, body_key, url_key, label)
+    helpers._resolve_document = resolve
+
+_virtual_hosted_template_urls()
+
 config = Config()
 config.bind = ['fd://%d' % sock.fileno()]
 config.keep_alive_timeout = 75

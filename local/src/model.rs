@@ -249,7 +249,11 @@ impl LocalModel {
                 name: f.function_name.clone(),
                 bin,
                 timeout_ms: u64::try_from(f.timeout).context("a negative timeout")? * 1000,
-                memory_mb: f.memory_size,
+                memory_mb: r
+                    .string(&f.memory_size)
+                    .ok()
+                    .and_then(|m| m.parse().ok())
+                    .context("the function's memory size")?,
                 log_format: f.logging_config.log_format.clone(),
                 env: f
                     .environment

@@ -65,6 +65,13 @@ macro_rules! functions {
                 }
             }
 
+            /// The parameter holding its memory size in MB.
+            pub const fn memory_parameter(self) -> &'static str {
+                match self {
+                    $(Function::$variant => concat!(stringify!($variant), "MemorySize")),+
+                }
+            }
+
             /// The parameter naming its code's S3 key.
             pub const fn code_key_parameter(self) -> &'static str {
                 match self {

@@ -42,7 +42,12 @@ use ids::*;
 
 /// Function timeout in seconds; the p99 alarm fires at 80% of it.
 pub const FUNCTION_TIMEOUT_SECONDS: i64 = 10;
+/// Each function's memory size unless its `<Function>MemorySize` parameter
+/// says otherwise (`cargo xtask tune` measures the choice).
 pub const FUNCTION_MEMORY_MB: i64 = 256;
+/// Lambda's memory range, in MB
+/// (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html).
+pub const FUNCTION_MEMORY_RANGE_MB: (i64, i64) = (128, 10_240);
 pub const LOG_RETENTION_DAYS: i64 = 30;
 /// The longest code key (`code/<sha256>.zip` is 73 characters).
 pub const CODE_KEY_MAX_LENGTH: u32 = 80;

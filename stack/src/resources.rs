@@ -268,10 +268,11 @@ pub struct Function {
     pub description: String,
     pub runtime: String,
     pub handler: String,
-    pub code: Code,
+    // Boxed, as `tracing_config`: the enum of every resource type stays small.
+    pub code: Box<Code>,
     pub role: Expr,
     pub architectures: Vec<Expr>,
-    pub memory_size: i64,
+    pub memory_size: Expr,
     pub timeout: i64,
     pub environment: Environment,
     pub kms_key_arn: Expr,

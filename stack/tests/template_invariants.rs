@@ -1334,7 +1334,13 @@ fn the_api_invokes_the_live_alias_of_a_version_published_on_every_change() {
                 f.version_id()
             );
         }
-        for expected in ["LogLevel", "Architecture", "Tracing", "TlsTrustStore"] {
+        for expected in [
+            "LogLevel",
+            "Architecture",
+            "Tracing",
+            "TlsTrustStore",
+            f.memory_parameter(),
+        ] {
             assert!(vars.iter().any(|v| v == expected), "{expected}");
         }
         // The longest value each parameter admits, in place of its `${…}`.
@@ -1345,6 +1351,7 @@ fn the_api_invokes_the_live_alias_of_a_version_published_on_every_change() {
                 .max_length
                 .map(|m| m as usize)
                 .or_else(|| p.allowed_values.iter().map(|a| a.len()).max())
+                .or_else(|| p.max_value.map(|m| m.to_string().len()))
                 .unwrap_or_else(|| panic!("{v} has no bound"));
             longest = longest - v.len() - 3 + max;
         }

@@ -239,6 +239,10 @@ pub struct Params {
     /// Checked against the account's limit before planning.
     #[arg(long, value_name = "N")]
     pub reserved_concurrency: Option<u32>,
+    /// A function's memory in MB (CPU grows with it), e.g. context-manager=512;
+    /// repeat it for both. Kept by later deploys; `tune` measures the sizes.
+    #[arg(long = "memory-mb", value_name = "FUNCTION=MB", value_parser = function_memory)]
+    pub memory_mb: Vec<(stack::Function, u32)>,
     /// Keep a daily AWS Backup of both tables for N days (1-35; 0 = no backup plan, the default).
     #[arg(long, value_name = "N")]
     pub backup_retention_days: Option<u32>,
@@ -347,6 +351,20 @@ pub struct Deploy {
     /// tests deploy the previous release's with it.
     #[arg(long, value_name = "FILE", hide = true, value_parser = template_file)]
     pub template: Option<serde_json::Value>,
+}
+
+/// `FUNCTION=MB`, the function by its binary name.
+fn function_memory(s: &str) -> Result<(stack::Function, u32), String> {
+    let names: Vec<&str> = stack::Function::ALL.iter().map(|f| f.binary()).collect();
+    let (name, mb) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not FUNCTION=MB (e.g. context-manager=512)"))?;
+    let f = stack::Function::from_binary(name)
+        .ok_or_else(|| format!("`{name}` is not a function: {}", names.join(", ")))?;
+    let mb = mb
+        .parse()
+        .map_err(|_| format!("`{mb}` is not a whole number of MB"))?;
+    Ok((f, mb))
 }
 
 /// A JSON template file.
@@ -488,6 +506,10 @@ pub struct Tune {
     /// Invocations per size (the first of each is a cold start).
     #[arg(long, default_value_t = 20)]
     pub invocations: u32,
+    /// Keep the recommended size: a change set on the deployed template
+    /// that sets only the function's memory parameter (a new version, live).
+    #[arg(long)]
+    pub apply: bool,
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,

@@ -337,11 +337,33 @@ pub fn audit(args: flags::Audit) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `tune`'s result: the measurements, and what `--apply` did.
+#[derive(serde::Serialize)]
+struct TuneResult {
+    #[serde(flatten)]
+    tuning: deploy::tune::Tuning,
+    applied: Option<deploy::memory::MemoryApplied>,
+}
+
 pub fn tune(args: flags::Tune) -> Result<ExitCode> {
-    let json = args.json;
-    let t = crate::block_on(deploy::tune::run(&args.into()))?;
+    let (json, apply, function) = (args.json, args.apply, args.function);
+    let opts: deploy::tune::TuneOptions = args.into();
+    let t = crate::block_on(deploy::tune::run(&opts))?;
+    let applied = match t.recommended_mb.filter(|_| apply) {
+        Some(mb) => {
+            let mut term = Terminal::new(json);
+            Some(crate::block_on(deploy::memory::apply(
+                &opts.aws,
+                opts.stage.as_deref(),
+                function,
+                u32::try_from(mb)?,
+                &mut term,
+            ))?)
+        }
+        None => None,
+    };
     if json {
-        output::result(serde_json::to_value(&t)?);
+        output::result(serde_json::to_value(TuneResult { tuning: t, applied })?);
         return Ok(ExitCode::SUCCESS);
     }
     outln!(
@@ -371,10 +393,21 @@ pub fn tune(args: flags::Tune) -> Result<ExitCode> {
         );
     }
     if let Some(mb) = t.recommended_mb {
-        outln!(
-            "cheapest per million requests: {mb} MB (the template sets {} MB: FUNCTION_MEMORY_MB in stack/src/module.rs)",
-            stack::module::FUNCTION_MEMORY_MB
-        );
+        outln!("cheapest per million requests: {mb} MB");
+    }
+    match &applied {
+        Some(a) if a.changed => outln!(
+            "applied: {} now has {} MB (was {}), published as a new version and live",
+            a.function,
+            a.to_mb,
+            a.from_mb
+        ),
+        Some(a) => outln!("applied: {} already has {} MB", a.function, a.to_mb),
+        None if t.recommended_mb.is_some() => outln!(
+            "keep it with `cargo xtask tune --apply`, or `cargo xtask deploy --memory-mb {}=MB`",
+            function.binary()
+        ),
+        None => {}
     }
     Ok(ExitCode::SUCCESS)
 }

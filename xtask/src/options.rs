@@ -27,6 +27,7 @@ impl From<flags::Params> for ParamOptions {
                 .then(|| p.user_pool_client_ids.join(",")),
             alarm_email: p.alarm_email,
             reserved_concurrency: p.reserved_concurrency,
+            memory_mb: p.memory_mb.into_iter().collect(),
             backup_retention_days: p.backup_retention_days,
             monthly_budget_usd: p.monthly_budget_usd,
             tls_trust_store: p.tls_trust_store,

@@ -110,13 +110,13 @@ pub(super) fn function(t: &mut Template, n: &Names, f: &FunctionSpec) {
         description: f.description.to_string(),
         runtime: "provided.al2023".into(),
         handler: "bootstrap".into(),
-        code: Code {
+        code: Box::new(Code {
             s3_bucket: r#ref(P_CODE_BUCKET),
             s3_key: r#ref(f.function.code_key_parameter()),
-        },
+        }),
         role: get_att(&role_id, "Arn"),
         architectures: vec![r#ref(P_ARCHITECTURE)],
-        memory_size: FUNCTION_MEMORY_MB,
+        memory_size: r#ref(f.function.memory_parameter()),
         timeout: FUNCTION_TIMEOUT_SECONDS,
         environment: Environment { variables: env },
         kms_key_arn: get_att(KEY, "Arn"),

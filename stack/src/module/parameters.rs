@@ -47,6 +47,17 @@ pub(super) fn parameters(t: &mut Template) {
                 .length(5, CODE_KEY_MAX_LENGTH),
         );
     }
+    for f in crate::Function::ALL {
+        let what = f.binary().replace('-', " ");
+        t.parameter(
+            f.memory_parameter(),
+            Parameter::number(&format!(
+                "Memory of the {what} function in MB (CPU grows with it); `cargo xtask tune` measures the sizes"
+            ))
+            .default(FUNCTION_MEMORY_MB)
+            .range(FUNCTION_MEMORY_RANGE_MB.0, FUNCTION_MEMORY_RANGE_MB.1),
+        );
+    }
     t.parameter(
         P_RESERVED_CONCURRENCY,
         // Lambda keeps at least 100 executions of the account's limit

@@ -54,9 +54,11 @@ struct E2e {
 }
 
 impl E2e {
-    fn start() -> Self {
+    /// A MiniStack and a directory of its own for the test `name` (the
+    /// tests run in parallel in one process).
+    fn start(name: &str) -> Self {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("ministack-e2e-{}", std::process::id()));
+            .join(format!("ministack-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let log = dir.join("ministack.log");
@@ -460,7 +462,7 @@ fn failed_checks(verify: &Value) -> Vec<(String, String)> {
 #[test]
 fn deploy_call_change_verify_and_destroy_on_ministack() {
     let started = Instant::now();
-    let e2e = E2e::start();
+    let e2e = E2e::start("e2e");
     let v1 = e2e.dir.join("v1");
     build_real_zips(&v1);
     let v1_dir = v1.to_str().unwrap();
@@ -1132,10 +1134,12 @@ fn deploy_call_change_verify_and_destroy_on_ministack() {
 /// `tests/fixtures/previous-release/`: functions invoked as `$LATEST`, the
 /// invoke permissions on the functions) updates to this release's (a
 /// version and a `live` alias each, the API and its permissions on the
-/// aliases) in one deploy, keeps its data, and answers through the new path.
+/// aliases) in one deploy, keeps its data, and answers through the new path;
+/// then a function's memory changes, by `deploy --memory-mb` and by what
+/// `tune --apply` runs.
 #[test]
 fn the_previous_releases_stack_updates_to_this_one_on_ministack() {
-    let e2e = E2e::start();
+    let e2e = E2e::start("upgrade");
     let v1 = e2e.dir.join("v1");
     build_real_zips(&v1);
     let v1_dir = v1.to_str().unwrap();
@@ -1244,6 +1248,94 @@ fn the_previous_releases_stack_updates_to_this_one_on_ministack() {
     assert_eq!(
         names, known,
         "only MiniStack's known gaps may fail: {failed:#?}"
+    );
+
+    // A function's memory is a parameter: a deploy sets it, publishing a
+    // version with the new size and making it live.
+    let memory = |version: &str| {
+        e2e.block_on(
+            e2e.lambda()
+                .get_function_configuration()
+                .function_name(CONTEXT_FN)
+                .qualifier(version)
+                .send(),
+        )
+        .unwrap()
+        .memory_size()
+        .unwrap()
+    };
+    let mut sized = vec!["deploy", "--artifacts-dir", v1_dir, "--yes", "--no-verify"];
+    sized.extend(pool);
+    sized.extend(["--memory-mb", "context-manager=512"]);
+    e2e.run(&sized).ok();
+    let live = e2e.live(CONTEXT_FN).0;
+    assert_eq!(live, "2", "a new version for the new size");
+    assert_eq!(memory(&live), 512);
+    assert_eq!(
+        e2e.live(SESSION_FN).0,
+        "1",
+        "the other function is unchanged"
+    );
+
+    // What `tune --apply` runs (MiniStack's Invoke returns no log tail, so
+    // `tune` itself cannot measure here): a change set on the deployed
+    // template that changes only that parameter. A size Lambda refuses
+    // changes nothing; the size the stack has runs nothing.
+    let aws = deploy::options::AwsOptions {
+        region: Some(emulator::TEST_REGION.into()),
+        endpoint_url: Some(e2e.ms().endpoint_url()),
+        static_credentials: Some((
+            emulator::TEST_ACCESS_KEY_ID.into(),
+            emulator::TEST_SECRET_ACCESS_KEY.into(),
+        )),
+        ..Default::default()
+    };
+    let mut report = deploy::report::Captured::default();
+    let apply = |mb: u32, report: &mut deploy::report::Captured| {
+        e2e.block_on(deploy::memory::apply(
+            &aws,
+            None,
+            stack::Function::ContextManager,
+            mb,
+            report,
+        ))
+    };
+    let refused = apply(64, &mut report).unwrap_err().to_string();
+    assert!(
+        refused.contains("outside Lambda's 128-10240 MB"),
+        "{refused}"
+    );
+    let same = apply(512, &mut report).unwrap();
+    assert!(!same.changed, "{same:?}");
+    assert_eq!(e2e.live(CONTEXT_FN).0, "2", "nothing ran");
+    let applied = apply(1024, &mut report).unwrap();
+    assert!(applied.changed && applied.from_mb == 512, "{applied:?}");
+    let live = e2e.live(CONTEXT_FN).0;
+    assert_eq!(live, "3", "{}", report.text());
+    assert_eq!(memory(&live), 1024);
+    let kept = e2e
+        .block_on(e2e.cfn().describe_stacks().stack_name(STACK).send())
+        .unwrap();
+    let params: Vec<(String, String)> = kept.stacks()[0]
+        .parameters()
+        .iter()
+        .map(|p| {
+            (
+                p.parameter_key().unwrap_or_default().to_string(),
+                p.parameter_value().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        params.contains(&("ContextManagerMemorySize".into(), "1024".into()))
+            && params.contains(&("UserPoolId".into(), cognito.pool_id.clone())),
+        "only the memory changed, the rest kept: {params:?}"
+    );
+    api.expect(
+        200,
+        "context",
+        Some(&alice),
+        json!({"action": "get_context", "sessionId": sid}),
     );
 }
 
