@@ -824,7 +824,10 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("Properties.KeySchema[0].AttributeName: \"sessionId\" → \"userId\" (requires replacement)"), "{s}");
-        assert!(s.contains("Properties.MemorySize: 256 → 512"), "{s}");
+        assert!(
+            s.contains(r#"Properties.MemorySize: {"Ref":"SessionPersistenceMemorySize"} → 512"#),
+            "{s}"
+        );
         assert!(
             s.contains(
                 "Properties.Policies[0].PolicyDocument.Statement[0].Action[+]: + \"dynamodb:Scan\""
