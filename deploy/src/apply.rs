@@ -704,6 +704,7 @@ async fn plan_and_execute(
             plan: plan.to_json(),
         }));
         return Err(failed!(
+            kind = Refused,
             "{e}\n(The change set was deleted; the stack was not changed.)"
         ));
     }
@@ -790,7 +791,7 @@ async fn approve(
         }
         Approval::NoTerminal => {
             report.result(json("needs-approval"));
-            Err(failed!(
+            Err(failed!(kind = Refused,
                 "{why} and needs approval, but there is no terminal to ask: review the plan above and rerun with --yes (the change set was deleted; the stack was not changed)."
             ))
         }

@@ -112,7 +112,7 @@ pub async fn connect(args: &AwsOptions) -> Result<Aws> {
     }
     if let Some(u) = &args.endpoint_url {
         if !(u.starts_with("http://") || u.starts_with("https://")) {
-            return Err(failed!(
+            return Err(failed!(kind = InvalidInput,
                 "--endpoint-url `{u}` is not a URL: give it as http://HOST:PORT or https://HOST (e.g. http://127.0.0.1:5000 for a local emulator)."
             ));
         }
@@ -128,13 +128,13 @@ pub async fn connect(args: &AwsOptions) -> Result<Aws> {
     let region = match conf.region() {
         Some(r) => r.to_string(),
         None => {
-            return Err(failed!(
+            return Err(failed!(kind = InvalidInput,
                 "No AWS region is configured: pass --region (e.g. --region us-east-1), set AWS_REGION, or set `region` in your AWS profile."
             ))
         }
     };
     if !valid_region(&region) {
-        return Err(failed!(
+        return Err(failed!(kind = InvalidInput,
             "`{region}` is not an AWS region name: pass a region such as us-east-1 or eu-west-1 with --region or AWS_REGION."
         ));
     }
@@ -149,7 +149,7 @@ pub async fn connect(args: &AwsOptions) -> Result<Aws> {
     if let Err(e) = provider.provide_credentials().await {
         let detail = error_chain(&e);
         if detail.to_ascii_lowercase().contains("expired") {
-            return Err(failed!(
+            return Err(failed!(kind = Credentials,
                 "Your AWS credentials have expired: refresh them (e.g. `aws sso login{profile_hint}` or new keys) and run again."
             ));
         }
@@ -216,7 +216,7 @@ pub fn no_credentials(profile_hint: &str, detail: &str) -> Error {
             profile_hint.replace(" --profile", " profile")
         )
     };
-    failed!(
+    failed!(kind = Credentials,
         "No usable AWS credentials were found{whose}{why}: run `aws configure{profile_hint}` or `aws sso login{profile_hint}`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, then run again."
     )
 }
@@ -269,15 +269,15 @@ where
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
             let lower = chain.to_ascii_lowercase();
             if lower.contains("credential") {
-                return failed!(
+                return failed!(kind = Credentials,
                     "No usable AWS credentials while {doing}: run `aws configure` or `aws sso login`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
                 );
             }
             match &target.endpoint_url {
-                Some(u) => failed!(
+                Some(u) => failed!(kind = Unreachable,
                     "Cannot reach {u} while {doing}: check --endpoint-url / AWS_ENDPOINT_URL and that the endpoint (e.g. the emulator) is running."
                 ),
-                None => failed!(
+                None => failed!(kind = Unreachable,
                     "Cannot reach AWS in region `{}` while {doing}: check that the region is right (--region / AWS_REGION) and that this machine has network access.",
                     target.region
                 ),
@@ -288,13 +288,13 @@ where
             let code = err.code().unwrap_or("Unknown");
             let msg = err.message().unwrap_or_default();
             match code {
-                "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" | "TokenRefreshRequired" => failed!(
+                "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" | "TokenRefreshRequired" => failed!(kind = Credentials,
                     "Your AWS credentials have expired ({code}): refresh them (e.g. `aws sso login`) and run again."
                 ),
-                "InvalidClientTokenId" | "UnrecognizedClientException" | "SignatureDoesNotMatch" | "InvalidAccessKeyId" | "IncompleteSignature" => failed!(
+                "InvalidClientTokenId" | "UnrecognizedClientException" | "SignatureDoesNotMatch" | "InvalidAccessKeyId" | "IncompleteSignature" => failed!(kind = Credentials,
                     "{where_} rejected your AWS credentials ({code}) while {doing}: check the access key, profile and region, and run again."
                 ),
-                "AccessDenied" | "AccessDeniedException" | "AuthorizationError" | "UnauthorizedOperation" => failed!(
+                "AccessDenied" | "AccessDeniedException" | "AuthorizationError" | "UnauthorizedOperation" => failed!(kind = AccessDenied,
                     "Access denied while {doing}: the caller needs permission for it ({})",
                     short(msg, 200)
                 ),

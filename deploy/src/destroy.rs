@@ -130,7 +130,7 @@ pub async fn run(
                 return Ok(Destroyed::Cancelled);
             }
             Approval::NoTerminal => {
-                return Err(failed!(
+                return Err(failed!(kind = Refused,
                     "destroy needs confirmation and there is no terminal to ask: rerun with --yes to delete {stack_name} (nothing was deleted)."
                 ))
             }

@@ -4,9 +4,9 @@
 /// printed chain never repeats a cause.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// What failed and what to do.
-    #[error("{0}")]
-    Failed(String),
+    /// What failed and what to do; `kind` says which sort of failure.
+    #[error("{message}")]
+    Failed { kind: FailureKind, message: String },
     /// Ctrl-C at a prompt, after cleaning up: the CLI exits 130.
     #[error("interrupted: {0}")]
     Interrupted(String),
@@ -25,9 +25,55 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What sort of failure an [`Error::Failed`] is, for a script to branch on
+/// (`--json`'s `error.kind`) without reading the sentence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// What the message says (none of the below).
+    Failed,
+    /// No usable AWS credentials, or expired or rejected ones.
+    Credentials,
+    /// The endpoint or the region could not be reached.
+    Unreachable,
+    /// The caller lacks a permission.
+    AccessDenied,
+    /// The stack, or what the command names in it, does not exist.
+    NotFound,
+    /// A safety rail or a check refused the change: nothing was changed.
+    Refused,
+    /// A flag's value is wrong (the message says which and why).
+    InvalidInput,
+}
+
+impl FailureKind {
+    /// The word `--json` prints.
+    pub fn word(self) -> &'static str {
+        match self {
+            FailureKind::Failed => "failed",
+            FailureKind::Credentials => "credentials",
+            FailureKind::Unreachable => "unreachable",
+            FailureKind::AccessDenied => "access-denied",
+            FailureKind::NotFound => "not-found",
+            FailureKind::Refused => "refused",
+            FailureKind::InvalidInput => "invalid-input",
+        }
+    }
+}
+
 /// A [`Error::Failed`].
 pub fn fail(message: impl Into<String>) -> Error {
-    Error::Failed(message.into())
+    Error::Failed {
+        kind: FailureKind::Failed,
+        message: message.into(),
+    }
+}
+
+/// A wrong flag value: [`FailureKind::InvalidInput`].
+pub fn invalid(message: impl Into<String>) -> Error {
+    Error::Failed {
+        kind: FailureKind::InvalidInput,
+        message: message.into(),
+    }
 }
 
 /// An I/O error, saying what was being done.
@@ -48,7 +94,7 @@ impl Error {
     /// What went wrong, as one word a script can branch on (`--json`'s `error.kind`).
     pub fn kind(&self) -> &'static str {
         match self {
-            Error::Failed(_) => "failed",
+            Error::Failed { kind, .. } => kind.word(),
             Error::Interrupted(_) => "interrupted",
             Error::Context { inner, .. } => inner.kind(),
             Error::Stack(_) => "invalid-input",
@@ -68,10 +114,36 @@ impl Error {
     }
 }
 
-/// An [`Error::Failed`] with a `format!` message.
+/// An [`Error::Failed`] with a `format!` message; `failed!(kind = NotFound,
+/// "…")` names its [`FailureKind`].
 macro_rules! failed {
+    (kind = $kind:ident, $($arg:tt)*) => {
+        $crate::error::Error::Failed {
+            kind: $crate::error::FailureKind::$kind,
+            message: format!($($arg)*),
+        }
+    };
     ($($arg:tt)*) => {
-        $crate::error::Error::Failed(format!($($arg)*))
+        $crate::error::Error::Failed {
+            kind: $crate::error::FailureKind::Failed,
+            message: format!($($arg)*),
+        }
     };
 }
 pub(crate) use failed;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kind_survives_context() {
+        let e = failed!(kind = NotFound, "S does not exist");
+        assert_eq!(e.kind(), "not-found");
+        let e = e.context("reading the stack");
+        assert_eq!(e.kind(), "not-found");
+        assert_eq!(e.to_string(), "reading the stack: S does not exist");
+        assert_eq!(failed!("anything else").kind(), "failed");
+        assert_eq!(invalid("--x y").kind(), "invalid-input");
+    }
+}

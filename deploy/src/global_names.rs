@@ -81,7 +81,7 @@ pub async fn check(
     if creating {
         let taken = taken(aws, &t, &r).await?;
         if !taken.is_empty() {
-            return Err(failed!(
+            return Err(failed!(kind = Refused,
                 "{} already exist{} in account {}. IAM roles are global to an account, so this is most likely this stage's stack in another region (or something left from an earlier one). Deploy this region as another stage (`--stage NAME`), or, if they are leftovers, delete them first. Nothing was changed.",
                 taken.join(", "),
                 if taken.len() == 1 { "s" } else { "" },

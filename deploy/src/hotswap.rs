@@ -36,7 +36,7 @@ pub async fn run(opts: &DeployOptions, report: &mut impl Report) -> Result<Vec<S
     let template = options::template(opts.stage.as_deref(), &aws.region, opts.template.as_ref())?;
     let stack = names.stack.clone();
     let Some(d) = describe_stack(&aws, &stack).await? else {
-        return Err(failed!(
+        return Err(failed!(kind = NotFound,
             "--hotswap updates the code of a deployed stack, and {stack} does not exist in account {}, region {}: deploy it without --hotswap first.",
             aws.account,
             aws.region
@@ -77,7 +77,7 @@ pub async fn run(opts: &DeployOptions, report: &mut impl Report) -> Result<Vec<S
     // Anything but code goes through a change set.
     let how = "deploy without --hotswap (`cargo xtask diff` shows every difference)";
     if deployed_template(&aws, &stack).await? != template {
-        return Err(failed!(
+        return Err(failed!(kind = Refused,
             "--hotswap changes only function code, and the template differs from the deployed one: {how}; nothing was changed."
         ));
     }
@@ -91,7 +91,7 @@ pub async fn run(opts: &DeployOptions, report: &mut impl Report) -> Result<Vec<S
         .map(|(k, _)| k)
         .collect();
     if !other.is_empty() {
-        return Err(failed!(
+        return Err(failed!(kind = Refused,
             "--hotswap changes only function code, and these parameters change too: {}: {how}; nothing was changed.",
             other.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
         ));

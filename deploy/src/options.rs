@@ -2,7 +2,7 @@
 //! flags, and the checks of everything a user can get wrong locally, run
 //! before anything talks to AWS.
 
-use crate::error::{fail, Result};
+use crate::error::{invalid, Result};
 use lambda_package::Arch;
 use stack::module::ids;
 use std::collections::BTreeMap;
@@ -240,19 +240,19 @@ impl ParamOptions {
         }
         if let Some(n) = self.backup_retention_days {
             if n > MAX_BACKUP_RETENTION_DAYS {
-                return Err(fail(format!(
+                return Err(invalid(format!(
                     "--backup-retention-days {n} is more than {MAX_BACKUP_RETENTION_DAYS}: point-in-time recovery already covers 35 days and sessions expire after 30; use 1-{MAX_BACKUP_RETENTION_DAYS}, or 0 for no backup plan."
                 )));
             }
         }
         if let Some(n) = self.monthly_budget_usd {
             if n > MAX_MONTHLY_BUDGET_USD {
-                return Err(fail(format!(
+                return Err(invalid(format!(
                     "--monthly-budget-usd {n} is more than the template allows ({MAX_MONTHLY_BUDGET_USD}); use a smaller amount, or 0 for no budget."
                 )));
             }
             if n > 0 && self.alarm_email.as_deref() == Some("") {
-                return Err(fail(format!(
+                return Err(invalid(format!(
                     "--monthly-budget-usd {n} needs an e-mail to alert: the budget exists only with --alarm-email ADDR (it is \"\" here)."
                 )));
             }
@@ -306,7 +306,7 @@ impl ParamOptions {
         if bad.is_empty() {
             Ok(())
         } else {
-            Err(fail(bad.join("\n")))
+            Err(invalid(bad.join("\n")))
         }
     }
 
@@ -316,7 +316,7 @@ impl ParamOptions {
         if self.monthly_budget_usd.is_some_and(|n| n > 0)
             && !stack::availability::offered(stack::resources::Budget::TYPE, region)
         {
-            return Err(fail(format!(
+            return Err(invalid(format!(
                 "--monthly-budget-usd needs AWS::Budgets::Budget, which CloudFormation does not offer in {region}: deploy without it (0) and create the budget in the Billing console, or deploy the stack in a region that has it (e.g. us-east-1). Nothing was changed."
             )));
         }
@@ -417,7 +417,7 @@ pub fn cors_origin_problems(origins: &[String], allow_local: bool) -> Vec<String
 pub fn check_writable(path: &Path) -> Result<()> {
     let existed = path.exists();
     if path.is_dir() {
-        return Err(fail(format!(
+        return Err(invalid(format!(
             "--outputs-file {} is a directory: give a file path.",
             path.display()
         )));
@@ -427,7 +427,7 @@ pub fn check_writable(path: &Path) -> Result<()> {
         .append(true)
         .open(path)
         .map_err(|e| {
-            fail(format!(
+            invalid(format!(
                 "--outputs-file {} cannot be written ({e}): choose a path in an existing, writable directory.",
                 path.display()
             ))

@@ -222,7 +222,7 @@ pub async fn create(
 }
 
 fn not_deployed(aws: &Aws, stack_name: &str, table: &str) -> crate::Error {
-    failed!(
+    failed!(kind = NotFound,
         "The table {table} does not exist in account {}, region {}: is {stack_name} deployed there? Deploy it with `cargo xtask deploy`, or pass the --stage and --region it was deployed with.",
         aws.account, aws.region
     )

@@ -64,27 +64,28 @@ pub async fn apply(
     let (min, max) = stack::module::FUNCTION_MEMORY_RANGE_MB;
     if !(min..=max).contains(&i64::from(mb)) {
         return Err(failed!(
+            kind = Refused,
             "{mb} MB is outside Lambda's {min}-{max} MB; nothing was changed."
         ));
     }
     let aws = aws::connect(aws_opts).await?;
     let stack = names.stack.clone();
     let Some(d) = describe_stack(&aws, &stack).await? else {
-        return Err(failed!(
+        return Err(failed!(kind = NotFound,
             "{stack} does not exist in account {}, region {}: pass the --stage / --region it was deployed with.",
             aws.account,
             aws.region
         ));
     };
     if !UPDATABLE.contains(&d.status) {
-        return Err(failed!(
+        return Err(failed!(kind = Refused,
             "{stack} is {}: wait until it settles (`cargo xtask stages`), then apply again; nothing was changed.",
             d.status
         ));
     }
     let parameter = function.memory_parameter();
     let Some(from) = d.params.get(parameter).and_then(|v| v.parse::<u32>().ok()) else {
-        return Err(failed!(
+        return Err(failed!(kind = Refused,
             "{stack} was deployed before {parameter} existed: `cargo xtask deploy --memory-mb {}={mb}` sets it with the rest of this release; nothing was changed.",
             function.binary()
         ));
@@ -153,7 +154,7 @@ pub async fn apply(
                 .map(|rc| rc.logical_resource_id.clone())
                 .collect();
             if !others.is_empty() {
-                return Err(failed!(
+                return Err(failed!(kind = Refused,
                     "setting {parameter} would also change {}: the deployed stack differs from what this command expects; use `cargo xtask deploy --memory-mb {}={mb}` to see the whole plan {unchanged}.",
                     others.join(", "),
                     function.binary()

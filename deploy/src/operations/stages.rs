@@ -38,7 +38,7 @@ pub async fn outputs(aws_opts: &AwsOptions, stage: Option<&str>) -> Result<Outpu
     let names = crate::options::names(stage)?;
     let aws = aws::connect(aws_opts).await?;
     let Some(d) = describe_stack(&aws, &names.stack).await? else {
-        return Err(failed!(
+        return Err(failed!(kind = NotFound,
             "{} does not exist in account {}, region {}: deploy it first (`cargo xtask deploy`), or pass the --stage / --region it was deployed with.",
             names.stack,
             aws.account,

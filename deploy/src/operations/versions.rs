@@ -171,13 +171,13 @@ pub fn target(
         Some(to) => {
             if !versions.iter().any(|v| v.version == to) {
                 let have: Vec<String> = versions.iter().map(|v| v.version.to_string()).collect();
-                return Err(failed!(
+                return Err(failed!(kind = Refused,
                     "{function} has no version {to}: its published versions are {}; `cargo xtask rollback --list` shows them with their code.",
                     if have.is_empty() { "none".to_string() } else { have.join(", ") }
                 ));
             }
             if live_n == Some(to) {
-                return Err(failed!(
+                return Err(failed!(kind = Refused,
                     "{function}'s {LIVE_ALIAS} alias already points at version {to}: nothing to do."
                 ));
             }
@@ -185,7 +185,7 @@ pub fn target(
         }
         None => {
             let Some(live_n) = live_n else {
-                return Err(failed!(
+                return Err(failed!(kind = Refused,
                     "{function}'s {LIVE_ALIAS} alias points at {live}, not a published version: name one with --to."
                 ));
             };
@@ -195,7 +195,7 @@ pub fn target(
                 .map(|v| v.version)
                 .find(|v| *v < live_n)
                 .ok_or_else(|| {
-                    failed!(
+                    failed!(kind = Refused,
                         "{function} has no version older than the live one ({live_n}), so there is nothing to roll back to; `cargo xtask rollback --list` shows its versions."
                     )
                 })
@@ -212,7 +212,7 @@ async fn functions_of(
     only: Option<Function>,
 ) -> Result<Vec<String>> {
     if describe_stack(aws, stack).await?.is_none() {
-        return Err(failed!(
+        return Err(failed!(kind = NotFound,
             "{stack} does not exist in account {}, region {}: pass the --stage / --region it was deployed with.",
             aws.account,
             aws.region

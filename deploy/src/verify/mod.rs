@@ -50,7 +50,7 @@ pub async fn run(opts: &VerifyOptions) -> Result<Verified> {
         .await?
         .is_none()
     {
-        return Err(crate::error::failed!(
+        return Err(crate::error::failed!(kind = NotFound,
             "{} does not exist in account {}, region {}: deploy it first (`cargo xtask deploy`), or pass the --stage / --region it was deployed with.",
             names.stack,
             aws.account,

@@ -100,7 +100,7 @@ fn errors_before_any_aws_call_are_one_json_document() {
             CLIENT_ID,
         ],
     ));
-    assert_error_doc(&r, "failed", "--user-pool-id `my-pool`");
+    assert_error_doc(&r, "invalid-input", "--user-pool-id `my-pool`");
     assert!(r.stderr.contains("error:"), "{}", r.stderr);
 
     // Every bad value at once, not one per run.
@@ -141,7 +141,8 @@ fn errors_before_any_aws_call_are_one_json_document() {
         ],
     ));
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert_eq!(r.json()["error"]["kind"], "failed");
+    // No credentials in this environment: that is said before any call.
+    assert_eq!(r.json()["error"]["kind"], "credentials", "{}", r.stdout);
 
     // A bad flag value: clap's usage error, as a document too.
     let r = run_cmd(xtask(&home, &env, &["deploy", "--json", "--arch", "sparc"]));
@@ -315,7 +316,7 @@ fn every_json_output_is_one_document_with_its_fields() {
 
     // Refused without a terminal and without --yes: the error, as a document.
     let refused = h.run(&["destroy", "--json", "--stage", "json"]);
-    assert_error_doc(&refused, "failed", "--yes");
+    assert_error_doc(&refused, "refused", "--yes");
 
     let gone = h
         .run(&["destroy", "--json", "--yes", "--stage", "json"])
