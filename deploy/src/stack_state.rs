@@ -20,6 +20,18 @@ pub struct Deployed {
     pub tags: BTreeMap<String, String>,
 }
 
+/// The stack, or a not-found error saying where it was looked for and
+/// what to do: for the commands that act on a deployed stage.
+pub async fn require_stack(a: &Aws, stack_name: &str) -> Result<Deployed> {
+    describe_stack(a, stack_name).await?.ok_or_else(|| {
+        failed!(kind = NotFound,
+            "{stack_name} does not exist in account {}, region {}: deploy it first (`cargo xtask deploy`), or pass the --stage / --region it was deployed with.",
+            a.account,
+            a.region
+        )
+    })
+}
+
 /// The stack, or `None` when there is none (or only a deleted one).
 pub async fn describe_stack(a: &Aws, stack_name: &str) -> Result<Option<Deployed>> {
     match a.cfn.describe_stacks().stack_name(stack_name).send().await {

@@ -13,7 +13,7 @@ use crate::error::{failed, Result};
 use crate::events::{now_epoch, Operation, Progress};
 use crate::options::AwsOptions;
 use crate::report::Report;
-use crate::stack_state::{describe_stack, UPDATABLE};
+use crate::stack_state::{require_stack, UPDATABLE};
 use crate::watch::{watch, CfnSource};
 use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter};
 use serde::Serialize;
@@ -70,13 +70,7 @@ pub async fn apply(
     }
     let aws = aws::connect(aws_opts).await?;
     let stack = names.stack.clone();
-    let Some(d) = describe_stack(&aws, &stack).await? else {
-        return Err(failed!(kind = NotFound,
-            "{stack} does not exist in account {}, region {}: pass the --stage / --region it was deployed with.",
-            aws.account,
-            aws.region
-        ));
-    };
+    let d = require_stack(&aws, &stack).await?;
     if !UPDATABLE.contains(&d.status) {
         return Err(failed!(kind = Refused,
             "{stack} is {}: wait until it settles (`cargo xtask stages`), then apply again; nothing was changed.",

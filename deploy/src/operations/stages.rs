@@ -3,9 +3,9 @@
 //! `--stage`) in the account and region with its status and last update.
 
 use crate::aws::{self, explain};
-use crate::error::{failed, Result};
+use crate::error::Result;
 use crate::options::AwsOptions;
-use crate::stack_state::{describe_stack, ordered_outputs};
+use crate::stack_state::{ordered_outputs, require_stack};
 use aws_sdk_cloudformation::types::StackStatus;
 use aws_smithy_types::date_time::Format;
 use serde::Serialize;
@@ -37,14 +37,7 @@ fn as_object<S: serde::Serializer>(v: &[(String, String)], s: S) -> Result<S::Ok
 pub async fn outputs(aws_opts: &AwsOptions, stage: Option<&str>) -> Result<Outputs> {
     let names = crate::options::names(stage)?;
     let aws = aws::connect(aws_opts).await?;
-    let Some(d) = describe_stack(&aws, &names.stack).await? else {
-        return Err(failed!(kind = NotFound,
-            "{} does not exist in account {}, region {}: deploy it first (`cargo xtask deploy`), or pass the --stage / --region it was deployed with.",
-            names.stack,
-            aws.account,
-            aws.region
-        ));
-    };
+    let d = require_stack(&aws, &names.stack).await?;
     let lambda = crate::record::recorded_client!(aws_sdk_lambda, &aws.conf);
     let mut live = vec![];
     for f in stack::Function::ALL {

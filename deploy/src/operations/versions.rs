@@ -13,7 +13,7 @@
 use crate::aws::{self, explain};
 use crate::error::{failed, Result};
 use crate::options::AwsOptions;
-use crate::stack_state::describe_stack;
+use crate::stack_state::require_stack;
 use serde::Serialize;
 use stack::function::LIVE_ALIAS;
 use stack::Function;
@@ -211,13 +211,7 @@ async fn functions_of(
     names: &stack::Names,
     only: Option<Function>,
 ) -> Result<Vec<String>> {
-    if describe_stack(aws, stack).await?.is_none() {
-        return Err(failed!(kind = NotFound,
-            "{stack} does not exist in account {}, region {}: pass the --stage / --region it was deployed with.",
-            aws.account,
-            aws.region
-        ));
-    }
+    require_stack(aws, stack).await?;
     Ok(Function::ALL
         .iter()
         .filter(|f| only.is_none_or(|o| o == **f))

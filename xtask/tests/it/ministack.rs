@@ -238,7 +238,31 @@ struct Api<'a> {
     base: String,
 }
 
-impl Api<'_> {
+impl<'a> Api<'a> {
+    /// The API at `HttpApiUrl` (`https://<api id>.execute-api.<region>.amazonaws.com`),
+    /// which MiniStack serves under `/_aws/execute-api/<api id>/$default`.
+    fn of(e2e: &'a E2e, url: &str) -> Self {
+        let api_id = url
+            .strip_prefix("https://")
+            .and_then(|u| {
+                u.strip_suffix(&format!(
+                    ".execute-api.{}.amazonaws.com",
+                    emulator::TEST_REGION
+                ))
+            })
+            .unwrap_or_else(|| panic!("unexpected HttpApiUrl {url}"));
+        let endpoint = e2e.ms().endpoint_url();
+        Api {
+            e2e,
+            base: e2e
+                .ms()
+                .execute_api_url(api_id, "$default")
+                .strip_prefix(&endpoint)
+                .unwrap()
+                .to_string(),
+        }
+    }
+
     fn post(&self, route: &str, token: Option<&str>, body: &Value) -> Resp {
         let auth = token.map(|t| format!("Bearer {t}"));
         let mut headers = vec![("Content-Type", "application/json")];
@@ -533,27 +557,7 @@ fn deploy_call_change_verify_and_destroy_on_ministack() {
         ],
         "{env}"
     );
-    // https://<api id>.execute-api.<region>.amazonaws.com, served locally under
-    // /_aws/execute-api/<api id>/$default.
-    let api_id = url
-        .strip_prefix("https://")
-        .and_then(|u| {
-            u.strip_suffix(&format!(
-                ".execute-api.{}.amazonaws.com",
-                emulator::TEST_REGION
-            ))
-        })
-        .unwrap_or_else(|| panic!("unexpected HttpApiUrl {url}"));
-    let endpoint = e2e.ms().endpoint_url();
-    let api = Api {
-        e2e: &e2e,
-        base: e2e
-            .ms()
-            .execute_api_url(api_id, "$default")
-            .strip_prefix(&endpoint)
-            .unwrap()
-            .to_string(),
-    };
+    let api = Api::of(&e2e, url);
     assert_eq!(
         e2e.code_sha256(CONTEXT_FN),
         lambda_sha256(&v1.join(format!("{CONTEXT_FN}.zip")))
@@ -1184,20 +1188,7 @@ fn the_previous_releases_stack_updates_to_this_one_on_ministack() {
         .as_str()
         .unwrap()
         .to_string();
-    let api_id = url
-        .strip_prefix("https://")
-        .and_then(|u| u.split('.').next())
-        .unwrap();
-    let endpoint = e2e.ms().endpoint_url();
-    let api = Api {
-        e2e: &e2e,
-        base: e2e
-            .ms()
-            .execute_api_url(api_id, "$default")
-            .strip_prefix(&endpoint)
-            .unwrap()
-            .to_string(),
-    };
+    let api = Api::of(&e2e, &url);
     let created = api.expect(
         201,
         "sessions",
