@@ -418,10 +418,10 @@ pub fn rollback(args: flags::Rollback) -> Result<ExitCode> {
     if args.list {
         let all = crate::block_on(deploy::versions::list(&aws, stage, args.function))?;
         if args.json {
-            output::result(serde_json::json!({ "functions": all }));
+            output::result(serde_json::to_value(&all)?);
             return Ok(ExitCode::SUCCESS);
         }
-        for f in &all {
+        for f in &all.functions {
             outln!("{}", f.function);
             if f.live.is_none() {
                 outln!("  no live alias (deployed before versions; `cargo xtask deploy` adds it)");

@@ -51,6 +51,12 @@ pub struct FunctionVersions {
     pub versions: Vec<PublishedVersion>,
 }
 
+/// `rollback --list`'s result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VersionList {
+    pub functions: Vec<FunctionVersions>,
+}
+
 /// What `rollback` did to one function.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -224,7 +230,7 @@ pub async fn list(
     aws_opts: &AwsOptions,
     stage: Option<&str>,
     only: Option<Function>,
-) -> Result<Vec<FunctionVersions>> {
+) -> Result<VersionList> {
     let names = crate::options::names(stage)?;
     let aws = aws::connect(aws_opts).await?;
     let lambda = crate::record::recorded_client!(aws_sdk_lambda, &aws.conf);
@@ -236,7 +242,7 @@ pub async fn list(
             function: f,
         });
     }
-    Ok(out)
+    Ok(VersionList { functions: out })
 }
 
 /// Points each function's `live` alias at `to` (or its previous version).
