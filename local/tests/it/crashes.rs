@@ -43,12 +43,18 @@ fn crashes_errors_and_timeouts() {
     assert_eq!(r.status, 502, "{}", r.body);
     assert_eq!(r.json(), json!({"message": "Internal Server Error"}));
     ok("/sessions");
-    // The restart follows the 502 by a moment (on a busy machine, a few).
+    // The restart follows the 502 by a moment (on a busy machine, a few):
+    // it is counted before the new process is spawned and listed, so wait
+    // for the list too.
     let waited = Instant::now();
     let mut stats = dev.stats();
-    while stats["restarts"]["voice-learning-session-persistence"] != 1
-        && waited.elapsed() < Duration::from_secs(10)
-    {
+    let settled = |stats: &serde_json::Value| {
+        let now = pids(stats, "voice-learning-session-persistence");
+        stats["restarts"]["voice-learning-session-persistence"] == 1
+            && !now.is_empty()
+            && !now.contains(&pid_before)
+    };
+    while !settled(&stats) && waited.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(50));
         stats = dev.stats();
     }
