@@ -23,6 +23,18 @@ pub struct DiffReport {
     pub code_note: Option<String>,
     /// The compared zips are older than the functions' sources.
     pub code_stale: bool,
+    /// Functions whose `live` alias runs another version than the stack
+    /// published (a rollback or a hotswap moved it): said, not a
+    /// difference, since a deploy that changes nothing leaves it there.
+    pub moved_aliases: Vec<MovedAlias>,
+}
+
+/// A function's `live` alias on another version than the stack's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MovedAlias {
+    pub function: String,
+    pub live: String,
+    pub stack: String,
 }
 
 impl DiffReport {
@@ -53,6 +65,9 @@ impl DiffReport {
             "code": crate::params::changes_json(&self.code),
             "codeNote": self.code_note,
             "codeStale": self.code_stale,
+            "movedAliases": self.moved_aliases.iter().map(|m| json!({
+                "function": m.function, "live": m.live, "stack": m.stack,
+            })).collect::<Vec<_>>(),
         })
     }
 }
@@ -84,5 +99,6 @@ pub fn report(
         code,
         code_note: None,
         code_stale: false,
+        moved_aliases: vec![],
     }
 }

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::options::{self, DiffOptions};
 use crate::stack_state::{deployed_template, describe_stack};
 use aws_sdk_cloudformation::types::StackStatus;
-use cfn_plan::diff_report::{report, DiffReport};
+use cfn_plan::diff_report::{report, DiffReport, MovedAlias};
 use cfn_plan::params;
 use serde_json::Value;
 use stack::module::ids;
@@ -98,5 +98,38 @@ pub async fn run(opts: &DiffOptions) -> Result<DiffReport> {
     );
     rep.code_note = code_note;
     rep.code_stale = code_stale;
+    if deployed.is_some() {
+        rep.moved_aliases = moved_aliases(&aws, &names).await?;
+    }
     Ok(rep)
+}
+
+/// The functions whose `live` alias is not on the version the stack
+/// published (none for a stack from before versions).
+async fn moved_aliases(aws: &aws::Aws, names: &stack::Names) -> Result<Vec<MovedAlias>> {
+    let cfn = crate::record::recorded_client!(aws_sdk_cloudformation, &aws.conf);
+    let Ok(resources) = crate::verify::resources::read(&cfn, &names.stack).await else {
+        return Ok(vec![]);
+    };
+    let lambda = crate::record::recorded_client!(aws_sdk_lambda, &aws.conf);
+    let mut out = vec![];
+    for f in stack::Function::ALL {
+        let function = f.function_name(names);
+        let stack_version = resources
+            .physical_id(f.version_id())
+            .and_then(|arn| arn.rsplit(':').next());
+        if let (Some(stack_version), Some(live)) = (
+            stack_version,
+            crate::versions::live(&lambda, function).await?,
+        ) {
+            if live.version != stack_version {
+                out.push(MovedAlias {
+                    function: function.to_string(),
+                    live: live.version,
+                    stack: stack_version.to_string(),
+                });
+            }
+        }
+    }
+    Ok(out)
 }

@@ -496,6 +496,12 @@ pub fn diff(rep: &DiffReport) -> Vec<Text> {
             out.push(plain(format!("  {n}")));
         }
     }
+    for m in &rep.moved_aliases {
+        out.push(plain(format!(
+            "live: {} runs version {}, the stack published {} (a rollback or a hotswap moved it; a deploy that changes nothing leaves it; `cargo xtask rollback --function NAME --to {}` puts it back)",
+            m.function, m.live, m.stack, m.stack
+        )));
+    }
     out.push(plain(""));
     out.push(if rep.has_differences() {
         plain(format!(

@@ -970,6 +970,17 @@ fn deploy_call_change_verify_and_destroy_on_ministack() {
         Some(&alice),
         json!({"action": "get_context", "sessionId": sid}),
     );
+    // diff says the alias moved, and counts it as no difference.
+    let moved = e2e
+        .run(&["diff", "--artifacts-dir", v2_dir, "--fail", "--json"])
+        .ok()
+        .json();
+    crate::json_output::documented(&moved);
+    assert_eq!(
+        moved["movedAliases"],
+        json!([{"function": CONTEXT_FN, "live": "1", "stack": "2"}]),
+        "{moved}"
+    );
     let outputs_now = e2e.run(&["outputs", "--json"]).ok().json();
     assert!(
         outputs_now["live"]
