@@ -45,8 +45,9 @@ pub mod price {
 
 /// This module's figures, measured (docs/measurements.md) or fixed by its design.
 pub mod measured {
-    /// Function memory (the template's MemorySize).
-    pub const MEMORY_MB: f64 = 256.0;
+    /// Function memory: the template's default `MemorySize` (a stage may
+    /// set another with `--memory-mb`).
+    pub const MEMORY_MB: f64 = stack::module::FUNCTION_MEMORY_MB as f64;
     /// `add_turn` through the local gateway, median of 1,000 (`cargo xtask
     /// bench functions`; it includes the emulator, so it is on the high side).
     pub const DURATION_MS: f64 = 26.0;
@@ -255,7 +256,11 @@ pub fn estimate(u: &Usage) -> Result<Estimate> {
             requests / 1e6 * p::LAMBDA_REQUESTS_PER_MILLION,
         ),
         line(
-            "Lambda duration (arm64, 256 MB, 26 ms)",
+            &format!(
+                "Lambda duration (arm64, {} MB, {} ms)",
+                m::MEMORY_MB,
+                m::DURATION_MS
+            ),
             gb_seconds,
             "GB-s",
             gb_seconds * p::LAMBDA_ARM64_PER_GB_SECOND,
